@@ -1,0 +1,361 @@
+//! A seed-shaped REST API on 127.0.0.1, for the demo and as the tests' fixture.
+//!
+//! - `GET /v1/<resource>?api_key=…&offset=…&limit=…` → `{"data": [...], "total": N}` (seeds 000, 002–004);
+//! - `POST /oauth/v1/token` (form: `grant_type=client_credentials`, `client_id`, `client_secret`) →
+//!   `{"access_token": …, "expires_in": 3600}`;
+//! - `GET /v1/<resource>?after=…&limit=…` with `Authorization: Bearer <token>` → `{"data": [...],
+//!   "paging": {"next": {"after": "…"}}}`, no `paging` on the last page (seed 001).
+//!
+//! Rows are generated from the resource name and index, so [`DemoApi::rows`] is the truth a run must reproduce.
+//! Every request is logged; [`Fault`] rules make chosen requests fail.
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use tiny_http::{Header, Request, Response, Server};
+
+/// What the API serves and whom it lets in.
+#[derive(Debug, Clone)]
+pub struct DemoSpec {
+    /// Resource name → number of rows (served at `/v1/<name>`).
+    pub resources: BTreeMap<String, usize>,
+    /// The API key accepted in the `api_key` query parameter.
+    pub api_key: String,
+    /// The OAuth2 client id and secret accepted by the token endpoint.
+    pub client: (String, String),
+    /// Seconds a token lives.
+    pub token_lifetime_s: u64,
+    /// Largest page served (a larger `limit` is cut to this).
+    pub max_page: usize,
+}
+
+impl Default for DemoSpec {
+    fn default() -> Self {
+        Self {
+            resources: BTreeMap::from([
+                ("resource".to_string(), 1234),
+                ("customer_usage".to_string(), 1050),
+                ("wallets".to_string(), 317),
+            ]),
+            api_key: "demo-api-key".into(),
+            client: ("demo-client".into(), "demo-client-secret".into()),
+            token_lifetime_s: 3600,
+            max_page: 1000,
+        }
+    }
+}
+
+impl DemoSpec {
+    /// The secrets a tenant needs for this API, as a secrets file holds them.
+    pub fn secrets_json(&self) -> String {
+        json!({"api_key": self.api_key, "client_id": self.client.0, "client_secret": self.client.1})
+            .to_string()
+    }
+}
+
+/// A request the API received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    /// Method.
+    pub method: String,
+    /// Path without the query.
+    pub path: String,
+    /// Query pairs, decoded, in order.
+    pub query: Vec<(String, String)>,
+    /// Headers (names lower case).
+    pub headers: Vec<(String, String)>,
+    /// Body as text.
+    pub body: String,
+    /// Status answered.
+    pub status: u16,
+}
+
+impl Logged {
+    /// The first value of query parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Make chosen requests fail: requests to `path` numbered `from` (0-based, counting requests to that path) up to
+/// `from + count` answer `status` (with `Retry-After: retry_after` when set) instead of data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// Path the rule applies to.
+    pub path: String,
+    /// First request (0-based) that fails.
+    pub from: usize,
+    /// How many fail; `None` for all from then on.
+    pub count: Option<usize>,
+    /// Status answered.
+    pub status: u16,
+    /// `Retry-After` value to send.
+    pub retry_after: Option<String>,
+}
+
+struct Shared {
+    spec: DemoSpec,
+    log: Mutex<Vec<Logged>>,
+    faults: Mutex<Vec<Fault>>,
+    tokens: Mutex<Vec<String>>,
+}
+
+/// A running demo API. Dropping it stops the server.
+pub struct DemoApi {
+    server: Arc<Server>,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    port: u16,
+}
+
+impl DemoApi {
+    /// Start on 127.0.0.1 at `port` (0 for any free port).
+    pub fn start(spec: DemoSpec, port: u16) -> std::io::Result<Self> {
+        let server = Server::http(("127.0.0.1", port)).map_err(std::io::Error::other)?;
+        let port = server.server_addr().to_ip().map_or(0, |a| a.port());
+        let server = Arc::new(server);
+        let shared = Arc::new(Shared {
+            spec,
+            log: Mutex::new(Vec::new()),
+            faults: Mutex::new(Vec::new()),
+            tokens: Mutex::new(Vec::new()),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..4)
+            .map(|_| {
+                let (server, shared, stop) = (server.clone(), shared.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Ok(Some(request)) =
+                            server.recv_timeout(std::time::Duration::from_millis(100))
+                        {
+                            handle(&shared, request);
+                        }
+                    }
+                })
+            })
+            .collect();
+        Ok(Self {
+            server,
+            shared,
+            stop,
+            threads,
+            port,
+        })
+    }
+
+    /// The base URL, `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The spec it serves.
+    pub fn spec(&self) -> &DemoSpec {
+        &self.shared.spec
+    }
+
+    /// Every row of a resource, in the order served.
+    pub fn rows(&self, resource: &str) -> Vec<Value> {
+        let n = self
+            .shared
+            .spec
+            .resources
+            .get(resource)
+            .copied()
+            .unwrap_or(0);
+        (0..n).map(|i| row(resource, i)).collect()
+    }
+
+    /// The requests received so far.
+    pub fn log(&self) -> Vec<Logged> {
+        self.shared
+            .log
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
+    }
+
+    /// Add a fault rule.
+    pub fn inject(&self, fault: Fault) {
+        if let Ok(mut f) = self.shared.faults.lock() {
+            f.push(fault);
+        }
+    }
+}
+
+impl Drop for DemoApi {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.server.unblock();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Row `i` of `resource`: a few columns of different types, a nullable one, a nested object.
+pub fn row(resource: &str, i: usize) -> Value {
+    json!({
+        "id": i + 1,
+        "name": format!("{resource} {i}"),
+        "amount": (i as f64) * 1.25,
+        "active": i % 3 != 0,
+        "created_at": format!("2024-01-{:02}T{:02}:{:02}:00Z", 1 + i % 28, i % 24, i % 60),
+        "note": if i % 5 == 0 { Value::Null } else { Value::String(format!("note {i}")) },
+        "attributes": {"tier": i % 4, "tags": [format!("t{}", i % 7)]},
+    })
+}
+
+fn handle(shared: &Shared, mut request: Request) {
+    let mut body = String::new();
+    let _ = request.as_reader().read_to_string(&mut body);
+    let url =
+        url::Url::parse(&format!("http://x{}", request.url())).expect("a request target joins");
+    let mut logged = Logged {
+        method: request.method().as_str().to_string(),
+        path: url.path().to_string(),
+        query: url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+        headers: request
+            .headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.field.as_str().as_str().to_ascii_lowercase(),
+                    h.value.as_str().to_string(),
+                )
+            })
+            .collect(),
+        body,
+        status: 0,
+    };
+    let (status, payload, extra) = answer(shared, &logged);
+    logged.status = status;
+    if let Ok(mut log) = shared.log.lock() {
+        log.push(logged);
+    }
+    let mut response = Response::from_string(payload.to_string())
+        .with_status_code(status)
+        .with_header(Header::from_bytes("Content-Type", "application/json").expect("valid header"));
+    for (k, v) in extra {
+        if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            response.add_header(h);
+        }
+    }
+    let _ = request.respond(response);
+}
+
+type Answer = (u16, Value, Vec<(String, String)>);
+
+fn answer(shared: &Shared, req: &Logged) -> Answer {
+    if let Some(fault) = fault_for(shared, req) {
+        let extra = fault
+            .retry_after
+            .map(|v| vec![("Retry-After".to_string(), v)])
+            .unwrap_or_default();
+        return (fault.status, json!({"error": "injected fault"}), extra);
+    }
+    let spec = &shared.spec;
+    if req.path == "/oauth/v1/token" {
+        return token(shared, req);
+    }
+    let Some(name) = req.path.strip_prefix("/v1/") else {
+        return (404, json!({"error": "not found"}), vec![]);
+    };
+    let Some(&total) = spec.resources.get(name) else {
+        return (404, json!({"error": "no such resource"}), vec![]);
+    };
+    let limit = req
+        .param("limit")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, spec.max_page);
+    if let Some(bearer) = req
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+    {
+        let known = shared
+            .tokens
+            .lock()
+            .map(|t| t.iter().any(|x| x == bearer))
+            .unwrap_or(false);
+        if !known {
+            return (401, json!({"error": "invalid token"}), vec![]);
+        }
+        let start = match req.param("after") {
+            None => 0,
+            Some(c) => match c.strip_prefix("c").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) if n <= total => n,
+                _ => return (400, json!({"error": "bad cursor"}), vec![]),
+            },
+        };
+        let end = (start + limit).min(total);
+        let data: Vec<Value> = (start..end).map(|i| row(name, i)).collect();
+        let mut body = json!({"data": data});
+        if end < total {
+            body["paging"] = json!({"next": {"after": format!("c{end}"), "link": format!("/v1/{name}?after=c{end}")}});
+        }
+        return (200, body, vec![]);
+    }
+    if req.param("api_key") != Some(spec.api_key.as_str()) {
+        return (401, json!({"error": "missing or wrong api_key"}), vec![]);
+    }
+    let offset = req
+        .param("offset")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let end = (offset + limit).min(total);
+    let data: Vec<Value> = (offset.min(total)..end).map(|i| row(name, i)).collect();
+    (200, json!({"data": data, "total": total}), vec![])
+}
+
+fn token(shared: &Shared, req: &Logged) -> Answer {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body.as_bytes())
+        .into_owned()
+        .collect();
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let (id, secret) = &shared.spec.client;
+    let ok = req.method == "POST"
+        && field("grant_type") == Some("client_credentials")
+        && field("client_id") == Some(id.as_str())
+        && field("client_secret") == Some(secret.as_str());
+    if !ok {
+        return (401, json!({"error": "invalid_client"}), vec![]);
+    }
+    let mut tokens = shared.tokens.lock().expect("token list lock");
+    let access_token = format!("demo-token-{}", tokens.len() + 1);
+    tokens.push(access_token.clone());
+    let body = json!({"access_token": access_token, "token_type": "bearer", "expires_in": shared.spec.token_lifetime_s});
+    (200, body, vec![])
+}
+
+fn fault_for(shared: &Shared, req: &Logged) -> Option<Fault> {
+    let faults = shared.faults.lock().ok()?;
+    let seen = shared
+        .log
+        .lock()
+        .ok()?
+        .iter()
+        .filter(|l| l.path == req.path)
+        .count();
+    faults
+        .iter()
+        .find(|f| f.path == req.path && seen >= f.from && f.count.is_none_or(|c| seen < f.from + c))
+        .cloned()
+}

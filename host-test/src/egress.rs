@@ -1,0 +1,217 @@
+//! Egress policy: where a tenant's connector may send requests. It lives in the host's outgoing-request hook,
+//! never in the guest; the one function that sends ([`wasmtime_wasi_http::default_send_request`]) is separate.
+//!
+//! A request is allowed when its origin (scheme, host, port) is one the tenant's config names: the base URL, the
+//! OAuth2 token URL and absolute endpoint paths. Anything else — a next link or redirect to another host — is
+//! refused with `HttpRequestDenied`. `connect_to` maps an origin the config names to another one to connect to
+//! (like curl's `--connect-to`), so a config can run unchanged against a local copy of an API.
+
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// An origin: scheme, host and port (the default port filled in).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// Host name or address, lower case.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl Origin {
+    /// The origin of an absolute URL.
+    pub fn of_url(raw: &str) -> Option<Self> {
+        let url = url::Url::parse(raw).ok()?;
+        Some(Self {
+            scheme: url.scheme().to_string(),
+            host: url.host_str()?.to_ascii_lowercase(),
+            port: url.port_or_known_default()?,
+        })
+    }
+
+    fn of_uri(uri: &http::Uri) -> Option<Self> {
+        let scheme = uri.scheme_str()?.to_string();
+        let port = uri.port_u16().or(match scheme.as_str() {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        })?;
+        Some(Self {
+            host: uri.host()?.to_ascii_lowercase(),
+            scheme,
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// What a tenant may reach.
+#[derive(Debug, Clone, Default)]
+pub struct EgressPolicy {
+    /// Origins requests may go to.
+    pub allowed: Vec<Origin>,
+    /// Origins to connect to instead of the ones requested.
+    pub connect_to: Vec<(Origin, Origin)>,
+}
+
+impl EgressPolicy {
+    /// The origins a config names: `client.base_url`, token URLs, absolute endpoint paths (anywhere in the config).
+    pub fn from_config(config: &Value) -> Self {
+        let mut allowed = Vec::new();
+        collect_origins(config, &mut allowed);
+        Self {
+            allowed,
+            connect_to: Vec::new(),
+        }
+    }
+
+    /// Add an origin mapping (`from=to`, both absolute URLs).
+    pub fn map(&mut self, from: Origin, to: Origin) {
+        self.connect_to.push((from, to));
+    }
+
+    /// Whether a request to `origin` may go out.
+    pub fn allows(&self, origin: &Origin) -> bool {
+        self.allowed.contains(origin)
+    }
+}
+
+fn collect_origins(value: &Value, out: &mut Vec<Origin>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                let url_key = matches!(
+                    key.as_str(),
+                    "base_url" | "token_url" | "access_token_url" | "path"
+                );
+                if let (true, Some(s)) = (url_key, v.as_str()) {
+                    if let Some(o) = Origin::of_url(s).filter(|o| !out.contains(o)) {
+                        out.push(o);
+                    }
+                }
+                collect_origins(v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_origins(v, out)),
+        _ => {}
+    }
+}
+
+/// A request the hook saw, for the tenant's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EgressEvent {
+    /// The origin the guest asked for.
+    pub origin: String,
+    /// Whether it was allowed.
+    pub allowed: bool,
+}
+
+/// The `wasi:http` hooks of one tenant's store.
+pub struct EgressHooks {
+    policy: Arc<EgressPolicy>,
+    events: Arc<Mutex<Vec<EgressEvent>>>,
+}
+
+impl EgressHooks {
+    /// Hooks enforcing `policy`, recording each decision into `events`.
+    pub fn new(policy: Arc<EgressPolicy>, events: Arc<Mutex<Vec<EgressEvent>>>) -> Self {
+        Self { policy, events }
+    }
+}
+
+type SendResult = Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ),
+    HttpError,
+>;
+
+impl WasiHttpHooks for EgressHooks {
+    fn send_request(
+        &mut self,
+        mut request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        drop(fut);
+        let origin = Origin::of_uri(request.uri());
+        let allowed = origin.as_ref().is_some_and(|o| self.policy.allows(o));
+        if let Ok(mut events) = self.events.lock() {
+            events.push(EgressEvent {
+                origin: origin
+                    .as_ref()
+                    .map_or_else(|| request.uri().to_string(), ToString::to_string),
+                allowed,
+            });
+        }
+        if !allowed {
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        let target = origin.and_then(|o| {
+            self.policy
+                .connect_to
+                .iter()
+                .find(|(from, _)| *from == o)
+                .map(|(_, to)| to.clone())
+        });
+        if let Some(to) = target {
+            let path = request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string();
+            match format!("{}://{}:{}{path}", to.scheme, to.host, to.port).parse() {
+                Ok(uri) => *request.uri_mut() = uri,
+                Err(_) => return Box::new(async { Err(HttpError::HttpRequestUriInvalid) }),
+            }
+        }
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn config_origins_are_allowed_and_nothing_else() {
+        let cfg = json!({
+            "client": {"base_url": "https://api.example.com/v2", "auth": {"type": "oauth2", "token_url": "https://login.example.com/token"}},
+            "resources": [{"name": "x", "endpoint": {"path": "http://other.example.com:8080/x"}}, {"name": "y", "endpoint": {"path": "/rel"}}]
+        });
+        let p = EgressPolicy::from_config(&cfg);
+        let allowed: Vec<String> = p.allowed.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            allowed,
+            vec![
+                "https://api.example.com:443",
+                "https://login.example.com:443",
+                "http://other.example.com:8080"
+            ]
+        );
+        assert!(p.allows(&Origin::of_url("https://API.example.com/anything?x=1").unwrap()));
+        assert!(
+            !p.allows(&Origin::of_url("http://api.example.com/").unwrap()),
+            "scheme differs"
+        );
+        assert!(!p.allows(&Origin::of_url("https://evil.example.net/").unwrap()));
+    }
+}

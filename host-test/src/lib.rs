@@ -1,0 +1,23 @@
+//! The reference wasmtime host for the REST API source component.
+//!
+//! - [`runtime`]: load a component once, run it per tenant in a fresh sandboxed store.
+//! - [`egress`]: the tenant's egress policy, enforced in the outgoing-request hook.
+//! - [`secrets`]: per-tenant secret stores.
+//! - [`dest`]: destinations (JSON Lines).
+//! - [`demo_api`]: a seed-shaped REST API on loopback, for the demo and the tests.
+//! - [`seed`]: reading the config out of a seed document.
+
+pub mod demo_api;
+pub mod dest;
+pub mod egress;
+pub mod runtime;
+pub mod secrets;
+pub mod seed;
+
+pub use runtime::{Plugin, RunError, RunSummary, Runtime, Tenant};
+
+/// Where this workspace builds the component (`cargo build -p rest-api-source --target wasm32-wasip2 --profile component`).
+pub fn default_plugin_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/component/rest_api_source.wasm")
+}

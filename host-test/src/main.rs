@@ -1,0 +1,287 @@
+//! `host-test`: the reference runner for the REST API source component.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use host_test::demo_api::{DemoApi, DemoSpec};
+use host_test::dest::JsonlDir;
+use host_test::egress::{EgressPolicy, Origin};
+use host_test::runtime::{Limits, describe_schema};
+use host_test::secrets::SecretStore;
+use host_test::{Plugin, Runtime, Tenant, default_plugin_path, seed};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "host-test",
+    version,
+    about = "Run the REST API source component in a wasmtime sandbox"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// The component (.wasm); defaults to the one this workspace builds.
+    #[arg(long)]
+    plugin: Option<PathBuf>,
+    /// The config: dlt's rest_api_source dict as JSON, secrets as {"secret": "name"}.
+    #[arg(long)]
+    config: PathBuf,
+    /// The tenant's secrets: a JSON object {"name": "value"}.
+    #[arg(long)]
+    secrets: Option<PathBuf>,
+    /// Connect to another origin than the one the config names: FROM=TO, e.g.
+    /// https://api.example.com=http://127.0.0.1:8080 (repeatable).
+    #[arg(long = "connect-to", value_name = "FROM=TO")]
+    connect_to: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every resource of a config and write <out>/<resource>.jsonl.
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Validate a config and print the declared schema as JSON (no request is sent).
+    Schema {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Start the demo API on 127.0.0.1, run the seed configs against it, and print what each produced.
+    Demo {
+        /// The component (.wasm); defaults to the one this workspace builds.
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// Rows of the main demo resource.
+        #[arg(long, default_value_t = 1234)]
+        rows: usize,
+        /// Where the JSON Lines go (default: a fresh temporary directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Serve the demo API on 127.0.0.1 until interrupted (to try `run` against it).
+    DemoApi {
+        /// Port.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Rows of the main demo resource.
+        #[arg(long, default_value_t = 1234)]
+        rows: usize,
+    },
+    /// Print the config of a seed document as JSON.
+    SeedConfig {
+        /// The seed document.
+        file: PathBuf,
+    },
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("error: {}", one_line(&format!("{e:#}")));
+        std::process::exit(1);
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn real_main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Run { common, out } => run(&common, &out),
+        Command::Schema { common } => schema(&common),
+        Command::Demo { plugin, rows, out } => demo(plugin, rows, out),
+        Command::DemoApi { port, rows } => serve(port, rows),
+        Command::SeedConfig { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            println!(
+                "{}",
+                seed::config_json(&text).with_context(|| format!("seed {}", file.display()))?
+            );
+            Ok(())
+        }
+    }
+}
+
+fn load_plugin(path: Option<&Path>) -> Result<Plugin> {
+    let path = path.map_or_else(default_plugin_path, Path::to_path_buf);
+    if !path.exists() {
+        bail!(
+            "no component at {}: build it with `cargo build -p rest-api-source --target wasm32-wasip2 --profile component` or pass --plugin",
+            path.display()
+        );
+    }
+    let runtime = Runtime::new().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    Ok(runtime.load(&path)?)
+}
+
+fn tenant(common: &Common) -> Result<Tenant> {
+    let config = std::fs::read_to_string(&common.config)
+        .with_context(|| format!("reading config {}", common.config.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&config)
+        .with_context(|| format!("config {} is not valid JSON", common.config.display()))?;
+    let secrets = match &common.secrets {
+        Some(path) => SecretStore::from_file(path)?,
+        None => SecretStore::default(),
+    };
+    let mut egress = EgressPolicy::from_config(&value);
+    for mapping in &common.connect_to {
+        let (from, to) = mapping
+            .split_once('=')
+            .context("--connect-to takes FROM=TO")?;
+        let origin = |s: &str| {
+            Origin::of_url(s).with_context(|| format!("--connect-to: `{s}` is not an absolute URL"))
+        };
+        egress.map(origin(from)?, origin(to)?);
+    }
+    Ok(Tenant {
+        name: "cli".into(),
+        config,
+        secrets,
+        egress,
+        limits: Limits::default(),
+        checkpoint: None,
+    })
+}
+
+fn run(common: &Common, out: &Path) -> Result<()> {
+    let plugin = load_plugin(common.plugin.as_deref())?;
+    let tenant = tenant(common)?;
+    let started = Instant::now();
+    let summary = plugin.run(&tenant, &mut JsonlDir::new(out))?;
+    let total: u64 = summary.rows.iter().map(|(_, n)| n).sum();
+    for (name, rows) in &summary.rows {
+        println!(
+            "{name}: {rows} rows -> {}",
+            JsonlDir::file_for(out, name).display()
+        );
+    }
+    println!(
+        "{total} rows in {} pages, {:.2} s",
+        summary.pages,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn schema(common: &Common) -> Result<()> {
+    let plugin = load_plugin(common.plugin.as_deref())?;
+    let mut session = plugin.configure(&tenant(common)?)?;
+    let tables = session.schema()?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&describe_schema(&tables))?
+    );
+    Ok(())
+}
+
+/// The seed documents the project started from, embedded so the demo needs nothing else.
+const SEEDS: [(&str, &str); 5] = [
+    ("000", include_str!("../../seeds/000_d0cafc2d376f2708.txt")),
+    ("001", include_str!("../../seeds/001_83c6850a21edb35c.txt")),
+    ("002", include_str!("../../seeds/002_31675668ca6b169b.txt")),
+    ("003", include_str!("../../seeds/003_6673f0883176f87d.txt")),
+    ("004", include_str!("../../seeds/004_b10a0b374197c601.txt")),
+];
+
+fn demo(plugin: Option<PathBuf>, rows: usize, out: Option<PathBuf>) -> Result<()> {
+    let plugin = load_plugin(plugin.as_deref())?;
+    let mut spec = DemoSpec::default();
+    spec.resources.insert("resource".into(), rows);
+    let api = DemoApi::start(spec, 0)?;
+    let out = out.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("rest-source-demo-{}", std::process::id()))
+    });
+    println!(
+        "demo API on {} (standing in for https://api.example.com); output in {}",
+        api.url(),
+        out.display()
+    );
+    let secrets = SecretStore::from_json(&api.spec().secrets_json()).map_err(anyhow::Error::msg)?;
+    let mut failures = 0;
+    for (id, document) in SEEDS {
+        let config = seed::config_json(document).with_context(|| format!("seed {id}"))?;
+        let value: serde_json::Value = serde_json::from_str(&config)?;
+        let mut egress = EgressPolicy::from_config(&value);
+        egress.map(
+            Origin::of_url("https://api.example.com").expect("valid"),
+            Origin::of_url(&api.url()).expect("valid"),
+        );
+        let tenant = Tenant {
+            name: format!("seed-{id}"),
+            config,
+            secrets: secrets.clone(),
+            egress,
+            limits: Limits::default(),
+            checkpoint: None,
+        };
+        let dir = out.join(format!("seed-{id}"));
+        let started = Instant::now();
+        let summary = plugin
+            .run(&tenant, &mut JsonlDir::new(&dir))
+            .with_context(|| format!("seed {id}"))?;
+        let seconds = started.elapsed().as_secs_f64();
+        for (name, count) in &summary.rows {
+            let truth = api.rows(&served_name(&value, name));
+            let got = read_jsonl(&JsonlDir::file_for(&dir, name))?;
+            let verdict = if got == truth {
+                "matches the API"
+            } else {
+                "DIFFERS from the API"
+            };
+            failures += usize::from(got != truth);
+            println!("seed {id}  {name:<16} {count:>7} rows  {seconds:>6.2} s  {verdict}");
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} resource(s) differ from the demo API's rows");
+    }
+    let requests = api.log().len();
+    println!("all seed configs reproduced the API's rows exactly ({requests} requests served)");
+    Ok(())
+}
+
+/// The demo resource a config's resource reads: the last segment of its endpoint path.
+fn served_name(config: &serde_json::Value, resource: &str) -> String {
+    let resources = config["resources"].as_array().cloned().unwrap_or_default();
+    let path = resources
+        .iter()
+        .find(|r| r["name"] == resource)
+        .and_then(|r| r["endpoint"]["path"].as_str().map(str::to_string))
+        .unwrap_or_else(|| resource.to_string());
+    path.rsplit('/').next().unwrap_or_default().to_string()
+}
+
+fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .map(|l| serde_json::from_str(l).context("a line is not JSON"))
+        .collect()
+}
+
+fn serve(port: u16, rows: usize) -> Result<()> {
+    let mut spec = DemoSpec::default();
+    spec.resources.insert("resource".into(), rows);
+    let api = DemoApi::start(spec, port)?;
+    println!(
+        "demo API on {}; secrets for it: {}",
+        api.url(),
+        api.spec().secrets_json()
+    );
+    println!(
+        "try: host-test run --config cfg.json --secrets secrets.json --out out --connect-to https://api.example.com={}",
+        api.url()
+    );
+    loop {
+        std::thread::park();
+    }
+}

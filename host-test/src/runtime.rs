@@ -1,0 +1,383 @@
+//! Loading the component and running it for one tenant in a sandbox of its own.
+//!
+//! One [`Runtime`] (a wasmtime engine and linker) serves every plugin; a [`Plugin`] is a component compiled and
+//! pre-instantiated once; every [`Plugin::run`] gets a fresh store with a memory cap, no filesystem, no
+//! environment, no arguments, the tenant's secrets and the tenant's egress policy.
+
+use crate::dest::Destination;
+use crate::egress::{EgressEvent, EgressHooks, EgressPolicy};
+use crate::secrets::SecretStore;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "connector-core",
+    });
+}
+
+pub use bindings::rest_source::connector::logging::Level;
+use bindings::rest_source::connector::secrets::SecretError;
+pub use bindings::rest_source::connector::types::{
+    Column, ConfigProblem, DataType, Error as ConnectorError, HttpFailure, Page, ResourceFailure,
+    ResourceInfo, TableSchema, WriteDisposition,
+};
+use bindings::{ConnectorCore, ConnectorCorePre};
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The component could not be loaded or linked.
+    #[error("cannot load plugin {path}: {message}")]
+    Load {
+        /// The component file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The connector returned an error.
+    #[error("{}", describe(.0))]
+    Connector(ConnectorError),
+    /// The guest trapped (memory cap, a bug) or the host failed to call it.
+    #[error("the connector stopped abnormally: {0}")]
+    Trap(String),
+    /// The destination failed.
+    #[error("destination: {0}")]
+    Destination(#[from] std::io::Error),
+}
+
+/// One line per connector error, naming the path, resource and URL it concerns.
+pub fn describe(e: &ConnectorError) -> String {
+    match e {
+        ConnectorError::InvalidConfig(problems) => {
+            let parts: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect();
+            format!("invalid config: {}", parts.join("; "))
+        }
+        ConnectorError::Auth(f) => format!(
+            "auth failed for resource `{}` at {}: {}",
+            f.resource, f.url, f.message
+        ),
+        ConnectorError::Http(f) => {
+            let status = f
+                .status
+                .map_or_else(|| "no response".to_string(), |s| format!("status {s}"));
+            let tries = if f.attempts == 1 {
+                "attempt"
+            } else {
+                "attempts"
+            };
+            format!(
+                "resource `{}`: request to {} failed after {} {tries} ({status}): {}",
+                f.resource, f.url, f.attempts, f.message
+            )
+        }
+        ConnectorError::BadResponse(f) => format!(
+            "bad response for resource `{}` from {}: {}",
+            f.resource, f.url, f.message
+        ),
+        ConnectorError::Internal(m) => format!("internal connector error: {m}"),
+    }
+}
+
+/// Limits of one tenant run.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest linear memory the guest may grow to, in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// A log line from the guest, tagged with its tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The tenant.
+    pub tenant: String,
+    /// Severity.
+    pub level: String,
+    /// Message (secret values masked).
+    pub message: String,
+}
+
+/// Everything one tenant's run needs.
+#[derive(Debug, Clone, Default)]
+pub struct Tenant {
+    /// Tenant name, used to tag logs.
+    pub name: String,
+    /// The config, JSON text as written (secret references, not values).
+    pub config: String,
+    /// The tenant's secrets.
+    pub secrets: SecretStore,
+    /// Where it may connect.
+    pub egress: EgressPolicy,
+    /// Limits.
+    pub limits: Limits,
+    /// A checkpoint to resume from.
+    pub checkpoint: Option<String>,
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// Per resource, in run order: name and rows.
+    pub rows: Vec<(String, u64)>,
+    /// Pages received.
+    pub pages: u64,
+    /// The last checkpoint received.
+    pub last_checkpoint: Option<String>,
+    /// The guest's log lines.
+    pub logs: Vec<LogLine>,
+    /// Each outgoing request's origin and the policy's decision.
+    pub egress: Vec<EgressEvent>,
+}
+
+/// The state of one tenant's store.
+struct TenantState {
+    tenant: String,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: EgressHooks,
+    limits: StoreLimits,
+    secrets: SecretStore,
+    logs: Vec<LogLine>,
+}
+
+impl WasiView for TenantState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for TenantState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+impl bindings::rest_source::connector::types::Host for TenantState {}
+
+impl bindings::rest_source::connector::secrets::Host for TenantState {
+    fn get(&mut self, name: String) -> Result<String, SecretError> {
+        self.secrets
+            .get(&name)
+            .map(str::to_string)
+            .ok_or(SecretError::NotFound)
+    }
+}
+
+impl bindings::rest_source::connector::logging::Host for TenantState {
+    fn log(&mut self, level: Level, message: String) {
+        let mut masked = message;
+        for value in self.secrets.values().filter(|v| !v.is_empty()) {
+            masked = masked.replace(value, "***");
+        }
+        self.logs.push(LogLine {
+            tenant: self.tenant.clone(),
+            level: format!("{level:?}").to_lowercase(),
+            message: masked,
+        });
+    }
+}
+
+/// A wasmtime engine and linker shared by every plugin and tenant.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<TenantState>,
+}
+
+impl Runtime {
+    /// An engine with the WASI and wasi:http host and the connector's imports linked.
+    pub fn new() -> wasmtime::Result<Self> {
+        let engine = Engine::default();
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        ConnectorCore::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        Ok(Self { engine, linker })
+    }
+
+    /// Compile and pre-instantiate a component file.
+    pub fn load(&self, path: &Path) -> Result<Plugin, RunError> {
+        let load_err = |e: wasmtime::Error| RunError::Load {
+            path: path.display().to_string(),
+            message: format!("{e:#}"),
+        };
+        let component = Component::from_file(&self.engine, path).map_err(load_err)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(load_err)?;
+        let pre = ConnectorCorePre::new(pre).map_err(load_err)?;
+        Ok(Plugin {
+            engine: self.engine.clone(),
+            pre,
+        })
+    }
+}
+
+/// A loaded, pre-instantiated component.
+pub struct Plugin {
+    engine: Engine,
+    pre: ConnectorCorePre<TenantState>,
+}
+
+/// A configured connector instance, inside its tenant's store.
+pub struct Session {
+    store: Store<TenantState>,
+    bindings: ConnectorCore,
+    events: Arc<Mutex<Vec<EgressEvent>>>,
+    /// The resources the config declares, in run order.
+    pub resources: Vec<ResourceInfo>,
+}
+
+impl Plugin {
+    /// Instantiate the component for `tenant` in a fresh store and call `configure`.
+    pub fn configure(&self, tenant: &Tenant) -> Result<Session, RunError> {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let state = TenantState {
+            tenant: tenant.name.clone(),
+            wasi: WasiCtx::builder().build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: EgressHooks::new(Arc::new(tenant.egress.clone()), events.clone()),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(tenant.limits.memory_bytes)
+                .instances(4)
+                .build(),
+            secrets: tenant.secrets.clone(),
+            logs: Vec::new(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let bindings = self.pre.instantiate(&mut store).map_err(trap)?;
+        let resources = bindings
+            .rest_source_connector_source()
+            .call_configure(&mut store, &tenant.config, tenant.checkpoint.as_deref())
+            .map_err(trap)?
+            .map_err(RunError::Connector)?;
+        Ok(Session {
+            store,
+            bindings,
+            events,
+            resources,
+        })
+    }
+
+    /// Configure, then move every page into `dest` until the connector is done or fails.
+    pub fn run(&self, tenant: &Tenant, dest: &mut dyn Destination) -> Result<RunSummary, RunError> {
+        let mut session = self.configure(tenant)?;
+        dest.begin(&session.resources)?;
+        let mut summary = RunSummary {
+            rows: session
+                .resources
+                .iter()
+                .filter(|r| r.selected)
+                .map(|r| (r.name.clone(), 0))
+                .collect(),
+            ..RunSummary::default()
+        };
+        let outcome = loop {
+            match session.next_page() {
+                Ok(Some(page)) => {
+                    dest.write_page(&page)?;
+                    if let Some(slot) = summary.rows.iter_mut().find(|(n, _)| *n == page.resource) {
+                        slot.1 += u64::from(page.record_count);
+                    }
+                    summary.pages += 1;
+                    summary.last_checkpoint = Some(page.checkpoint);
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        summary.logs = std::mem::take(&mut session.store.data_mut().logs);
+        summary.egress = session.egress_events();
+        outcome?;
+        dest.finish()?;
+        Ok(summary)
+    }
+}
+
+impl Session {
+    /// The next page, or `None` when every resource is done.
+    pub fn next_page(&mut self) -> Result<Option<Page>, RunError> {
+        self.bindings
+            .rest_source_connector_source()
+            .call_next_page(&mut self.store)
+            .map_err(trap)?
+            .map_err(RunError::Connector)
+    }
+
+    /// The schema as the connector sees it now.
+    pub fn schema(&mut self) -> Result<Vec<TableSchema>, RunError> {
+        self.bindings
+            .rest_source_connector_source()
+            .call_schema(&mut self.store)
+            .map_err(trap)?
+            .map_err(RunError::Connector)
+    }
+
+    /// The guest's log lines so far.
+    pub fn logs(&self) -> &[LogLine] {
+        &self.store.data().logs
+    }
+
+    /// Each outgoing request's origin and whether the policy allowed it.
+    pub fn egress_events(&self) -> Vec<EgressEvent> {
+        self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+fn trap(e: wasmtime::Error) -> RunError {
+    RunError::Trap(format!("{e:#}"))
+}
+
+/// The schema as JSON, with dlt's names for types and dispositions.
+pub fn describe_schema(tables: &[TableSchema]) -> serde_json::Value {
+    let tables: Vec<serde_json::Value> = tables
+        .iter()
+        .map(|t| {
+            let columns: Vec<serde_json::Value> = t
+                .columns
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "name": c.name,
+                        "data_type": c.data_type.map(|d| format!("{d:?}").to_lowercase()),
+                        "nullable": c.nullable,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "resource": t.resource,
+                "table_name": t.table_name,
+                "columns": columns,
+                "primary_key": t.primary_key,
+                "merge_key": t.merge_key,
+                "write_disposition": format!("{:?}", t.write_disposition).to_lowercase(),
+                "parent": t.parent,
+                "incremental_cursor": t.incremental_cursor,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(tables)
+}

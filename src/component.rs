@@ -1,0 +1,381 @@
+//! The one file that binds the engine to WIT and does I/O: HTTP through `wasi:http/outgoing-handler`, sleeping
+//! and time through `wasi:clocks`, secrets and logging through the host's imports.
+
+use crate::config::WriteDisposition;
+use crate::engine::{Engine, Now, Step};
+use crate::error::{ConfigProblem, Error};
+use crate::request::{HttpRequest, HttpResponse, Method};
+use crate::schema::DataType;
+use std::cell::RefCell;
+use wasi::http::outgoing_handler;
+use wasi::http::types::{
+    self as http, ErrorCode, Fields, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
+use wasi::io::streams::StreamError;
+
+wit_bindgen::generate!({
+    path: "wit",
+    world: "connector",
+    with: {
+        "wasi:http/types@0.2.12": wasi::http::types,
+        "wasi:http/outgoing-handler@0.2.12": wasi::http::outgoing_handler,
+        "wasi:io/error@0.2.12": wasi::io::error,
+        "wasi:io/poll@0.2.12": wasi::io::poll,
+        "wasi:io/streams@0.2.12": wasi::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.12": wasi::clocks::monotonic_clock,
+    },
+});
+
+use exports::rest_source::connector::source::Guest;
+use rest_source::connector::logging::{self, Level};
+use rest_source::connector::secrets::{self, SecretError};
+use rest_source::connector::types as wit;
+
+/// The largest response body read; a larger one fails the request instead of exhausting memory.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes asked for per read of a response body.
+const READ_CHUNK: u64 = 64 * 1024;
+
+thread_local! {
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+struct Component;
+
+export!(Component);
+
+impl Guest for Component {
+    fn configure(
+        config: String,
+        checkpoint: Option<String>,
+    ) -> Result<Vec<wit::ResourceInfo>, wit::Error> {
+        let mut value: serde_json::Value = serde_json::from_str(&config)
+            .map_err(|e| Error::config(".", format!("the config is not valid JSON: {e}")))?;
+        let secret_values = crate::secrets::resolve(&mut value, |name| match secrets::get(name) {
+            Ok(v) => Ok(v),
+            Err(SecretError::NotFound) => Err("is not set for this tenant".into()),
+            Err(SecretError::Denied) => Err("was refused by the host".into()),
+        })?;
+        let engine = Engine::new(&config, &value, secret_values, checkpoint.as_deref())?;
+        let infos = engine
+            .resources()
+            .iter()
+            .map(|r| wit::ResourceInfo {
+                name: r.name.clone(),
+                table_name: r.table_name.clone(),
+                write_disposition: disposition(r.write_disposition),
+                primary_key: r.primary_key.clone(),
+                selected: r.selected,
+            })
+            .collect();
+        ENGINE.with(|e| *e.borrow_mut() = Some(engine));
+        Ok(infos)
+    }
+
+    fn next_page() -> Result<Option<wit::Page>, wit::Error> {
+        ENGINE.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let engine = guard
+                .as_mut()
+                .ok_or_else(|| Error::Internal("next-page called before configure".into()))?;
+            run_until_page(engine).map_err(wit::Error::from)
+        })
+    }
+
+    fn schema() -> Result<Vec<wit::TableSchema>, wit::Error> {
+        ENGINE.with(|cell| {
+            let guard = cell.borrow();
+            let engine = guard
+                .as_ref()
+                .ok_or_else(|| Error::Internal("schema called before configure".into()))?;
+            Ok(engine.schemas().iter().map(table_schema).collect())
+        })
+    }
+}
+
+/// Drive the engine until it has a page, is done, or fails.
+fn run_until_page(engine: &mut Engine) -> Result<Option<wit::Page>, Error> {
+    loop {
+        match engine.poll(now())? {
+            Step::Send(request) => match send(&request) {
+                Ok(response) => engine.on_response(now(), response)?,
+                Err(t) => {
+                    let text = crate::error::scrub_text(&t.message, engine.secrets());
+                    logging::log(Level::Warn, &format!("request failed: {text}"));
+                    engine.on_transport_error(now(), &t.message, t.retryable)?
+                }
+            },
+            Step::Sleep { until_ms } => {
+                let wait_ms = until_ms.saturating_sub(now().monotonic_ms);
+                logging::log(
+                    Level::Info,
+                    &format!("waiting {wait_ms} ms before retrying"),
+                );
+                wasi::clocks::monotonic_clock::subscribe_duration(
+                    wait_ms.saturating_mul(1_000_000),
+                )
+                .block();
+            }
+            Step::Page(page) => {
+                return Ok(Some(wit::Page {
+                    resource: page.resource,
+                    records: page.records,
+                    record_count: page.record_count,
+                    checkpoint: page.checkpoint,
+                }));
+            }
+            Step::Done => return Ok(None),
+        }
+    }
+}
+
+fn now() -> Now {
+    let wall = wasi::clocks::wall_clock::now();
+    Now {
+        monotonic_ms: wasi::clocks::monotonic_clock::now() / 1_000_000,
+        unix_ms: wall.seconds * 1000 + u64::from(wall.nanoseconds / 1_000_000),
+    }
+}
+
+/// A failure to get a response.
+struct Transport {
+    message: String,
+    retryable: bool,
+}
+
+impl Transport {
+    fn fatal(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+/// Send one request through the host and read the whole response (up to [`MAX_BODY_BYTES`]).
+fn send(req: &HttpRequest) -> Result<HttpResponse, Transport> {
+    let url =
+        url::Url::parse(&req.url).map_err(|e| Transport::fatal(format!("invalid URL: {e}")))?;
+    let headers = Fields::new();
+    for (name, value) in &req.headers {
+        headers
+            .append(name, value.as_bytes())
+            .map_err(|e| Transport::fatal(format!("header `{name}` refused: {e:?}")))?;
+    }
+    let outgoing = OutgoingRequest::new(headers);
+    let method = match req.method {
+        Method::Get => http::Method::Get,
+        Method::Post => http::Method::Post,
+    };
+    let scheme = match url.scheme() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        other => Scheme::Other(other.to_string()),
+    };
+    let authority = match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_string(),
+        (None, _) => return Err(Transport::fatal("URL has no host")),
+    };
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let ok = outgoing.set_method(&method).is_ok()
+        && outgoing.set_scheme(Some(&scheme)).is_ok()
+        && outgoing.set_authority(Some(&authority)).is_ok()
+        && outgoing.set_path_with_query(Some(&path)).is_ok();
+    if !ok {
+        return Err(Transport::fatal("the host refused the request line"));
+    }
+    let options = RequestOptions::new();
+    let timeout_ns = Some(req.timeout_ms.saturating_mul(1_000_000));
+    let _ = options.set_connect_timeout(timeout_ns);
+    let _ = options.set_first_byte_timeout(timeout_ns);
+    let _ = options.set_between_bytes_timeout(timeout_ns);
+    let body = outgoing
+        .body()
+        .map_err(|()| Transport::fatal("request body unavailable"))?;
+    let future = outgoing_handler::handle(outgoing, Some(options)).map_err(transport)?;
+    write_body(body, req.body.as_deref())?;
+    future.subscribe().block();
+    let response = match future.get() {
+        Some(Ok(Ok(response))) => response,
+        Some(Ok(Err(code))) => return Err(transport(code)),
+        _ => return Err(Transport::fatal("response future gave no response")),
+    };
+    let status = response.status();
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+        .collect();
+    let body = read_body(&response)?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn write_body(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), Transport> {
+    if let Some(bytes) = bytes {
+        let stream = body
+            .write()
+            .map_err(|()| Transport::fatal("request body stream unavailable"))?;
+        for chunk in bytes.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| Transport {
+                    message: format!("writing the request body failed: {e:?}"),
+                    retryable: true,
+                })?;
+        }
+    }
+    OutgoingBody::finish(body, None).map_err(transport)
+}
+
+fn read_body(response: &http::IncomingResponse) -> Result<Vec<u8>, Transport> {
+    let incoming = response
+        .consume()
+        .map_err(|()| Transport::fatal("response body unavailable"))?;
+    let stream = incoming
+        .stream()
+        .map_err(|()| Transport::fatal("response body stream unavailable"))?;
+    let mut body = Vec::new();
+    loop {
+        match stream.blocking_read(READ_CHUNK) {
+            Ok(chunk) => {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(Transport::fatal(format!(
+                        "the response body exceeds {MAX_BODY_BYTES} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(Transport {
+                    message: format!("reading the response body failed: {}", e.to_debug_string()),
+                    retryable: true,
+                });
+            }
+        }
+    }
+    drop(stream);
+    let _ = http::IncomingBody::finish(incoming);
+    Ok(body)
+}
+
+/// Classify a wasi:http error: what a repeat cannot fix (a denied or malformed request) is not retried.
+fn transport(code: ErrorCode) -> Transport {
+    let retryable = !matches!(
+        code,
+        ErrorCode::HttpRequestDenied
+            | ErrorCode::HttpRequestUriInvalid
+            | ErrorCode::HttpRequestMethodInvalid
+            | ErrorCode::HttpRequestUriTooLong
+            | ErrorCode::DestinationIpProhibited
+            | ErrorCode::TlsCertificateError
+    );
+    let message = match &code {
+        ErrorCode::HttpRequestDenied => "the host's egress policy denied the request".to_string(),
+        other => format!("{other:?}"),
+    };
+    Transport { message, retryable }
+}
+
+impl From<Error> for wit::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidConfig(problems) => {
+                wit::Error::InvalidConfig(problems.into_iter().map(problem).collect())
+            }
+            Error::Auth {
+                resource,
+                url,
+                message,
+            } => wit::Error::Auth(wit::ResourceFailure {
+                resource,
+                url,
+                message,
+            }),
+            Error::Http {
+                resource,
+                url,
+                status,
+                attempts,
+                message,
+            } => wit::Error::Http(wit::HttpFailure {
+                resource,
+                url,
+                status,
+                attempts,
+                message,
+            }),
+            Error::BadResponse {
+                resource,
+                url,
+                message,
+            } => wit::Error::BadResponse(wit::ResourceFailure {
+                resource,
+                url,
+                message,
+            }),
+            Error::Internal(m) => wit::Error::Internal(m),
+        }
+    }
+}
+
+fn problem(p: ConfigProblem) -> wit::ConfigProblem {
+    wit::ConfigProblem {
+        path: p.path,
+        message: p.message,
+    }
+}
+
+fn disposition(d: WriteDisposition) -> wit::WriteDisposition {
+    match d {
+        WriteDisposition::Append => wit::WriteDisposition::Append,
+        WriteDisposition::Replace => wit::WriteDisposition::Replace,
+        WriteDisposition::Merge => wit::WriteDisposition::Merge,
+        WriteDisposition::Skip => wit::WriteDisposition::Skip,
+    }
+}
+
+fn data_type(t: DataType) -> wit::DataType {
+    match t {
+        DataType::Text => wit::DataType::Text,
+        DataType::Bigint => wit::DataType::Bigint,
+        DataType::Double => wit::DataType::Double,
+        DataType::Bool => wit::DataType::Bool,
+        DataType::Timestamp => wit::DataType::Timestamp,
+        DataType::Date => wit::DataType::Date,
+        DataType::Time => wit::DataType::Time,
+        DataType::Decimal => wit::DataType::Decimal,
+        DataType::Json => wit::DataType::Json,
+        DataType::Binary => wit::DataType::Binary,
+    }
+}
+
+fn table_schema(t: &crate::schema::TableSchema) -> wit::TableSchema {
+    wit::TableSchema {
+        resource: t.resource.clone(),
+        table_name: t.table_name.clone(),
+        columns: t
+            .columns
+            .iter()
+            .map(|c| wit::Column {
+                name: c.name.clone(),
+                data_type: c.data_type.map(data_type),
+                nullable: c.nullable,
+            })
+            .collect(),
+        primary_key: t.primary_key.clone(),
+        merge_key: t.merge_key.clone(),
+        write_disposition: disposition(t.write_disposition),
+        parent: t.parent.clone(),
+        incremental_cursor: t.incremental_cursor.clone(),
+    }
+}

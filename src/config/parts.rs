@@ -1,0 +1,415 @@
+//! Parsing the parts of an endpoint: paginator, auth and the `error_handler` extension.
+
+use super::check::{Checker, join};
+use crate::auth::{Auth, KeyLocation, OAuth2};
+use crate::paginator::{Paginator, Slot};
+use crate::render::py_str;
+use crate::retry::RetryPolicy;
+use crate::select::Path;
+use serde_json::{Map, Value};
+
+/// Paginator type names dlt accepts.
+const PAGINATOR_TYPES: [&str; 9] = [
+    "json_link",
+    "json_response",
+    "header_link",
+    "header_cursor",
+    "auto",
+    "single_page",
+    "cursor",
+    "offset",
+    "page_number",
+];
+
+/// A paginator setting: `None` is `auto` (fall back to the next level, then detection).
+pub fn paginator(v: &Value, path: &str, ck: &mut Checker) -> Option<Paginator> {
+    let (kind, map) = match v {
+        Value::String(s) => (s.as_str(), Map::new()),
+        Value::Object(m) => match m.get("type") {
+            Some(Value::String(t)) => (t.as_str(), m.clone()),
+            Some(other) => {
+                ck.wrong_type(&join(path, "type"), other, "str");
+                return None;
+            }
+            None => {
+                ck.problem(join(path, "type"), "missing required field");
+                return None;
+            }
+        },
+        other => {
+            ck.wrong_type(path, other, "str | dict");
+            return None;
+        }
+    };
+    ck.literal(kind, &PAGINATOR_TYPES, &join(path, "type"))?;
+    if kind == "offset" && v.is_string() {
+        ck.problem(path, "Paginator `offset` requires arguments to create an instance: write it as an object with `limit`");
+        return None;
+    }
+    let keys: &[&str] = match kind {
+        "offset" => &[
+            "type",
+            "limit",
+            "offset",
+            "offset_param",
+            "offset_body_path",
+            "limit_param",
+            "limit_body_path",
+            "total_path",
+            "maximum_offset",
+            "stop_after_empty_page",
+            "has_more_path",
+        ],
+        "page_number" => &[
+            "type",
+            "base_page",
+            "page",
+            "page_param",
+            "page_body_path",
+            "total_path",
+            "maximum_page",
+            "stop_after_empty_page",
+            "has_more_path",
+        ],
+        "cursor" => &[
+            "type",
+            "cursor_path",
+            "cursor_param",
+            "cursor_body_path",
+            "stop_after_empty_page",
+            "has_more_path",
+            "limit",
+        ],
+        "json_link" | "json_response" => &["type", "next_url_path"],
+        "header_link" => &["type", "links_next_key"],
+        "header_cursor" => &["type", "cursor_key", "cursor_param"],
+        _ => &["type"],
+    };
+    ck.only_keys(&map, keys, path);
+    let before = ck.problems.len();
+    let p = match kind {
+        "offset" => offset(&map, path, ck),
+        "page_number" => page_number(&map, path, ck),
+        "cursor" => cursor(&map, path, ck),
+        "json_link" | "json_response" => Some(Paginator::JsonLink {
+            next_url_path: json_path(&map, "next_url_path", "next", path, ck)?,
+        }),
+        "header_link" => Some(Paginator::HeaderLink {
+            links_next_key: ck
+                .opt_str(&map, "links_next_key", path)
+                .unwrap_or_else(|| "next".into()),
+        }),
+        "header_cursor" => Some(Paginator::HeaderCursor {
+            cursor_key: ck
+                .opt_str(&map, "cursor_key", path)
+                .unwrap_or_else(|| "next".into()),
+            cursor_param: ck
+                .opt_str(&map, "cursor_param", path)
+                .unwrap_or_else(|| "cursor".into()),
+        }),
+        "single_page" => Some(Paginator::SinglePage),
+        _ => None,
+    };
+    if ck.problems.len() > before { None } else { p }
+}
+
+/// A JSONPath setting with a default; `null` is the default too.
+fn json_path(
+    map: &Map<String, Value>,
+    key: &str,
+    default: &str,
+    path: &str,
+    ck: &mut Checker,
+) -> Option<Path> {
+    let text = ck.opt_str(map, key, path).unwrap_or_else(|| default.into());
+    Path::parse(&text)
+        .map_err(|e| ck.problem(join(path, key), e))
+        .ok()
+}
+
+/// An optional JSONPath: absent means `default`, explicit `null` means none.
+fn opt_json_path(
+    map: &Map<String, Value>,
+    key: &str,
+    default: Option<&str>,
+    path: &str,
+    ck: &mut Checker,
+) -> Option<Path> {
+    let text = match map.get(key) {
+        Some(Value::Null) => return None,
+        None => default?.to_string(),
+        Some(_) => ck.opt_str(map, key, path)?,
+    };
+    Path::parse(&text)
+        .map_err(|e| ck.problem(join(path, key), e))
+        .ok()
+}
+
+/// A query-param or body-path slot; the two spellings exclude each other.
+fn slot(
+    map: &Map<String, Value>,
+    param: &str,
+    body: &str,
+    default: &str,
+    path: &str,
+    ck: &mut Checker,
+) -> Slot {
+    let p = ck.opt_str(map, param, path);
+    let b = ck.opt_str(map, body, path);
+    match (p, b) {
+        (Some(_), Some(_)) => {
+            ck.problem(
+                path,
+                format!("Either '{param}' or '{body}' must be provided, not both."),
+            );
+            Slot::Query(default.into())
+        }
+        (Some(p), None) => Slot::Query(p),
+        (None, Some(b)) => Slot::Body(b.split('.').map(String::from).collect()),
+        (None, None) => Slot::Query(default.into()),
+    }
+}
+
+fn offset(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> Option<Paginator> {
+    let limit = ck.opt_int(map, "limit", path);
+    if limit.is_none() && map.get("limit").is_none_or(Value::is_null) {
+        ck.problem(join(path, "limit"), "missing required field");
+    }
+    let p = Paginator::Offset {
+        limit: limit?,
+        offset: ck.opt_int(map, "offset", path).unwrap_or(0),
+        offset_slot: slot(map, "offset_param", "offset_body_path", "offset", path, ck),
+        limit_slot: slot(map, "limit_param", "limit_body_path", "limit", path, ck),
+        total_path: opt_json_path(map, "total_path", Some("total"), path, ck),
+        maximum_offset: ck.opt_int(map, "maximum_offset", path),
+        stop_after_empty_page: ck
+            .opt_bool(map, "stop_after_empty_page", path)
+            .unwrap_or(true),
+        has_more_path: opt_json_path(map, "has_more_path", None, path, ck),
+    };
+    if let Paginator::Offset {
+        total_path: None,
+        maximum_offset: None,
+        has_more_path: None,
+        stop_after_empty_page: false,
+        ..
+    } = p
+    {
+        ck.problem(path, "One of `total_path`, `maximum_offset`, `has_more_path`, or `stop_after_empty_page` must be provided.");
+    }
+    Some(p)
+}
+
+fn page_number(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> Option<Paginator> {
+    let base_page = ck.opt_int(map, "base_page", path).unwrap_or(0);
+    let p = Paginator::PageNumber {
+        base_page,
+        page: ck.opt_int(map, "page", path).unwrap_or(base_page),
+        page_slot: slot(map, "page_param", "page_body_path", "page", path, ck),
+        total_path: opt_json_path(map, "total_path", Some("total"), path, ck),
+        maximum_page: ck.opt_int(map, "maximum_page", path),
+        stop_after_empty_page: ck
+            .opt_bool(map, "stop_after_empty_page", path)
+            .unwrap_or(true),
+        has_more_path: opt_json_path(map, "has_more_path", None, path, ck),
+    };
+    if let Paginator::PageNumber {
+        total_path: None,
+        maximum_page: None,
+        has_more_path: None,
+        stop_after_empty_page: false,
+        ..
+    } = p
+    {
+        ck.problem(path, "One of `total_path`, `maximum_page`, `has_more_path`, or `stop_after_empty_page` must be provided.");
+    }
+    Some(p)
+}
+
+fn cursor(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> Option<Paginator> {
+    let limit = ck.opt_int(map, "limit", path);
+    if limit.is_some_and(|l| l <= 0) {
+        ck.problem(join(path, "limit"), "must be a positive integer");
+    }
+    Some(Paginator::Cursor {
+        cursor_path: json_path(map, "cursor_path", "cursors.next", path, ck)?,
+        cursor_slot: slot(map, "cursor_param", "cursor_body_path", "cursor", path, ck),
+        limit,
+        stop_after_empty_page: ck
+            .opt_bool(map, "stop_after_empty_page", path)
+            .unwrap_or(false),
+        has_more_path: opt_json_path(map, "has_more_path", None, path, ck),
+    })
+}
+
+/// Auth type names: dlt's four plus the seeds' `oauth2`.
+const AUTH_TYPES: [&str; 5] = [
+    "bearer",
+    "api_key",
+    "http_basic",
+    "oauth2_client_credentials",
+    "oauth2",
+];
+
+/// An auth setting (secrets already substituted).
+pub fn auth(v: &Value, path: &str, ck: &mut Checker) -> Option<Auth> {
+    let map = match v {
+        Value::String(s) => {
+            if ck.literal(s, &AUTH_TYPES, path).is_some() {
+                ck.problem(path, format!("auth `{s}` needs its fields: write it as an object whose credentials are {{\"secret\": \"name\"}} values"));
+            }
+            return None;
+        }
+        other => ck.object(other, path)?,
+    };
+    let kind = ck
+        .opt_str(map, "type", path)
+        .unwrap_or_else(|| "bearer".into());
+    ck.literal(&kind, &AUTH_TYPES, &join(path, "type"))?;
+    let before = ck.problems.len();
+    let auth = match kind.as_str() {
+        "bearer" => {
+            ck.only_keys(map, &["type", "token"], path);
+            Auth::Bearer {
+                token: ck.req_str(map, "token", path).unwrap_or_default(),
+            }
+        }
+        "api_key" => {
+            ck.only_keys(map, &["type", "api_key", "name", "location"], path);
+            let location = ck
+                .opt_str(map, "location", path)
+                .unwrap_or_else(|| "header".into());
+            let location = match ck.literal(
+                &location,
+                &["header", "query", "param", "cookie"],
+                &join(path, "location"),
+            ) {
+                Some(l) if l == "header" => KeyLocation::Header,
+                Some(l) if l == "cookie" => KeyLocation::Cookie,
+                _ => KeyLocation::Query,
+            };
+            Auth::ApiKey {
+                value: ck.req_str(map, "api_key", path).unwrap_or_default(),
+                name: ck
+                    .opt_str(map, "name", path)
+                    .unwrap_or_else(|| "Authorization".into()),
+                location,
+            }
+        }
+        "http_basic" => {
+            ck.only_keys(map, &["type", "username", "password"], path);
+            Auth::Basic {
+                username: ck.req_str(map, "username", path).unwrap_or_default(),
+                password: ck.req_str(map, "password", path).unwrap_or_default(),
+            }
+        }
+        _ => Auth::OAuth2(oauth2(map, path, ck)),
+    };
+    (ck.problems.len() == before).then_some(auth)
+}
+
+fn oauth2(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> OAuth2 {
+    ck.only_keys(
+        map,
+        &[
+            "type",
+            "access_token_url",
+            "token_url",
+            "client_id",
+            "client_secret",
+            "access_token_request_data",
+            "default_token_expiration",
+            "access_token",
+        ],
+        path,
+    );
+    let token_url = match (
+        map.contains_key("access_token_url"),
+        map.contains_key("token_url"),
+    ) {
+        (true, true) => {
+            ck.problem(path, "give `access_token_url` or `token_url`, not both");
+            None
+        }
+        (false, true) => ck.req_str(map, "token_url", path),
+        _ => ck.req_str(map, "access_token_url", path),
+    };
+    if let Some(url) = &token_url {
+        if url::Url::parse(url).is_err() {
+            ck.problem(path, format!("token URL `{url}` is not an absolute URL"));
+        }
+    }
+    let mut extra = Vec::new();
+    if let Some(v) = map.get("access_token_request_data") {
+        if let Some(data) = ck.object(v, &join(path, "access_token_request_data")) {
+            extra = data.iter().map(|(k, v)| (k.clone(), py_str(v))).collect();
+        }
+    }
+    let expiry = ck
+        .opt_int(map, "default_token_expiration", path)
+        .unwrap_or(3600);
+    OAuth2 {
+        token_url: token_url.unwrap_or_default(),
+        client_id: ck.req_str(map, "client_id", path).unwrap_or_default(),
+        client_secret: ck.req_str(map, "client_secret", path).unwrap_or_default(),
+        extra,
+        default_expiration_s: expiry.max(0) as u64,
+    }
+}
+
+/// Apply an `error_handler` object over `base` (keys it does not set keep `base`'s values).
+pub fn error_handler(v: &Value, base: &RetryPolicy, path: &str, ck: &mut Checker) -> RetryPolicy {
+    let mut policy = base.clone();
+    let Some(map) = ck.object(v, path) else {
+        return policy;
+    };
+    ck.only_keys(
+        map,
+        &[
+            "retry_on_status_codes",
+            "max_retries",
+            "backoff_factor",
+            "max_delay",
+            "timeout",
+        ],
+        path,
+    );
+    if let Some(v) = map.get("retry_on_status_codes") {
+        let key = join(path, "retry_on_status_codes");
+        match v.as_array() {
+            Some(items) => {
+                let codes: Vec<u16> = items
+                    .iter()
+                    .filter_map(|c| match c.as_u64() {
+                        Some(c @ 100..=599) => Some(c as u16),
+                        _ => {
+                            ck.problem(&key, format!("`{c}` is not an HTTP status code"));
+                            None
+                        }
+                    })
+                    .collect();
+                policy.statuses = Some(codes);
+            }
+            None => ck.wrong_type(&key, v, "list[int]"),
+        }
+    }
+    if let Some(n) = ck.opt_int(map, "max_retries", path) {
+        if n < 0 {
+            ck.problem(join(path, "max_retries"), "must be ≥ 0");
+        }
+        policy.max_attempts = (n.clamp(0, 100) as u32) + 1;
+    }
+    if let Some(f) = ck.opt_number(map, "backoff_factor", path) {
+        policy.backoff_factor = f;
+    }
+    if let Some(f) = ck.opt_number(map, "max_delay", path) {
+        policy.max_delay_s = f;
+    }
+    if let Some(t) = ck.opt_number(map, "timeout", path) {
+        if t == 0.0 {
+            ck.problem(join(path, "timeout"), "must be > 0");
+        }
+        policy.timeout_ms = (t * 1000.0) as u64;
+    }
+    policy
+}

@@ -1,0 +1,205 @@
+//! Typed errors of the engine. They mirror the WIT `error` variant one to one and never hold a secret value.
+
+use std::fmt;
+
+/// One problem in a config, at a dlt-style path (`resources[1].endpoint.paginator.type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Where the problem is; `.` for the top level.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Every way the engine fails.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The config or the checkpoint is invalid; every problem found is listed.
+    #[error("invalid config: {}", join(.0))]
+    InvalidConfig(Vec<ConfigProblem>),
+    /// Authentication failed.
+    #[error("auth failed for resource `{resource}` at {url}: {message}")]
+    Auth {
+        /// Resource (or `oauth2 token`).
+        resource: String,
+        /// Redacted URL.
+        url: String,
+        /// What happened.
+        message: String,
+    },
+    /// A request failed for good; the run halted.
+    #[error("{}", http_text(.resource, .url, .status, .attempts, .message))]
+    Http {
+        /// Resource whose request failed.
+        resource: String,
+        /// Redacted URL.
+        url: String,
+        /// Last status, if any response arrived.
+        status: Option<u16>,
+        /// Attempts made in all.
+        attempts: u32,
+        /// What went wrong on the last attempt.
+        message: String,
+    },
+    /// A response could not be used.
+    #[error("bad response for resource `{resource}` from {url}: {message}")]
+    BadResponse {
+        /// Resource concerned.
+        resource: String,
+        /// Redacted URL.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A broken invariant or a misuse of the interface.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A config error with one problem.
+    pub fn config(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidConfig(vec![ConfigProblem::new(path, message)])
+    }
+
+    /// Replace every occurrence of a secret value in the error's texts with `***`.
+    pub fn scrub(self, secrets: &[String]) -> Self {
+        let s = |t: String| scrub_text(&t, secrets);
+        match self {
+            Error::InvalidConfig(ps) => Error::InvalidConfig(
+                ps.into_iter()
+                    .map(|p| ConfigProblem::new(s(p.path), s(p.message)))
+                    .collect(),
+            ),
+            Error::Auth {
+                resource,
+                url,
+                message,
+            } => Error::Auth {
+                resource,
+                url: s(url),
+                message: s(message),
+            },
+            Error::Http {
+                resource,
+                url,
+                status,
+                attempts,
+                message,
+            } => Error::Http {
+                resource,
+                url: s(url),
+                status,
+                attempts,
+                message: s(message),
+            },
+            Error::BadResponse {
+                resource,
+                url,
+                message,
+            } => Error::BadResponse {
+                resource,
+                url: s(url),
+                message: s(message),
+            },
+            Error::Internal(m) => Error::Internal(s(m)),
+        }
+    }
+}
+
+/// Replace each non-empty secret value found in `text` with `***`.
+pub fn scrub_text(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "***");
+        }
+    }
+    out
+}
+
+fn join(problems: &[ConfigProblem]) -> String {
+    let parts: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    parts.join("; ")
+}
+
+fn http_text(
+    resource: &str,
+    url: &str,
+    status: &Option<u16>,
+    attempts: &u32,
+    message: &str,
+) -> String {
+    let status = match status {
+        Some(code) => format!("status {code}"),
+        None => "no response".to_string(),
+    };
+    let tries = if *attempts == 1 {
+        "attempt"
+    } else {
+        "attempts"
+    };
+    format!(
+        "resource `{resource}`: request to {url} failed after {attempts} {tries} ({status}): {message}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_error_names_resource_url_status_and_attempts() {
+        let e = Error::Http {
+            resource: "users".into(),
+            url: "https://x/v1?api_key=***".into(),
+            status: Some(503),
+            attempts: 4,
+            message: "503 Service Unavailable".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "resource `users`: request to https://x/v1?api_key=*** failed after 4 attempts (status 503): 503 Service Unavailable"
+        );
+    }
+
+    #[test]
+    fn scrub_masks_secret_values_everywhere() {
+        let e = Error::BadResponse {
+            resource: "r".into(),
+            url: "https://x/?k=hunter2".into(),
+            message: "echo hunter2".into(),
+        };
+        let s = e.scrub(&["hunter2".into(), String::new()]).to_string();
+        assert!(!s.contains("hunter2"), "{s}");
+        assert_eq!(s.matches("***").count(), 2);
+    }
+
+    #[test]
+    fn config_errors_list_every_problem() {
+        let e = Error::InvalidConfig(vec![
+            ConfigProblem::new("client.base_url", "missing"),
+            ConfigProblem::new("resources[0].name", "missing"),
+        ]);
+        assert_eq!(
+            e.to_string(),
+            "invalid config: client.base_url: missing; resources[0].name: missing"
+        );
+    }
+}

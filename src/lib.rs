@@ -1,0 +1,25 @@
+//! A dlt-compatible REST API source connector, built as one WebAssembly component.
+//!
+//! Everything here but `component` is a pure engine: it does no I/O, reads no clock and knows nothing of WIT, so
+//! it compiles and is tested natively. `component` (built only for `wasm32`) binds the engine to the WIT world in
+//! `wit/` and performs the HTTP, sleeping and secret look-ups through the host.
+
+pub mod auth;
+pub mod checkpoint;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod paginator;
+pub mod redact;
+pub mod render;
+pub mod request;
+pub mod retry;
+pub mod schema;
+pub mod secrets;
+pub mod select;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+pub use engine::{Engine, Now, Page, Step};
+pub use error::{ConfigProblem, Error};

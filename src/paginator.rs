@@ -1,0 +1,350 @@
+//! Paginators in dlt 1.31 semantics, as pure state machines.
+//!
+//! A paginator is a config ([`Paginator`]) plus a [`Position`]: what the next request asks for. The engine applies
+//! the position to the request ([`Paginator::apply`]) and, once the page is in, asks for the next position
+//! ([`Paginator::advance`]). Positions serialise into checkpoints.
+
+use crate::request::RequestParts;
+use crate::select::Path;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where a paginator puts a value: a query parameter or a dotted path in the JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slot {
+    /// A query parameter name.
+    Query(String),
+    /// A dotted path in the JSON body (`page`, `paging.offset`).
+    Body(Vec<String>),
+}
+
+impl Slot {
+    fn set(&self, parts: &mut RequestParts, value: Value) {
+        match self {
+            Slot::Query(name) => parts.set_param(name, value),
+            Slot::Body(path) => parts.set_body_path(path, value),
+        }
+    }
+}
+
+/// A configured paginator.
+#[derive(Debug, Clone)]
+pub enum Paginator {
+    /// One request, one page.
+    SinglePage,
+    /// `offset`/`limit` paging.
+    Offset {
+        /// Page size, sent in `limit_slot`.
+        limit: i64,
+        /// First offset.
+        offset: i64,
+        /// Where the offset goes.
+        offset_slot: Slot,
+        /// Where the limit goes.
+        limit_slot: Slot,
+        /// JSONPath of the total number of records (`total` by default).
+        total_path: Option<Path>,
+        /// Exclusive upper bound on the offset.
+        maximum_offset: Option<i64>,
+        /// Stop on a page with no records (default true).
+        stop_after_empty_page: bool,
+        /// JSONPath of a "has more" flag.
+        has_more_path: Option<Path>,
+    },
+    /// Page-number paging.
+    PageNumber {
+        /// Number of the first page (0 by default).
+        base_page: i64,
+        /// Page to start from (`base_page` by default).
+        page: i64,
+        /// Where the page number goes.
+        page_slot: Slot,
+        /// JSONPath of the total number of pages (`total` by default).
+        total_path: Option<Path>,
+        /// Exclusive upper bound on the page number.
+        maximum_page: Option<i64>,
+        /// Stop on a page with no records (default true).
+        stop_after_empty_page: bool,
+        /// JSONPath of a "has more" flag.
+        has_more_path: Option<Path>,
+    },
+    /// A cursor taken from the response body and sent back as a parameter.
+    Cursor {
+        /// JSONPath of the next cursor in the body.
+        cursor_path: Path,
+        /// Where the cursor goes.
+        cursor_slot: Slot,
+        /// Page size sent as the `limit` query parameter on every request (seed extension).
+        limit: Option<i64>,
+        /// Stop on a page with no records (default false).
+        stop_after_empty_page: bool,
+        /// JSONPath of a "has more" flag.
+        has_more_path: Option<Path>,
+    },
+    /// A next URL taken from the body.
+    JsonLink {
+        /// JSONPath of the next URL.
+        next_url_path: Path,
+    },
+    /// A next URL taken from the `Link` header.
+    HeaderLink {
+        /// The `rel` to follow (`next`).
+        links_next_key: String,
+    },
+    /// A cursor taken from a response header and sent back as a query parameter.
+    HeaderCursor {
+        /// Response header holding the cursor.
+        cursor_key: String,
+        /// Query parameter to send it in.
+        cursor_param: String,
+    },
+}
+
+/// What the next request of a paginated resource asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "at", content = "value", rename_all = "snake_case")]
+pub enum Position {
+    /// The first request (no cursor yet).
+    First,
+    /// An offset.
+    Offset(i64),
+    /// A page number.
+    Page(i64),
+    /// A cursor value.
+    Cursor(String),
+    /// A next URL (absolute).
+    NextUrl(String),
+    /// No more pages.
+    Done,
+}
+
+/// What a response carries that paginators read.
+pub struct PageView<'a> {
+    /// The parsed body.
+    pub body: &'a Value,
+    /// Response headers.
+    pub headers: &'a [(String, String)],
+    /// How many records the page had after selection.
+    pub record_count: usize,
+    /// The URL the page was fetched from (to resolve relative next links).
+    pub url: &'a str,
+}
+
+impl Paginator {
+    /// The position of the first request.
+    pub fn start(&self) -> Position {
+        match self {
+            Paginator::Offset { offset, .. } => Position::Offset(*offset),
+            Paginator::PageNumber { page, .. } => Position::Page(*page),
+            _ => Position::First,
+        }
+    }
+
+    /// Put the position into the request.
+    pub fn apply(&self, position: &Position, parts: &mut RequestParts) {
+        match (self, position) {
+            (
+                Paginator::Offset {
+                    limit,
+                    offset_slot,
+                    limit_slot,
+                    ..
+                },
+                Position::Offset(o),
+            ) => {
+                offset_slot.set(parts, Value::from(*o));
+                limit_slot.set(parts, Value::from(*limit));
+            }
+            (Paginator::PageNumber { page_slot, .. }, Position::Page(p)) => {
+                page_slot.set(parts, Value::from(*p));
+            }
+            (
+                Paginator::Cursor {
+                    cursor_slot, limit, ..
+                },
+                pos,
+            ) => {
+                if let Some(limit) = limit {
+                    parts.set_param("limit", Value::from(*limit));
+                }
+                if let Position::Cursor(c) = pos {
+                    cursor_slot.set(parts, Value::String(c.clone()));
+                }
+            }
+            (Paginator::HeaderCursor { cursor_param, .. }, Position::Cursor(c)) => {
+                parts.set_param(cursor_param, Value::String(c.clone()));
+            }
+            (_, Position::NextUrl(url)) => parts.replace_url(url),
+            _ => {}
+        }
+    }
+
+    /// The position after the page `page`, or an error text when the response breaks the paginator's rules.
+    pub fn advance(&self, position: &Position, page: &PageView<'_>) -> Result<Position, String> {
+        let empty = page.record_count == 0;
+        match self {
+            Paginator::SinglePage => Ok(Position::Done),
+            Paginator::Offset {
+                limit,
+                total_path,
+                maximum_offset,
+                stop_after_empty_page,
+                has_more_path,
+                ..
+            } => {
+                let Position::Offset(current) = position else {
+                    return Err(format!("offset paginator at {position:?}"));
+                };
+                if empty && *stop_after_empty_page {
+                    return Ok(Position::Done);
+                }
+                let total = read_total(total_path.as_ref(), page.body, "OffsetPaginator")?;
+                let next = current + limit;
+                let more = total.is_none_or(|t| next < t)
+                    && maximum_offset.is_none_or(|m| next < m)
+                    && has_more(has_more_path.as_ref(), page.body)?;
+                Ok(if more {
+                    Position::Offset(next)
+                } else {
+                    Position::Done
+                })
+            }
+            Paginator::PageNumber {
+                base_page,
+                total_path,
+                maximum_page,
+                stop_after_empty_page,
+                has_more_path,
+                ..
+            } => {
+                let Position::Page(current) = position else {
+                    return Err(format!("page number paginator at {position:?}"));
+                };
+                if empty && *stop_after_empty_page {
+                    return Ok(Position::Done);
+                }
+                let total = read_total(total_path.as_ref(), page.body, "PageNumberPaginator")?;
+                let next = current + 1;
+                let more = total.is_none_or(|t| next < t + base_page)
+                    && maximum_page.is_none_or(|m| next < m)
+                    && has_more(has_more_path.as_ref(), page.body)?;
+                Ok(if more {
+                    Position::Page(next)
+                } else {
+                    Position::Done
+                })
+            }
+            Paginator::Cursor {
+                cursor_path,
+                stop_after_empty_page,
+                has_more_path,
+                ..
+            } => {
+                if empty && *stop_after_empty_page || !has_more(has_more_path.as_ref(), page.body)?
+                {
+                    return Ok(Position::Done);
+                }
+                Ok(match cursor_path.first(page.body).and_then(cursor_text) {
+                    Some(c) => Position::Cursor(c),
+                    None => Position::Done,
+                })
+            }
+            Paginator::JsonLink { next_url_path } => match next_url_path.first(page.body) {
+                None | Some(Value::Null) => Ok(Position::Done),
+                Some(Value::String(s)) if s.is_empty() => Ok(Position::Done),
+                Some(Value::String(s)) => resolve_url(page.url, s).map(Position::NextUrl),
+                Some(other) => Err(format!(
+                    "next URL at `{}` is not a string: {other}",
+                    next_url_path.as_str()
+                )),
+            },
+            Paginator::HeaderLink { links_next_key } => {
+                match link_target(page.headers, links_next_key) {
+                    Some(target) => resolve_url(page.url, &target).map(Position::NextUrl),
+                    None => Ok(Position::Done),
+                }
+            }
+            Paginator::HeaderCursor { cursor_key, .. } => Ok(header(page.headers, cursor_key)
+                .map_or(Position::Done, |v| Position::Cursor(v.to_string()))),
+        }
+    }
+}
+
+/// A cursor value as dlt sends it; `None` for the values that stop pagination (missing or falsy).
+fn cursor_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null | Value::Bool(false) => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::Number(n) if n.as_f64() == Some(0.0) => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(crate::render::py_str(other)),
+    }
+}
+
+fn read_total(path: Option<&Path>, body: &Value, who: &str) -> Result<Option<i64>, String> {
+    let Some(path) = path else { return Ok(None) };
+    let value = match path.first(body) {
+        None | Some(Value::Null) => {
+            return Err(format!(
+                "Total `{}` not found in the response in `{who}`. Expected a response with a `total` key, or set `total_path` to null",
+                path.as_str()
+            ));
+        }
+        Some(v) => v,
+    };
+    let total = match value {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    total.map(Some).ok_or_else(|| {
+        format!(
+            "'{}' is not an `int` in the response in `{who}`: {value}",
+            path.as_str()
+        )
+    })
+}
+
+fn has_more(path: Option<&Path>, body: &Value) -> Result<bool, String> {
+    let Some(path) = path else { return Ok(true) };
+    match path.first(body) {
+        None => Err(format!(
+            "Has more value not found in the response at `{}`",
+            path.as_str()
+        )),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "yes" | "true" | "t" | "y" | "1" => Ok(true),
+            "no" | "false" | "f" | "n" | "0" => Ok(false),
+            _ => Err(format!("'{}' is not a `bool`: {s:?}", path.as_str())),
+        },
+        Some(other) => Err(format!("'{}' is not a `bool`: {other}", path.as_str())),
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The target of the `Link` header entry with `rel` = `rel`.
+fn link_target(headers: &[(String, String)], rel: &str) -> Option<String> {
+    headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("link"))
+        .filter_map(|(_, v)| parse_link_header::parse_with_rel(v).ok())
+        .find_map(|links| links.get(rel).map(|l| l.raw_uri.clone()))
+}
+
+/// Resolve `target` against the URL of the page it came from (RFC 3986, like Python's `urljoin`).
+fn resolve_url(base: &str, target: &str) -> Result<String, String> {
+    let base = url::Url::parse(base).map_err(|e| format!("bad request URL: {e}"))?;
+    base.join(target)
+        .map(String::from)
+        .map_err(|e| format!("next URL `{target}` is invalid: {e}"))
+}
+
+#[cfg(test)]
+mod tests;

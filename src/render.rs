@@ -1,0 +1,164 @@
+//! Rendering JSON values the way dlt (Python `str()`) renders them into query strings, paths and headers.
+
+use serde_json::Value;
+
+/// Python's `str()` of the value `json.loads` would give: `True`, `None`, `1.0`, `{'a': 1}`.
+pub fn py_str(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => py_repr(other),
+    }
+}
+
+fn py_repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (None, Some(u), _) => u.to_string(),
+            (_, _, Some(f)) => py_float(f),
+            _ => n.to_string(),
+        },
+        Value::String(s) => py_str_repr(s),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(py_repr).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Object(map) => {
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", py_repr(&Value::String(k.clone())), py_repr(v)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+    }
+}
+
+/// Python's `repr(str)`: single quotes unless the text has a single quote and no double quote.
+fn py_str_repr(s: &str) -> String {
+    let escaped = s.replace('\\', "\\\\");
+    if s.contains('\'') && !s.contains('"') {
+        format!("\"{escaped}\"")
+    } else {
+        format!("'{}'", escaped.replace('\'', "\\'"))
+    }
+}
+
+/// Python's `repr(float)`: shortest round-trip digits, `.0` on integral values, exponent form outside
+/// `1e-4 <= |f| < 1e16`.
+pub fn py_float(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').expect("exponent form has an e");
+        let exp: i32 = exp.parse().expect("exponent is an integer");
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.abs());
+    }
+    let s = format!("{f}");
+    if s.contains('.') { s } else { format!("{s}.0") }
+}
+
+/// A piece of a `str.format` template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Literal text (with `{{` and `}}` already unescaped).
+    Text(String),
+    /// A `{field}` placeholder.
+    Field(String),
+}
+
+/// Split a Python `str.format` template into text and placeholders. Errors on a lone `{` or `}`.
+pub fn parse_template(template: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                text.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                text.push('}');
+            }
+            '{' => {
+                let mut field = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some('{') | None => return Err(format!("unmatched `{{` in `{template}`")),
+                        Some(c) => field.push(c),
+                    }
+                }
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                }
+                pieces.push(Piece::Field(field));
+            }
+            '}' => return Err(format!("single `}}` in `{template}`")),
+            c => text.push(c),
+        }
+    }
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    Ok(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn templates_split_like_str_format() {
+        use Piece::*;
+        assert_eq!(
+            parse_template("posts/{id}/x").unwrap(),
+            vec![Text("posts/".into()), Field("id".into()), Text("/x".into())]
+        );
+        assert_eq!(parse_template("{{a}}").unwrap(), vec![Text("{a}".into())]);
+        assert_eq!(
+            parse_template("posts/{{{id}}}").unwrap(),
+            vec![Text("posts/{".into()), Field("id".into()), Text("}".into())]
+        );
+        assert!(parse_template("a{b").is_err());
+        assert!(parse_template("a}b").is_err());
+    }
+
+    #[test]
+    fn renders_like_python_str() {
+        let cases = [
+            (json!("abc"), "abc"),
+            (json!(1), "1"),
+            (json!(-7), "-7"),
+            (json!(1e10), "10000000000.0"),
+            (json!(1.5), "1.5"),
+            (json!(0.1), "0.1"),
+            (json!(1e20), "1e+20"),
+            (json!(1.5e-5), "1.5e-05"),
+            (json!(true), "True"),
+            (json!(false), "False"),
+            (json!(null), "None"),
+            (json!({"a": 1}), "{'a': 1}"),
+            (
+                json!({"a": "it's", "b": [true, null]}),
+                "{'a': \"it's\", 'b': [True, None]}",
+            ),
+            (json!(18446744073709551615u64), "18446744073709551615"),
+        ];
+        for (value, want) in cases {
+            assert_eq!(py_str(&value), want, "{value}");
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Requests and responses as plain data, and request construction with `requests` semantics.
+
+use crate::render::py_str;
+use serde_json::{Map, Value};
+
+/// HTTP method of an endpoint (dlt allows only these two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+}
+
+impl Method {
+    /// The method name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// A request the engine wants sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    /// Method.
+    pub method: Method,
+    /// Absolute URL with its query.
+    pub url: String,
+    /// Headers in the order they are to be sent.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes, if any.
+    pub body: Option<Vec<u8>>,
+    /// Connect, first-byte and between-bytes timeout, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+/// A response fed back to the engine.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers as received.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request being put together: URL without the params, params in order, headers, JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestParts {
+    /// Method.
+    pub method: Method,
+    /// URL without the params (it may carry a query of its own).
+    pub url: String,
+    /// Query params in insertion order; `null` values are dropped, lists repeat the key.
+    pub params: Vec<(String, Value)>,
+    /// Headers; later `set_header` calls override earlier ones case-insensitively.
+    pub headers: Vec<(String, String)>,
+    /// JSON body.
+    pub json: Option<Value>,
+}
+
+impl RequestParts {
+    /// Set a query param, replacing an earlier one of the same name in place.
+    pub fn set_param(&mut self, name: &str, value: Value) {
+        match self.params.iter_mut().find(|(k, _)| k == name) {
+            Some(slot) => slot.1 = value,
+            None => self.params.push((name.to_string(), value)),
+        }
+    }
+
+    /// Set a header, replacing one of the same name (case-insensitive).
+    pub fn set_header(&mut self, name: &str, value: &str) {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_string(), value.to_string()));
+    }
+
+    /// Set a value at a dotted path of the JSON body, creating objects (and the body) as needed.
+    pub fn set_body_path(&mut self, path: &[String], value: Value) {
+        let mut node = self.json.get_or_insert_with(|| Value::Object(Map::new()));
+        for (i, key) in path.iter().enumerate() {
+            if !node.is_object() {
+                *node = Value::Object(Map::new());
+            }
+            let map = node.as_object_mut().expect("made an object above");
+            if i + 1 == path.len() {
+                map.insert(key.clone(), value);
+                return;
+            }
+            node = map
+                .entry(key.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+        }
+    }
+
+    /// Go to a next URL: it carries its own query, so the configured params are dropped (dlt behaviour).
+    pub fn replace_url(&mut self, url: &str) {
+        self.url = url.to_string();
+        self.params.clear();
+    }
+
+    /// The URL with the params encoded form-style (space as `+`), appended to any query the URL has.
+    pub fn full_url(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.params {
+            match v {
+                Value::Null => {}
+                Value::Array(items) => {
+                    for item in items.iter().filter(|i| !i.is_null()) {
+                        query.append_pair(k, &py_str(item));
+                    }
+                }
+                other => {
+                    query.append_pair(k, &py_str(other));
+                }
+            }
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            self.url.clone()
+        } else if self.url.contains('?') {
+            format!("{}&{query}", self.url)
+        } else {
+            format!("{}?{query}", self.url)
+        }
+    }
+
+    /// The finished request.
+    pub fn finish(self, timeout_ms: u64) -> HttpRequest {
+        let url = self.full_url();
+        let mut headers = self.headers;
+        let body = self.json.map(|v| {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+            headers.push(("Content-Type".into(), "application/json".into()));
+            serde_json::to_vec(&v).expect("a JSON value serialises")
+        });
+        HttpRequest {
+            method: self.method,
+            url,
+            headers,
+            body,
+            timeout_ms,
+        }
+    }
+}
+
+/// dlt's `join_url`: `base.rstrip("/") + "/" + path.lstrip("/")`; an absolute `path` is used as is.
+pub fn join_url(base: &str, path: &str) -> String {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return path.to_string();
+    }
+    if base.is_empty() {
+        return path.to_string();
+    }
+    if path.is_empty() {
+        return base.to_string();
+    }
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+/// The origin (scheme, host, port) of a URL, if it parses.
+pub fn origin(url: &str) -> Option<url::Origin> {
+    url::Url::parse(url).ok().map(|u| u.origin())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parts(url: &str) -> RequestParts {
+        RequestParts {
+            method: Method::Get,
+            url: url.into(),
+            params: Vec::new(),
+            headers: Vec::new(),
+            json: None,
+        }
+    }
+
+    #[test]
+    fn join_url_table() {
+        let cases = [
+            (
+                "https://api.example.com",
+                "/v1/resource",
+                "https://api.example.com/v1/resource",
+            ),
+            (
+                "https://api.example.com/",
+                "v1/resource",
+                "https://api.example.com/v1/resource",
+            ),
+            (
+                "https://api.example.com/api/",
+                "/users",
+                "https://api.example.com/api/users",
+            ),
+            ("https://a", "", "https://a"),
+            ("", "/users", "/users"),
+            ("https://a", "https://b/x", "https://b/x"),
+            ("https://a", "http://b/x", "http://b/x"),
+            ("https://a//", "//x", "https://a/x"),
+        ];
+        for (base, path, want) in cases {
+            assert_eq!(join_url(base, path), want, "{base} + {path}");
+        }
+    }
+
+    #[test]
+    fn query_encoding_follows_requests() {
+        let mut p = parts("https://a/x");
+        p.params = vec![
+            ("q".into(), json!("a b&c")),
+            ("n".into(), json!(5)),
+            ("skip".into(), Value::Null),
+            ("ids".into(), json!([1, 2])),
+            ("flag".into(), json!(true)),
+        ];
+        assert_eq!(
+            p.full_url(),
+            "https://a/x?q=a+b%26c&n=5&ids=1&ids=2&flag=True"
+        );
+        p.set_param("n", json!(6));
+        p.set_param("new", json!("z"));
+        assert_eq!(
+            p.full_url(),
+            "https://a/x?q=a+b%26c&n=6&ids=1&ids=2&flag=True&new=z"
+        );
+        let mut q = parts("https://a/x?keep=1");
+        q.set_param("p", json!(2));
+        assert_eq!(q.full_url(), "https://a/x?keep=1&p=2");
+    }
+
+    #[test]
+    fn next_url_drops_params_and_body_paths_nest() {
+        let mut p = parts("https://a/x");
+        p.set_param("limit", json!(10));
+        p.replace_url("https://a/x?page=2");
+        assert_eq!(p.full_url(), "https://a/x?page=2");
+        p.set_body_path(&["paging".into(), "offset".into()], json!(20));
+        p.set_body_path(&["limit".into()], json!(10));
+        assert_eq!(p.json, Some(json!({"paging": {"offset": 20}, "limit": 10})));
+        let req = p.finish(1000);
+        assert_eq!(
+            req.body.as_deref(),
+            Some(br#"{"paging":{"offset":20},"limit":10}"#.as_slice())
+        );
+        assert!(
+            req.headers
+                .contains(&("Content-Type".into(), "application/json".into()))
+        );
+    }
+
+    #[test]
+    fn headers_override_case_insensitively() {
+        let mut p = parts("https://a");
+        p.set_header("accept", "text/plain");
+        p.set_header("Accept", "application/json");
+        assert_eq!(
+            p.headers,
+            vec![("Accept".to_string(), "application/json".to_string())]
+        );
+    }
+}
