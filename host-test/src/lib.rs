@@ -7,6 +7,7 @@
 //! - [`demo_api`]: a seed-shaped REST API on loopback, for the demo and the tests.
 //! - [`seed`]: reading the config out of a seed document.
 
+pub mod build;
 pub mod demo_api;
 pub mod dest;
 pub mod egress;

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use host_test::build::build_component;
 use host_test::demo_api::{DemoApi, DemoSpec};
 use host_test::dest::JsonlDir;
 use host_test::egress::{EgressPolicy, Origin};
@@ -112,12 +113,17 @@ fn real_main() -> Result<()> {
 }
 
 fn load_plugin(path: Option<&Path>) -> Result<Plugin> {
-    let path = path.map_or_else(default_plugin_path, Path::to_path_buf);
+    let path = match path {
+        Some(p) => p.to_path_buf(),
+        None if default_plugin_path().exists() => default_plugin_path(),
+        None => {
+            eprintln!("building the component (first run) ...");
+            build_component()
+                .context("no --plugin given and the default component could not be built")?
+        }
+    };
     if !path.exists() {
-        bail!(
-            "no component at {}: build it with `cargo build -p rest-api-source --target wasm32-wasip2 --profile component` or pass --plugin",
-            path.display()
-        );
+        bail!("no component at {}", path.display());
     }
     let runtime = Runtime::new().map_err(|e| anyhow::anyhow!("{e:#}"))?;
     Ok(runtime.load(&path)?)

@@ -18,6 +18,7 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "connector-core",
+        additional_derives: [PartialEq, Clone],
     });
 }
 

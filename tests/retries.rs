@@ -1,0 +1,175 @@
+//! Retries and halting through the real component and host, with faults injected by the fixture API.
+
+mod support;
+
+use host_test::RunError;
+use host_test::demo_api::Fault;
+use host_test::runtime::{ConnectorError, HttpFailure, describe};
+use serde_json::{Value, json};
+use support::*;
+
+/// Seed `id`'s config with an `error_handler` put on its first resource's endpoint.
+fn with_error_handler(id: &str, handler: Value) -> String {
+    let mut config: Value = serde_json::from_str(&seed_config(id)).unwrap();
+    config["resources"][0]["endpoint"]["error_handler"] = handler;
+    config.to_string()
+}
+
+fn fault(from: usize, count: Option<usize>, status: u16, retry_after: Option<&str>) -> Fault {
+    Fault {
+        path: "/v1/resource".into(),
+        from,
+        count,
+        status,
+        retry_after: retry_after.map(String::from),
+    }
+}
+
+#[test]
+fn spent_retries_halt_the_run_with_a_clear_error_and_no_further_request() {
+    let api = api();
+    api.inject(fault(3, None, 503, None));
+    let config = with_error_handler("000", json!({"max_retries": 2, "backoff_factor": 0.01}));
+    let (result, dir) = run(&tenant(&api, &config));
+    let Err(RunError::Connector(error)) = result else {
+        panic!("expected a connector error, got {result:?}")
+    };
+    assert_eq!(
+        error,
+        ConnectorError::Http(HttpFailure {
+            resource: "resource_name".into(),
+            url: "https://api.example.com/v1/resource?offset=300&limit=100&api_key=***".into(),
+            status: Some(503),
+            attempts: 3,
+            message: "503 Server Error: Service Unavailable".into(),
+        })
+    );
+    assert_eq!(
+        describe(&error),
+        "resource `resource_name`: request to https://api.example.com/v1/resource?offset=300&limit=100&api_key=*** \
+         failed after 3 attempts (status 503): 503 Server Error: Service Unavailable"
+    );
+    let log = api.log();
+    let offsets: Vec<&str> = log.iter().map(|l| l.param("offset").unwrap()).collect();
+    assert_eq!(
+        offsets,
+        vec!["0", "100", "200", "300", "300", "300"],
+        "three attempts, then nothing"
+    );
+    assert_eq!(
+        rows(dir.path(), "resource_name"),
+        api.rows("resource")[..300].to_vec(),
+        "stored pages stay"
+    );
+}
+
+#[test]
+fn a_halted_session_sends_nothing_more_when_asked_again() {
+    let api = api();
+    api.inject(fault(0, None, 500, None));
+    let config = with_error_handler("000", json!({"max_retries": 0}));
+    let mut session = plugin().configure(&tenant(&api, &config)).unwrap();
+    let first = session.next_page().unwrap_err().to_string();
+    let second = session.next_page().unwrap_err().to_string();
+    assert_eq!(first, second, "the same error again");
+    assert!(
+        first.contains("failed after 1 attempt (status 500)"),
+        "{first}"
+    );
+    assert_eq!(api.log().len(), 1, "no request after the halt");
+}
+
+#[test]
+fn seed_001_error_handler_retries_its_statuses_and_keeps_the_token() {
+    let api = api();
+    api.inject(fault(2, Some(2), 429, Some("0.05")));
+    let handler = json!({"retry_on_status_codes": [429, 500, 502, 503], "max_retries": 3, "backoff_factor": 2});
+    let (result, dir) = run(&tenant(&api, &with_error_handler("001", handler)));
+    let summary = result.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summary.rows, vec![("resource_name".to_string(), 1234)]);
+    assert_eq!(rows(dir.path(), "resource_name"), api.rows("resource"));
+    let pages: Vec<_> = api
+        .log()
+        .into_iter()
+        .filter(|l| l.path == "/v1/resource")
+        .collect();
+    let cursors: Vec<Option<&str>> = pages.iter().take(5).map(|l| l.param("after")).collect();
+    assert_eq!(
+        cursors,
+        vec![None, Some("c100"), Some("c200"), Some("c200"), Some("c200")]
+    );
+    let statuses: Vec<u16> = pages.iter().take(5).map(|l| l.status).collect();
+    assert_eq!(statuses, vec![200, 200, 429, 429, 200]);
+    assert_eq!(
+        api.log()
+            .iter()
+            .filter(|l| l.path == "/oauth/v1/token")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_status_outside_the_seed_list_is_not_retried() {
+    let api = api();
+    api.inject(fault(1, None, 504, None));
+    let handler = json!({"retry_on_status_codes": [429, 500, 502, 503], "max_retries": 3, "backoff_factor": 2});
+    let (result, _dir) = run(&tenant(&api, &with_error_handler("001", handler)));
+    let error = result.unwrap_err().to_string();
+    assert!(
+        error.contains("failed after 1 attempt (status 504)"),
+        "{error}"
+    );
+    assert_eq!(
+        api.log()
+            .iter()
+            .filter(|l| l.path == "/v1/resource")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn without_error_handler_dlt_defaults_make_five_attempts() {
+    let api = api();
+    api.inject(fault(0, None, 500, Some("0.01")));
+    let (result, _dir) = run(&tenant(&api, &seed_config("004")));
+    let error = result.unwrap_err().to_string();
+    assert!(
+        error.contains("failed after 5 attempts (status 500)"),
+        "{error}"
+    );
+    assert_eq!(api.log().len(), 5);
+}
+
+#[test]
+fn a_refused_token_is_an_auth_error_and_no_data_is_requested() {
+    let api = api();
+    let mut tenant = tenant(&api, &seed_config("001"));
+    tenant.secrets = host_test::secrets::SecretStore::from_pairs([
+        ("client_id", "demo-client"),
+        ("client_secret", "wrong"),
+    ]);
+    let (result, _dir) = run(&tenant);
+    let Err(RunError::Connector(ConnectorError::Auth(failure))) = result else {
+        panic!("expected auth error: {result:?}")
+    };
+    assert_eq!(failure.url, "https://api.example.com/oauth/v1/token");
+    assert_eq!(failure.message, "401 Client Error: Unauthorized");
+    let error = RunError::Connector(ConnectorError::Auth(failure)).to_string();
+    assert!(!error.contains("wrong"), "no secret in {error}");
+    assert!(api.log().iter().all(|l| l.path == "/oauth/v1/token"));
+}
+
+#[test]
+fn a_missing_secret_is_a_config_error_naming_it_before_any_request() {
+    let api = api();
+    let mut tenant = tenant(&api, &seed_config("000"));
+    tenant.secrets = host_test::secrets::SecretStore::default();
+    let (result, _dir) = run(&tenant);
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "invalid config: client.auth.api_key: secret `api_key` is not set for this tenant"
+    );
+    assert!(api.log().is_empty());
+}

@@ -1,0 +1,89 @@
+//! Shared by the end-to-end tests: the component built once per test binary, the seeds, and a runner.
+
+#![allow(dead_code)]
+
+use host_test::demo_api::{DemoApi, DemoSpec};
+use host_test::dest::JsonlDir;
+use host_test::egress::{EgressPolicy, Origin};
+use host_test::runtime::Limits;
+use host_test::secrets::SecretStore;
+use host_test::{Plugin, RunError, RunSummary, Runtime, Tenant};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// The component, built with the `component` profile and loaded once per test binary.
+pub fn plugin() -> &'static Plugin {
+    static PLUGIN: OnceLock<Plugin> = OnceLock::new();
+    PLUGIN.get_or_init(|| {
+        let path = host_test::build::build_component().expect("the component builds");
+        Runtime::new()
+            .expect("wasmtime starts")
+            .load(&path)
+            .expect("the component loads")
+    })
+}
+
+/// The seed documents, read from the repository's `seeds/` as written.
+pub fn seed_documents() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let mut seeds: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("seeds/ exists")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .map(|p| {
+            let id = p.file_name().unwrap().to_string_lossy()[..3].to_string();
+            (id, std::fs::read_to_string(&p).expect("a readable seed"))
+        })
+        .collect();
+    seeds.sort();
+    seeds
+}
+
+/// The config of seed `id`, as written.
+pub fn seed_config(id: &str) -> String {
+    let (_, doc) = seed_documents()
+        .into_iter()
+        .find(|(i, _)| i == id)
+        .expect("the seed exists");
+    host_test::seed::config_json(&doc).expect("the seed's config converts")
+}
+
+/// A demo API with the default resources.
+pub fn api() -> DemoApi {
+    DemoApi::start(DemoSpec::default(), 0).expect("the fixture API starts")
+}
+
+/// A tenant running `config` against `api`, standing in for https://api.example.com.
+pub fn tenant(api: &DemoApi, config: &str) -> Tenant {
+    let value: Value = serde_json::from_str(config).expect("config JSON");
+    let mut egress = EgressPolicy::from_config(&value);
+    egress.map(
+        Origin::of_url("https://api.example.com").unwrap(),
+        Origin::of_url(&api.url()).unwrap(),
+    );
+    Tenant {
+        name: "test".into(),
+        config: config.to_string(),
+        secrets: SecretStore::from_json(&api.spec().secrets_json()).unwrap(),
+        egress,
+        limits: Limits::default(),
+        checkpoint: None,
+    }
+}
+
+/// Run a tenant into a fresh directory; the summary (or error) and the rows written per file.
+pub fn run(tenant: &Tenant) -> (Result<RunSummary, RunError>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let result = plugin().run(tenant, &mut JsonlDir::new(dir.path()));
+    (result, dir)
+}
+
+/// The records of `<dir>/<resource>.jsonl`.
+pub fn rows(dir: &Path, resource: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(JsonlDir::file_for(dir, resource))
+        .expect("the resource's file exists");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
