@@ -191,9 +191,12 @@ mod tests {
         }
     }
 
+    /// An auth, the URL it gives, the headers it gives.
+    type Case = (Auth, &'static str, Vec<(&'static str, &'static str)>);
+
     #[test]
     fn each_kind_lands_where_dlt_puts_it() {
-        let cases: Vec<(Auth, &str, Vec<(&str, &str)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 Auth::Bearer { token: "t".into() },
                 "https://a/x?limit=10",

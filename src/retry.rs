@@ -58,7 +58,7 @@ impl RetryPolicy {
 pub fn parse_retry_after(value: &str, now_unix_ms: u64) -> Option<u64> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds > 0.0).then(|| (seconds * 1000.0) as u64);
+        return (seconds.is_finite() && seconds > 0.0).then_some((seconds * 1000.0) as u64);
     }
     let when = httpdate::parse_http_date(value).ok()?;
     let when_ms = when.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64;

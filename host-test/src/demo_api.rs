@@ -213,9 +213,9 @@ pub fn row(resource: &str, i: usize) -> Value {
         "id": i + 1,
         "name": format!("{resource} {i}"),
         "amount": (i as f64) * 1.25,
-        "active": i % 3 != 0,
+        "active": !i.is_multiple_of(3),
         "created_at": format!("2024-01-{:02}T{:02}:{:02}:00Z", 1 + i % 28, i % 24, i % 60),
-        "note": if i % 5 == 0 { Value::Null } else { Value::String(format!("note {i}")) },
+        "note": if i.is_multiple_of(5) { Value::Null } else { Value::String(format!("note {i}")) },
         "attributes": {"tier": i % 4, "tags": [format!("t{}", i % 7)]},
     })
 }

@@ -94,10 +94,10 @@ fn collect_origins(value: &Value, out: &mut Vec<Origin>) {
                     key.as_str(),
                     "base_url" | "token_url" | "access_token_url" | "path"
                 );
-                if let (true, Some(s)) = (url_key, v.as_str()) {
-                    if let Some(o) = Origin::of_url(s).filter(|o| !out.contains(o)) {
-                        out.push(o);
-                    }
+                if let (true, Some(s)) = (url_key, v.as_str())
+                    && let Some(o) = Origin::of_url(s).filter(|o| !out.contains(o))
+                {
+                    out.push(o);
                 }
                 collect_origins(v, out);
             }

@@ -164,27 +164,30 @@ pub fn parse(config: &Value) -> Result<SourceConfig, Error> {
         }
     };
     let mut resources = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     match top.get("resources") {
         Some(Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 let path = format!("resources[{i}]");
-                if let Some(merged) = expand(item, &defaults, &path, &mut ck) {
-                    if let Some(r) = resource(&merged, &client, &path, &mut ck) {
-                        resources.push(r);
+                let Some(merged) = expand(item, &defaults, &path, &mut ck) else {
+                    continue;
+                };
+                if let Some(Value::String(name)) = merged.get("name") {
+                    if names.contains(name) {
+                        ck.problem(
+                            "resources",
+                            format!("Resource `{name}` is already defined."),
+                        );
                     }
+                    names.push(name.clone());
+                }
+                if let Some(r) = resource(&merged, &client, &path, &mut ck) {
+                    resources.push(r);
                 }
             }
         }
         Some(other) => ck.wrong_type("resources", other, "list"),
         None => {}
-    }
-    for (i, r) in resources.iter().enumerate() {
-        if resources[..i].iter().any(|o| o.name == r.name) {
-            ck.problem(
-                "resources",
-                format!("Resource `{}` is already defined.", r.name),
-            );
-        }
     }
     if ck.problems.is_empty() {
         Ok(SourceConfig {
@@ -285,10 +288,10 @@ fn expand(
     let mut merged = defaults.clone();
     merged.remove("endpoint");
     merged.extend(resource);
-    if !endpoint.contains_key("path") {
-        if let Some(Value::String(name)) = merged.get("name") {
-            endpoint.insert("path".into(), Value::String(name.clone()));
-        }
+    if !endpoint.contains_key("path")
+        && let Some(Value::String(name)) = merged.get("name")
+    {
+        endpoint.insert("path".into(), Value::String(name.clone()));
     }
     merged.insert("endpoint".into(), Value::Object(endpoint));
     Some(merged)
@@ -499,7 +502,7 @@ fn endpoint(
         (None, true) => Some(Paginator::SinglePage),
         (None, false) => client.paginator.clone(),
     };
-    if paginator.is_none() && own_paginator.is_none_or(|p| is_auto(p)) {
+    if paginator.is_none() && own_paginator.is_none_or(is_auto) {
         ck.problem(join(path, "paginator"), "no paginator is set and automatic paginator detection is not supported yet: set `paginator` (for one request, \"single_page\")");
     }
     let data_selector = match ck.opt_str(map, "data_selector", path) {

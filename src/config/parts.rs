@@ -334,16 +334,16 @@ fn oauth2(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> OAuth2 {
         (false, true) => ck.req_str(map, "token_url", path),
         _ => ck.req_str(map, "access_token_url", path),
     };
-    if let Some(url) = &token_url {
-        if url::Url::parse(url).is_err() {
-            ck.problem(path, format!("token URL `{url}` is not an absolute URL"));
-        }
+    if let Some(url) = &token_url
+        && url::Url::parse(url).is_err()
+    {
+        ck.problem(path, format!("token URL `{url}` is not an absolute URL"));
     }
     let mut extra = Vec::new();
-    if let Some(v) = map.get("access_token_request_data") {
-        if let Some(data) = ck.object(v, &join(path, "access_token_request_data")) {
-            extra = data.iter().map(|(k, v)| (k.clone(), py_str(v))).collect();
-        }
+    if let Some(v) = map.get("access_token_request_data")
+        && let Some(data) = ck.object(v, &join(path, "access_token_request_data"))
+    {
+        extra = data.iter().map(|(k, v)| (k.clone(), py_str(v))).collect();
     }
     let expiry = ck
         .opt_int(map, "default_token_expiration", path)

@@ -1,1 +1,342 @@
+//! The engine as a state machine: scripted responses in, requests, sleeps, pages and errors out.
 
+use super::*;
+use serde_json::json;
+
+const SECRET: &str = "s3cret-key";
+
+fn engine(config: Value) -> Engine {
+    let text = config.to_string();
+    Engine::new(&text, &config, vec![SECRET.into()], None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn offset_config(handler: Value) -> Value {
+    json!({
+        "client": {"base_url": "https://api.example.com", "auth": {"type": "api_key", "name": "api_key", "api_key": SECRET, "location": "query"}},
+        "resources": [{"name": "r", "endpoint": {"path": "/v1/r", "data_selector": "data",
+            "paginator": {"type": "offset", "limit": 2}, "error_handler": handler}}]
+    })
+}
+
+fn at(ms: u64) -> Now {
+    Now {
+        monotonic_ms: ms,
+        unix_ms: 1_700_000_000_000 + ms,
+    }
+}
+
+fn ok(body: Value) -> HttpResponse {
+    HttpResponse {
+        status: 200,
+        headers: vec![],
+        body: body.to_string().into_bytes(),
+    }
+}
+
+fn status(code: u16, headers: &[(&str, &str)]) -> HttpResponse {
+    HttpResponse {
+        status: code,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: b"{}".to_vec(),
+    }
+}
+
+fn expect_send(e: &mut Engine, now: Now) -> HttpRequest {
+    match e.poll(now).unwrap() {
+        Step::Send(r) => r,
+        other => panic!("expected a request, got {other:?}"),
+    }
+}
+
+fn expect_page(e: &mut Engine, now: Now) -> Page {
+    match e.poll(now).unwrap() {
+        Step::Page(p) => p,
+        other => panic!("expected a page, got {other:?}"),
+    }
+}
+
+#[test]
+fn pages_flow_with_checkpoints_until_done() {
+    let mut e = engine(offset_config(json!({})));
+    let req = expect_send(&mut e, at(0));
+    assert_eq!(
+        req.url,
+        format!("https://api.example.com/v1/r?offset=0&limit=2&api_key={SECRET}")
+    );
+    e.on_response(
+        at(1),
+        ok(json!({"data": [{"id": 1}, {"id": 2}], "total": 3})),
+    )
+    .unwrap();
+    let page = expect_page(&mut e, at(1));
+    assert_eq!(page.records, b"{\"id\":1}\n{\"id\":2}\n");
+    assert_eq!(page.record_count, 2);
+    assert!(
+        page.checkpoint
+            .contains(r#""position":{"at":"offset","value":2}"#),
+        "{}",
+        page.checkpoint
+    );
+    let req = expect_send(&mut e, at(2));
+    assert!(req.url.contains("offset=2&limit=2"), "{}", req.url);
+    e.on_response(at(3), ok(json!({"data": [{"id": 3}], "total": 3})))
+        .unwrap();
+    let page = expect_page(&mut e, at(3));
+    assert!(
+        page.checkpoint.contains(r#""at":"done""#),
+        "{}",
+        page.checkpoint
+    );
+    assert_eq!(e.poll(at(4)).unwrap(), Step::Done);
+}
+
+#[test]
+fn retries_wait_with_backoff_then_resend_the_same_request() {
+    let mut e = engine(offset_config(
+        json!({"max_retries": 2, "backoff_factor": 2}),
+    ));
+    let first = expect_send(&mut e, at(0));
+    e.on_response(at(10), status(503, &[])).unwrap();
+    assert_eq!(e.poll(at(10)).unwrap(), Step::Sleep { until_ms: 2010 });
+    assert_eq!(
+        e.poll(at(2000)).unwrap(),
+        Step::Sleep { until_ms: 2010 },
+        "too early: still waiting"
+    );
+    assert_eq!(expect_send(&mut e, at(2010)), first);
+    e.on_response(at(2020), status(429, &[("Retry-After", "7")]))
+        .unwrap();
+    assert_eq!(
+        e.poll(at(2020)).unwrap(),
+        Step::Sleep { until_ms: 9020 },
+        "Retry-After wins over backoff"
+    );
+    assert_eq!(expect_send(&mut e, at(9020)), first);
+    let err = e.on_response(at(9030), status(503, &[])).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Http {
+            resource: "r".into(),
+            url: "https://api.example.com/v1/r?offset=0&limit=2&api_key=***".into(),
+            status: Some(503),
+            attempts: 3,
+            message: "503 Server Error: Service Unavailable".into(),
+        }
+    );
+    assert_eq!(
+        e.poll(at(99_999)),
+        Err(err),
+        "halted: no request after the last attempt"
+    );
+}
+
+#[test]
+fn transport_errors_retry_unless_denied() {
+    let mut e = engine(offset_config(
+        json!({"max_retries": 1, "backoff_factor": 0}),
+    ));
+    expect_send(&mut e, at(0));
+    e.on_transport_error(at(5), "connection refused", true)
+        .unwrap();
+    expect_send(&mut e, at(5));
+    let err = e
+        .on_transport_error(at(6), "connection refused", true)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Http {
+                status: None,
+                attempts: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let mut e = engine(offset_config(json!({})));
+    expect_send(&mut e, at(0));
+    let err = e
+        .on_transport_error(at(1), "the host's egress policy denied the request", false)
+        .unwrap_err();
+    assert!(matches!(err, Error::Http { attempts: 1, .. }), "{err:?}");
+}
+
+#[test]
+fn client_errors_are_not_retried_and_bodies_must_be_json() {
+    let mut e = engine(offset_config(json!({})));
+    expect_send(&mut e, at(0));
+    let err = e.on_response(at(1), status(404, &[])).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("after 1 attempt (status 404): 404 Client Error: Not Found"),
+        "{err}"
+    );
+
+    let mut e = engine(offset_config(json!({})));
+    expect_send(&mut e, at(0));
+    let html = HttpResponse {
+        status: 200,
+        headers: vec![],
+        body: b"<html>".to_vec(),
+    };
+    let err = e.on_response(at(1), html).unwrap_err();
+    assert!(
+        matches!(&err, Error::BadResponse { message, .. } if message.starts_with("body is not JSON")),
+        "{err:?}"
+    );
+}
+
+fn oauth_config() -> Value {
+    json!({
+        "client": {"base_url": "https://api.example.com",
+                   "auth": {"type": "oauth2", "token_url": "https://api.example.com/token", "client_id": "id", "client_secret": SECRET}},
+        "resources": [{"name": "r", "endpoint": {"path": "/v1/r", "data_selector": "data",
+            "paginator": {"type": "cursor", "cursor_path": "next", "cursor_param": "after"}}}]
+    })
+}
+
+#[test]
+fn oauth_token_is_fetched_once_and_refreshed_on_expiry() {
+    let mut e = engine(oauth_config());
+    let token_req = expect_send(&mut e, at(0));
+    assert_eq!(token_req.url, "https://api.example.com/token");
+    e.on_response(at(1), ok(json!({"access_token": "tok1", "expires_in": 10})))
+        .unwrap();
+    let page_req = expect_send(&mut e, at(1));
+    assert!(
+        page_req
+            .headers
+            .contains(&("Authorization".into(), "Bearer tok1".into()))
+    );
+    e.on_response(at(2), ok(json!({"data": [{"id": 1}], "next": "n1"})))
+        .unwrap();
+    expect_page(&mut e, at(2));
+    let again = expect_send(&mut e, at(5_000));
+    assert!(
+        again.url.ends_with("after=n1"),
+        "token still valid: {}",
+        again.url
+    );
+    e.on_response(at(5_001), ok(json!({"data": [{"id": 2}], "next": "n2"})))
+        .unwrap();
+    expect_page(&mut e, at(5_001));
+    let refresh = expect_send(&mut e, at(10_001));
+    assert_eq!(
+        refresh.url, "https://api.example.com/token",
+        "expired: a new token first"
+    );
+}
+
+#[test]
+fn credentials_stay_on_the_base_origin() {
+    let config = json!({
+        "client": {"base_url": "https://api.example.com", "headers": {"X-Team": SECRET},
+                   "auth": {"type": "api_key", "name": "api_key", "api_key": SECRET, "location": "query"}},
+        "resources": [{"name": "r", "endpoint": {"path": "/v1/r", "data_selector": "data", "paginator": {"type": "json_link"}}}]
+    });
+    let mut e = engine(config);
+    let first = expect_send(&mut e, at(0));
+    assert!(first.url.ends_with(&format!("api_key={SECRET}")));
+    let next = format!("https://elsewhere.example.net/v1/r?page=2&api_key={SECRET}");
+    e.on_response(at(1), ok(json!({"data": [{"id": 1}], "next": next})))
+        .unwrap();
+    let page = expect_page(&mut e, at(1));
+    assert!(!page.checkpoint.contains(SECRET), "{}", page.checkpoint);
+    let second = expect_send(&mut e, at(2));
+    assert_eq!(
+        second.url, "https://elsewhere.example.net/v1/r?page=2",
+        "no key to another origin"
+    );
+    assert!(
+        second.headers.iter().all(|(_, v)| !v.contains(SECRET)),
+        "{:?}",
+        second.headers
+    );
+}
+
+#[test]
+fn a_repeated_cursor_is_an_error_not_a_loop() {
+    let mut e = engine(oauth_config());
+    expect_send(&mut e, at(0));
+    e.on_response(at(1), ok(json!({"access_token": "t"})))
+        .unwrap();
+    expect_send(&mut e, at(1));
+    e.on_response(at(2), ok(json!({"data": [{"id": 1}], "next": "same"})))
+        .unwrap();
+    expect_page(&mut e, at(2));
+    expect_send(&mut e, at(3));
+    let err = e
+        .on_response(at(4), ok(json!({"data": [{"id": 2}], "next": "same"})))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("pagination does not advance"),
+        "{err}"
+    );
+}
+
+#[test]
+fn resume_from_a_checkpoint_continues_after_that_page() {
+    let config = offset_config(json!({}));
+    let text = config.to_string();
+    let mut e = engine(config.clone());
+    expect_send(&mut e, at(0));
+    e.on_response(
+        at(1),
+        ok(json!({"data": [{"id": 1}, {"id": 2}], "total": 5})),
+    )
+    .unwrap();
+    let cp = expect_page(&mut e, at(1)).checkpoint;
+    let mut resumed = Engine::new(&text, &config, vec![SECRET.into()], Some(&cp)).unwrap();
+    assert!(
+        expect_send(&mut resumed, at(0))
+            .url
+            .contains("offset=2&limit=2")
+    );
+    let other = json!({"client": {"base_url": "https://b", "paginator": "single_page"}, "resources": ["r"]});
+    let err = Engine::new(&other.to_string(), &other, vec![], Some(&cp))
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("checkpoint: was made with a different config"),
+        "{err}"
+    );
+}
+
+#[test]
+fn errors_never_carry_secret_values() {
+    let config = json!({
+        "client": {"base_url": "https://api.example.com", "auth": {"type": "bearer", "token": SECRET}},
+        "resources": [{"name": "r", "endpoint": {"path": "/v1/r", "paginator": {"type": "bogus", "note": SECRET}}}]
+    });
+    let err = Engine::new(&config.to_string(), &config, vec![SECRET.into()], None)
+        .err()
+        .unwrap();
+    assert!(!format!("{err} {err:?}").contains(SECRET), "{err}");
+}
+
+#[test]
+fn records_are_detected_without_a_data_selector_and_schema_is_inferred() {
+    let config = json!({"client": {"base_url": "https://a"}, "resources": [{"name": "r", "primary_key": "id",
+        "endpoint": {"paginator": "single_page"}}]});
+    let mut e = engine(config);
+    expect_send(&mut e, at(0));
+    e.on_response(
+        at(1),
+        ok(json!({"meta": {"n": 2}, "items": [{"id": 1, "x": null}, {"id": 2, "x": "b"}]})),
+    )
+    .unwrap();
+    assert_eq!(expect_page(&mut e, at(1)).record_count, 2);
+    let schema = &e.schemas()[0];
+    assert_eq!(schema.primary_key, vec!["id"]);
+    let cols: Vec<(&str, bool)> = schema
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.nullable))
+        .collect();
+    assert_eq!(cols, vec![("id", false), ("x", true)]);
+}
