@@ -29,6 +29,8 @@ pub struct DemoSpec {
     pub token_lifetime_s: u64,
     /// Largest page served (a larger `limit` is cut to this).
     pub max_page: usize,
+    /// Origin put in front of the cursor pages' `paging.next.link` (relative when `None`).
+    pub link_origin: Option<String>,
 }
 
 impl Default for DemoSpec {
@@ -43,6 +45,7 @@ impl Default for DemoSpec {
             client: ("demo-client".into(), "demo-client-secret".into()),
             token_lifetime_s: 3600,
             max_page: 1000,
+            link_origin: None,
         }
     }
 }
@@ -309,7 +312,9 @@ fn answer(shared: &Shared, req: &Logged) -> Answer {
         let data: Vec<Value> = (start..end).map(|i| row(name, i)).collect();
         let mut body = json!({"data": data});
         if end < total {
-            body["paging"] = json!({"next": {"after": format!("c{end}"), "link": format!("/v1/{name}?after=c{end}")}});
+            let origin = spec.link_origin.as_deref().unwrap_or_default();
+            let link = format!("{origin}/v1/{name}?after=c{end}&limit={limit}");
+            body["paging"] = json!({"next": {"after": format!("c{end}"), "link": link}});
         }
         return (200, body, vec![]);
     }

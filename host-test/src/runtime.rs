@@ -196,7 +196,14 @@ impl bindings::rest_source::connector::logging::Host for TenantState {
         }
         self.logs.push(LogLine {
             tenant: self.tenant.clone(),
-            level: format!("{level:?}").to_lowercase(),
+            level: match level {
+                Level::Trace => "trace",
+                Level::Debug => "debug",
+                Level::Info => "info",
+                Level::Warn => "warn",
+                Level::Error => "error",
+            }
+            .into(),
             message: masked,
         });
     }
@@ -363,7 +370,7 @@ pub fn describe_schema(tables: &[TableSchema]) -> serde_json::Value {
                 .map(|c| {
                     serde_json::json!({
                         "name": c.name,
-                        "data_type": c.data_type.map(|d| format!("{d:?}").to_lowercase()),
+                        "data_type": c.data_type.map(data_type_name),
                         "nullable": c.nullable,
                     })
                 })
@@ -374,11 +381,37 @@ pub fn describe_schema(tables: &[TableSchema]) -> serde_json::Value {
                 "columns": columns,
                 "primary_key": t.primary_key,
                 "merge_key": t.merge_key,
-                "write_disposition": format!("{:?}", t.write_disposition).to_lowercase(),
+                "write_disposition": disposition_name(t.write_disposition),
                 "parent": t.parent,
                 "incremental_cursor": t.incremental_cursor,
             })
         })
         .collect();
     serde_json::Value::Array(tables)
+}
+
+/// dlt's name of a write disposition.
+pub fn disposition_name(d: WriteDisposition) -> &'static str {
+    match d {
+        WriteDisposition::Append => "append",
+        WriteDisposition::Replace => "replace",
+        WriteDisposition::Merge => "merge",
+        WriteDisposition::Skip => "skip",
+    }
+}
+
+/// dlt's name of a data type.
+pub fn data_type_name(t: DataType) -> &'static str {
+    match t {
+        DataType::Text => "text",
+        DataType::Bigint => "bigint",
+        DataType::Double => "double",
+        DataType::Bool => "bool",
+        DataType::Timestamp => "timestamp",
+        DataType::Date => "date",
+        DataType::Time => "time",
+        DataType::Decimal => "decimal",
+        DataType::Json => "json",
+        DataType::Binary => "binary",
+    }
 }

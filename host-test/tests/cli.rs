@@ -1,0 +1,203 @@
+//! The `host-test` command line, run as a process: `run`, `schema` and `seed-config`.
+
+use host_test::demo_api::{DemoApi, DemoSpec};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn component() -> &'static PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| host_test::build::build_component().expect("the component builds"))
+}
+
+fn host(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host-test"))
+        .args(args)
+        .output()
+        .expect("host-test starts")
+}
+
+fn seed(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../seeds")
+        .join(name)
+}
+
+/// Write seed 003's config and the demo API's secrets into `dir`.
+fn files(api: &DemoApi, dir: &Path) -> (PathBuf, PathBuf) {
+    let out = host(&[
+        "seed-config",
+        seed("003_6673f0883176f87d.txt").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = dir.join("config.json");
+    std::fs::write(&config, &out.stdout).unwrap();
+    let secrets = dir.join("secrets.json");
+    std::fs::write(&secrets, api.spec().secrets_json()).unwrap();
+    (config, secrets)
+}
+
+#[test]
+fn run_writes_one_jsonl_file_per_resource() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (config, secrets) = files(&api, dir.path());
+    let out_dir = dir.path().join("out");
+    let connect = format!("https://api.example.com={}", api.url());
+    let out = host(&[
+        "run",
+        "--plugin",
+        component().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--secrets",
+        secrets.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--connect-to",
+        &connect,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("customer_usage: 1050 rows"), "{stdout}");
+    assert!(stdout.contains("wallets: 317 rows"), "{stdout}");
+    for (name, rows) in [("customer_usage", 1050), ("wallets", 317)] {
+        let text = std::fs::read_to_string(out_dir.join(format!("{name}.jsonl"))).unwrap();
+        assert_eq!(text.lines().count(), rows, "{name}");
+    }
+}
+
+#[test]
+fn an_empty_resource_gets_an_empty_file() {
+    let mut spec = DemoSpec::default();
+    spec.resources.insert("wallets".into(), 0);
+    let api = DemoApi::start(spec, 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (config, secrets) = files(&api, dir.path());
+    let out_dir = dir.path().join("out");
+    let connect = format!("https://api.example.com={}", api.url());
+    let out = host(&[
+        "run",
+        "--plugin",
+        component().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--secrets",
+        secrets.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--connect-to",
+        &connect,
+    ]);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("wallets.jsonl")).unwrap(),
+        ""
+    );
+}
+
+#[test]
+fn failure_exits_non_zero_with_one_line_and_no_secret() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _) = files(&api, dir.path());
+    let wrong = dir.path().join("wrong.json");
+    std::fs::write(&wrong, r#"{"api_key": "not-the-key-123"}"#).unwrap();
+    let connect = format!("https://api.example.com={}", api.url());
+    let out = host(&[
+        "run",
+        "--plugin",
+        component().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--secrets",
+        wrong.to_str().unwrap(),
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+        "--connect-to",
+        &connect,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: resource `customer_usage`: request to \
+         https://api.example.com/v1/customer_usage?offset=0&limit=100&api_key=*** failed after 1 attempt \
+         (status 401): 401 Client Error: Unauthorized"
+    );
+    assert!(!stderr.contains("not-the-key-123"));
+}
+
+#[test]
+fn schema_prints_declared_hints_and_invalid_configs_list_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(
+        &good,
+        host(&[
+            "seed-config",
+            seed("000_d0cafc2d376f2708.txt").to_str().unwrap(),
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let secrets = dir.path().join("s.json");
+    std::fs::write(&secrets, r#"{"api_key": "k"}"#).unwrap();
+    let plugin = component().to_str().unwrap();
+    let out = host(&[
+        "schema",
+        "--plugin",
+        plugin,
+        "--config",
+        good.to_str().unwrap(),
+        "--secrets",
+        secrets.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(schema[0]["table_name"], "resource_name");
+    assert_eq!(schema[0]["primary_key"], serde_json::json!(["id"]));
+    assert_eq!(schema[0]["write_disposition"], "merge");
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"client": {"base_url": "https://a", "nope": 1}, "resources": [{"endpoint": "x"}]}"#,
+    )
+    .unwrap();
+    let out = host(&[
+        "schema",
+        "--plugin",
+        plugin,
+        "--config",
+        bad.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("client: received unexpected field `nope`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("resources[0].name: missing required field"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}

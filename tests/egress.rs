@@ -1,0 +1,79 @@
+//! Credentials stay with the config's origins: the host refuses other origins, the engine strips credentials.
+
+mod support;
+
+use host_test::RunError;
+use host_test::demo_api::{DemoApi, DemoSpec};
+use host_test::runtime::ConnectorError;
+use serde_json::{Value, json};
+use support::*;
+
+/// Seed 001 paging by its `paging.next.link` instead of the cursor.
+fn link_config() -> String {
+    let mut config: Value = serde_json::from_str(&seed_config("001")).unwrap();
+    config["resources"][0]["endpoint"]["paginator"] =
+        json!({"type": "json_link", "next_url_path": "paging.next.link"});
+    config.to_string()
+}
+
+#[test]
+fn a_next_link_to_another_origin_is_refused_by_the_host() {
+    let spec = DemoSpec {
+        link_origin: Some("https://other.example.net".into()),
+        ..DemoSpec::default()
+    };
+    let api = DemoApi::start(spec, 0).unwrap();
+    let (result, dir) = run(&tenant(&api, &link_config()));
+    let Err(RunError::Connector(ConnectorError::Http(failure))) = result else {
+        panic!("expected a refusal: {result:?}")
+    };
+    assert_eq!(
+        failure.url,
+        "https://other.example.net/v1/resource?after=c100&limit=100"
+    );
+    assert_eq!(
+        failure.message,
+        "the host's egress policy denied the request"
+    );
+    assert_eq!(
+        (failure.status, failure.attempts),
+        (None, 1),
+        "a refusal is not retried"
+    );
+    assert_eq!(
+        rows(dir.path(), "resource_name"),
+        api.rows("resource")[..100].to_vec()
+    );
+    let paths: Vec<String> = api.log().iter().map(|l| l.path.clone()).collect();
+    assert_eq!(
+        paths,
+        vec!["/oauth/v1/token", "/v1/resource"],
+        "nothing reached the other origin"
+    );
+}
+
+#[test]
+fn relative_next_links_keep_paging_on_the_same_origin() {
+    let api = api();
+    let (result, dir) = run(&tenant(&api, &link_config()));
+    result.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(dir.path(), "resource_name"), api.rows("resource"));
+    let pages: Vec<_> = api
+        .log()
+        .into_iter()
+        .filter(|l| l.path == "/v1/resource")
+        .collect();
+    assert_eq!(pages.len(), 13);
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.header("authorization") == Some("Bearer demo-token-1"))
+    );
+    assert_eq!(
+        pages[1].query,
+        vec![
+            ("after".to_string(), "c100".to_string()),
+            ("limit".to_string(), "100".to_string())
+        ]
+    );
+}
