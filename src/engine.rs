@@ -242,26 +242,13 @@ impl Engine {
 
     /// Feed the response to the request last sent.
     pub fn on_response(&mut self, now: Now, response: HttpResponse) -> Result<(), Error> {
-        let Phase::InFlight(exchange) = std::mem::replace(&mut self.phase, Phase::Idle) else {
-            return self.fail(Error::Internal(
-                "a response arrived with no request in flight".into(),
-            ));
+        let retryable = self.policy().retries_status(response.status);
+        let Some((exchange, attempts)) =
+            self.settle(now, retryable, response.header("retry-after"))?
+        else {
+            return Ok(());
         };
-        let attempts = exchange.attempts + 1;
-        let status = response.status;
-        let policy = self.policy().clone();
-        if policy.retries_status(status) && attempts < policy.max_attempts {
-            let wait = policy.delay_ms(attempts, response.header("retry-after"), now.unix_ms);
-            return self.wait(
-                now,
-                wait,
-                Exchange {
-                    attempts,
-                    ..exchange
-                },
-            );
-        }
-        if status >= 300 {
+        if response.status >= 300 {
             return self.fail(self.status_error(&exchange, attempts, &response));
         }
         match exchange.purpose {
@@ -278,24 +265,9 @@ impl Engine {
         message: &str,
         retryable: bool,
     ) -> Result<(), Error> {
-        let Phase::InFlight(exchange) = std::mem::replace(&mut self.phase, Phase::Idle) else {
-            return self.fail(Error::Internal(
-                "a transport error arrived with no request in flight".into(),
-            ));
+        let Some((exchange, attempts)) = self.settle(now, retryable, None)? else {
+            return Ok(());
         };
-        let attempts = exchange.attempts + 1;
-        let policy = self.policy().clone();
-        if retryable && attempts < policy.max_attempts {
-            let wait = policy.delay_ms(attempts, None, now.unix_ms);
-            return self.wait(
-                now,
-                wait,
-                Exchange {
-                    attempts,
-                    ..exchange
-                },
-            );
-        }
         let error = Error::Http {
             resource: self.exchange_name(&exchange),
             url: redact_url(&exchange.request.url),
@@ -306,12 +278,37 @@ impl Engine {
         self.fail(error)
     }
 
-    fn wait(&mut self, now: Now, wait_ms: u64, exchange: Exchange) -> Result<(), Error> {
-        self.phase = Phase::Waiting {
-            until_ms: now.monotonic_ms.saturating_add(wait_ms),
-            exchange,
+    /// Count the attempt of the request in flight. When it may be retried and attempts remain, schedule the
+    /// retry (`Retry-After` first, else backoff) and return `None`; otherwise return it for the caller to handle.
+    fn settle(
+        &mut self,
+        now: Now,
+        retryable: bool,
+        retry_after: Option<&str>,
+    ) -> Result<Option<(Exchange, u32)>, Error> {
+        let Phase::InFlight(exchange) = std::mem::replace(&mut self.phase, Phase::Idle) else {
+            return self.fail(Error::Internal(
+                "an outcome arrived with no request in flight".into(),
+            ));
         };
-        Ok(())
+        let attempts = exchange.attempts + 1;
+        let policy = self.policy();
+        if retryable && attempts < policy.max_attempts {
+            let until_ms = now.monotonic_ms.saturating_add(policy.delay_ms(
+                attempts,
+                retry_after,
+                now.unix_ms,
+            ));
+            self.phase = Phase::Waiting {
+                until_ms,
+                exchange: Exchange {
+                    attempts,
+                    ..exchange
+                },
+            };
+            return Ok(None);
+        }
+        Ok(Some((exchange, attempts)))
     }
 
     fn policy(&self) -> &RetryPolicy {

@@ -41,14 +41,11 @@ fn files(api: &DemoApi, dir: &Path) -> (PathBuf, PathBuf) {
     (config, secrets)
 }
 
-#[test]
-fn run_writes_one_jsonl_file_per_resource() {
-    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (config, secrets) = files(&api, dir.path());
-    let out_dir = dir.path().join("out");
+/// `host-test run` of seed 003 against `api` with `secrets`, into `out`.
+fn run_seed_003(api: &DemoApi, dir: &Path, secrets: &Path, out: &Path) -> Output {
+    let (config, _) = files(api, dir);
     let connect = format!("https://api.example.com={}", api.url());
-    let out = host(&[
+    host(&[
         "run",
         "--plugin",
         component().to_str().unwrap(),
@@ -57,10 +54,19 @@ fn run_writes_one_jsonl_file_per_resource() {
         "--secrets",
         secrets.to_str().unwrap(),
         "--out",
-        out_dir.to_str().unwrap(),
+        out.to_str().unwrap(),
         "--connect-to",
         &connect,
-    ]);
+    ])
+}
+
+#[test]
+fn run_writes_one_jsonl_file_per_resource() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, secrets) = files(&api, dir.path());
+    let out_dir = dir.path().join("out");
+    let out = run_seed_003(&api, dir.path(), &secrets, &out_dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -81,22 +87,9 @@ fn an_empty_resource_gets_an_empty_file() {
     spec.resources.insert("wallets".into(), 0);
     let api = DemoApi::start(spec, 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (config, secrets) = files(&api, dir.path());
+    let (_, secrets) = files(&api, dir.path());
     let out_dir = dir.path().join("out");
-    let connect = format!("https://api.example.com={}", api.url());
-    let out = host(&[
-        "run",
-        "--plugin",
-        component().to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--secrets",
-        secrets.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--connect-to",
-        &connect,
-    ]);
+    let out = run_seed_003(&api, dir.path(), &secrets, &out_dir);
     assert!(
         out.status.success(),
         "stderr: {}",
@@ -112,23 +105,9 @@ fn an_empty_resource_gets_an_empty_file() {
 fn failure_exits_non_zero_with_one_line_and_no_secret() {
     let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (config, _) = files(&api, dir.path());
     let wrong = dir.path().join("wrong.json");
     std::fs::write(&wrong, r#"{"api_key": "not-the-key-123"}"#).unwrap();
-    let connect = format!("https://api.example.com={}", api.url());
-    let out = host(&[
-        "run",
-        "--plugin",
-        component().to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--secrets",
-        wrong.to_str().unwrap(),
-        "--out",
-        dir.path().join("out").to_str().unwrap(),
-        "--connect-to",
-        &connect,
-    ]);
+    let out = run_seed_003(&api, dir.path(), &wrong, &dir.path().join("out"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
