@@ -154,3 +154,76 @@ fn checkpoints_name_the_position_and_hold_no_secret() {
         assert!(!last.contains(secret), "checkpoint holds {secret}: {last}");
     }
 }
+
+/// A fresh instance given the checkpoint of page 3 fetches exactly the rest, for offset and cursor seeds.
+#[test]
+fn resuming_from_a_page_checkpoint_fetches_exactly_the_rest() {
+    for id in ["000", "001"] {
+        let api = api();
+        let mut tenant = tenant(&api, &seed_config(id));
+        let mut session = plugin().configure(&tenant).unwrap();
+        let mut first = Vec::new();
+        let mut checkpoint = String::new();
+        for _ in 0..3 {
+            let page = session.next_page().unwrap().expect("a page");
+            first.extend_from_slice(&page.records);
+            checkpoint = page.checkpoint;
+        }
+        drop(session);
+        let before = api.log().len();
+        tenant.checkpoint = Some(checkpoint);
+        let (result, dir) = run(&tenant);
+        result.unwrap_or_else(|e| panic!("seed {id}: {e}"));
+        let mut all: Vec<serde_json::Value> = String::from_utf8(first)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        all.extend(rows(dir.path(), "resource_name"));
+        assert_eq!(
+            all,
+            api.rows("resource"),
+            "seed {id}: no row lost, none twice"
+        );
+        let resumed: Vec<_> = api.log()[before..]
+            .iter()
+            .filter(|l| l.path == "/v1/resource")
+            .cloned()
+            .collect();
+        assert_eq!(resumed.len(), 10, "seed {id}: pages 4 to 13 only");
+        let next = if id == "000" {
+            resumed[0].param("offset")
+        } else {
+            resumed[0].param("after")
+        };
+        assert_eq!(
+            next,
+            Some(if id == "000" { "300" } else { "c300" }),
+            "seed {id}"
+        );
+    }
+}
+
+/// A checkpoint made with another config is refused, never silently restarted.
+#[test]
+fn a_checkpoint_from_another_config_is_refused() {
+    let api = api();
+    let mut session = plugin()
+        .configure(&tenant(&api, &seed_config("000")))
+        .unwrap();
+    let checkpoint = session.next_page().unwrap().unwrap().checkpoint;
+    let mut other = tenant(
+        &api,
+        &seed_config("002").replace("\"limit\": 100", "\"limit\": 50"),
+    );
+    other.checkpoint = Some(checkpoint);
+    let error = plugin()
+        .configure(&other)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert_eq!(
+        error,
+        "invalid config: checkpoint: was made with a different config; delete it to start over"
+    );
+}
