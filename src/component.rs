@@ -281,6 +281,16 @@ fn transport(code: ErrorCode) -> Transport {
     );
     let message = match &code {
         ErrorCode::HttpRequestDenied => "the host's egress policy denied the request".to_string(),
+        ErrorCode::ConnectionRefused => "connection refused".to_string(),
+        ErrorCode::ConnectionTimeout => "connecting timed out".to_string(),
+        ErrorCode::ConnectionTerminated => "the connection was closed".to_string(),
+        ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
+            "no response within the timeout".to_string()
+        }
+        ErrorCode::DnsError(_) | ErrorCode::DnsTimeout => {
+            "the host name could not be resolved".to_string()
+        }
+        ErrorCode::HttpProtocolError => "the response broke the HTTP protocol".to_string(),
         other => format!("{other:?}"),
     };
     Transport { message, retryable }

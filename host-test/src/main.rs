@@ -38,6 +38,9 @@ struct Common {
     /// https://api.example.com=http://127.0.0.1:8080 (repeatable).
     #[arg(long = "connect-to", value_name = "FROM=TO")]
     connect_to: Vec<String>,
+    /// Print the connector's log lines (retries, waits) to stderr as they come.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 #[derive(Subcommand)]
@@ -155,6 +158,7 @@ fn tenant(common: &Common) -> Result<Tenant> {
         egress,
         limits: Limits::default(),
         checkpoint: None,
+        echo_logs: common.verbose,
     })
 }
 
@@ -226,8 +230,7 @@ fn demo(plugin: Option<PathBuf>, rows: usize, out: Option<PathBuf>) -> Result<()
             config,
             secrets: secrets.clone(),
             egress,
-            limits: Limits::default(),
-            checkpoint: None,
+            ..Tenant::default()
         };
         let dir = out.join(format!("seed-{id}"));
         let started = Instant::now();

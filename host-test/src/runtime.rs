@@ -129,6 +129,8 @@ pub struct Tenant {
     pub limits: Limits,
     /// A checkpoint to resume from.
     pub checkpoint: Option<String>,
+    /// Also print the guest's log lines to stderr as they come, tagged with the tenant.
+    pub echo_logs: bool,
 }
 
 /// What a finished run did.
@@ -156,6 +158,7 @@ struct TenantState {
     limits: StoreLimits,
     secrets: SecretStore,
     logs: Vec<LogLine>,
+    echo_logs: bool,
 }
 
 impl WasiView for TenantState {
@@ -194,7 +197,7 @@ impl bindings::rest_source::connector::logging::Host for TenantState {
         for value in self.secrets.values().filter(|v| !v.is_empty()) {
             masked = masked.replace(value, "***");
         }
-        self.logs.push(LogLine {
+        let line = LogLine {
             tenant: self.tenant.clone(),
             level: match level {
                 Level::Trace => "trace",
@@ -205,7 +208,11 @@ impl bindings::rest_source::connector::logging::Host for TenantState {
             }
             .into(),
             message: masked,
-        });
+        };
+        if self.echo_logs {
+            eprintln!("[{}] {}: {}", line.tenant, line.level, line.message);
+        }
+        self.logs.push(line);
     }
 }
 
@@ -273,6 +280,7 @@ impl Plugin {
                 .build(),
             secrets: tenant.secrets.clone(),
             logs: Vec::new(),
+            echo_logs: tenant.echo_logs,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);

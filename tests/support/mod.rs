@@ -69,6 +69,7 @@ pub fn tenant(api: &DemoApi, config: &str) -> Tenant {
         egress,
         limits: Limits::default(),
         checkpoint: None,
+        echo_logs: false,
     }
 }
 
