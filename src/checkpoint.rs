@@ -25,6 +25,9 @@ pub struct Checkpoint {
     pub resource: String,
     /// The paginator position of its next request; `done` once it has no more pages.
     pub position: Position,
+    /// The paginator detected from the resource's first response, when its config sets none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected: Option<serde_json::Value>,
 }
 
 /// A fingerprint of a config's text as written (FNV-1a, 64 bits, hex): it changes whenever the config does.
@@ -43,8 +46,13 @@ impl Checkpoint {
         serde_json::to_string(self).expect("a checkpoint serialises")
     }
 
-    /// Parse and check a checkpoint against the config it is meant to resume.
-    pub fn load(text: &str, config: &SourceConfig, fingerprint: &str) -> Result<Self, Error> {
+    /// Parse and check a checkpoint against the config it is meant to resume. Returns it with the detected
+    /// paginator it carries, if any.
+    pub fn load(
+        text: &str,
+        config: &SourceConfig,
+        fingerprint: &str,
+    ) -> Result<(Self, Option<Paginator>), Error> {
         let bad = |m: String| Error::config("checkpoint", m);
         let cp: Checkpoint = serde_json::from_str(text)
             .map_err(|e| bad(format!("is not a valid checkpoint: {e}")))?;
@@ -69,17 +77,25 @@ impl Checkpoint {
                     cp.resource, cp.index
                 ))
             })?;
-        if !fits(&resource.endpoint.paginator, &cp.position) {
+        let detected = match (&resource.endpoint.paginator, &cp.detected) {
+            (None, Some(v)) => crate::config::paginator_from_value(v, "checkpoint.detected")?,
+            _ => None,
+        };
+        let paginator = resource.endpoint.paginator.as_ref().or(detected.as_ref());
+        if !fits(paginator, &cp.position) {
             return Err(bad(format!(
                 "position {:?} does not fit the paginator of resource `{}`",
                 cp.position, cp.resource
             )));
         }
-        Ok(cp)
+        Ok((cp, detected))
     }
 }
 
-fn fits(paginator: &Paginator, position: &Position) -> bool {
+fn fits(paginator: Option<&Paginator>, position: &Position) -> bool {
+    let Some(paginator) = paginator else {
+        return matches!(position, Position::First | Position::Done);
+    };
     matches!(
         (paginator, position),
         (_, Position::Done | Position::First)
@@ -116,6 +132,7 @@ mod tests {
             index: 0,
             resource: "r".into(),
             position,
+            detected: None,
         }
     }
 
@@ -127,7 +144,7 @@ mod tests {
             text,
             r#"{"v":1,"config":"f","index":0,"resource":"r","position":{"at":"offset","value":20}}"#
         );
-        assert_eq!(Checkpoint::load(&text, &config(), "f").unwrap(), c);
+        assert_eq!(Checkpoint::load(&text, &config(), "f").unwrap().0, c);
     }
 
     #[test]

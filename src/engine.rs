@@ -5,7 +5,7 @@ use crate::auth::Auth;
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{self, Resource, SourceConfig};
 use crate::error::Error;
-use crate::paginator::{PageView, Position};
+use crate::paginator::{PageView, Paginator, Position};
 use crate::redact::redact_url;
 use crate::request::{HttpRequest, HttpResponse, RequestParts, origin};
 use crate::retry::RetryPolicy;
@@ -87,6 +87,8 @@ pub struct Engine {
     schemas: Vec<TableSchema>,
     /// Detected record path of the current resource when it has no `data_selector`.
     detected: Option<Vec<String>>,
+    /// Paginator detected from the current resource's first response when its config sets none.
+    found: Option<Paginator>,
 }
 
 impl Engine {
@@ -102,17 +104,18 @@ impl Engine {
         let scrub = |e: Error| e.scrub(&secrets);
         let parsed = config::parse(config).map_err(scrub)?;
         let fingerprint = checkpoint::fingerprint(config_as_written);
-        let (index, position) = match checkpoint {
+        let (index, position, found) = match checkpoint {
             Some(text) => {
-                let cp = Checkpoint::load(text, &parsed, &fingerprint).map_err(scrub)?;
-                (cp.index, cp.position)
+                let (cp, found) = Checkpoint::load(text, &parsed, &fingerprint).map_err(scrub)?;
+                (cp.index, cp.position, found)
             }
             None => (
                 0,
                 parsed
                     .resources
                     .first()
-                    .map_or(Position::Done, |r| r.endpoint.paginator.start()),
+                    .map_or(Position::Done, |r| start(r)),
+                None,
             ),
         };
         Ok(Self {
@@ -127,6 +130,7 @@ impl Engine {
             ready: None,
             failed: None,
             detected: None,
+            found,
         })
     }
 
@@ -170,8 +174,9 @@ impl Engine {
         while self.position == Position::Done {
             self.index += 1;
             self.detected = None;
+            self.found = None;
             match self.config.resources.get(self.index) {
-                Some(r) => self.position = r.endpoint.paginator.start(),
+                Some(r) => self.position = start(r),
                 None => return Ok(Step::Done),
             }
         }
@@ -220,7 +225,9 @@ impl Engine {
         for (k, v) in &ep.headers {
             parts.set_header(k, v);
         }
-        ep.paginator.apply(&self.position, &mut parts);
+        if let Some(paginator) = ep.paginator.as_ref().or(self.found.as_ref()) {
+            paginator.apply(&self.position, &mut parts);
+        }
         let trusted = origin(&self.config.base_url).or_else(|| origin(&ep.url));
         if trusted.is_some() && origin(&parts.url) == trusted {
             if let Some(auth) = &ep.auth {
@@ -427,10 +434,27 @@ impl Engine {
             record_count: records.len(),
             url: &url,
         };
-        let next = match resource.endpoint.paginator.advance(&self.position, &view) {
+        let (paginator, at) = match (&resource.endpoint.paginator, &self.found) {
+            (Some(p), _) | (None, Some(p)) => (p.clone(), self.position.clone()),
+            (None, None) => {
+                let p = crate::detect::detect_paginator(&response.headers, &body);
+                let at = p.start();
+                (p, at)
+            }
+        };
+        let next = match paginator.advance(&at, &view) {
             Ok(next) => self.strip_auth_from_next(next),
             Err(message) => return self.fail(bad(self, message)),
         };
+        let detected = resource
+            .endpoint
+            .paginator
+            .is_none()
+            .then(|| paginator.describe())
+            .flatten();
+        if resource.endpoint.paginator.is_none() {
+            self.found = Some(paginator);
+        }
         if next != Position::Done && next == self.position {
             let message = format!("pagination does not advance: the response sends {next:?} again");
             return self.fail(bad(self, message));
@@ -450,6 +474,7 @@ impl Engine {
             index: self.index,
             resource: self.resource_name(),
             position: self.position.clone(),
+            detected,
         }
         .to_json();
         if self
@@ -510,6 +535,15 @@ impl Engine {
         self.phase = Phase::Idle;
         Err(error)
     }
+}
+
+/// The position of a resource's first request.
+fn start(resource: &Resource) -> Position {
+    resource
+        .endpoint
+        .paginator
+        .as_ref()
+        .map_or(Position::First, Paginator::start)
 }
 
 /// An OAuth2 access token held in memory only.

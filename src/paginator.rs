@@ -118,6 +118,44 @@ pub enum Position {
     Done,
 }
 
+impl Paginator {
+    /// The dlt config form of a paginator detection can pick (to store it in a checkpoint); `None` for the
+    /// kinds detection never picks.
+    pub fn describe(&self) -> Option<Value> {
+        use serde_json::json;
+        Some(match self {
+            Paginator::SinglePage => json!({"type": "single_page"}),
+            Paginator::HeaderLink { links_next_key } => {
+                json!({"type": "header_link", "links_next_key": links_next_key})
+            }
+            Paginator::JsonLink { next_url_path } => {
+                json!({"type": "json_link", "next_url_path": next_url_path.as_str()})
+            }
+            Paginator::PageNumber {
+                base_page: 0,
+                page: 0,
+                page_slot: Slot::Query(param),
+                total_path: Some(total),
+                maximum_page: None,
+                stop_after_empty_page: true,
+                has_more_path: None,
+            } => {
+                json!({"type": "page_number", "page_param": param, "total_path": total.as_str()})
+            }
+            Paginator::Cursor {
+                cursor_path,
+                cursor_slot: Slot::Query(param),
+                limit: None,
+                stop_after_empty_page: false,
+                has_more_path: None,
+            } => {
+                json!({"type": "cursor", "cursor_path": cursor_path.as_str(), "cursor_param": param})
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// What a response carries that paginators read.
 pub struct PageView<'a> {
     /// The parsed body.

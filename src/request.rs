@@ -195,33 +195,87 @@ mod tests {
         }
     }
 
+    /// Ported from dlt `tests/sources/helpers/rest_client/test_utils.py::test_join_url` (all 22 cases).
     #[test]
-    fn join_url_table() {
+    fn dlt_test_join_url() {
         let cases = [
             (
-                "https://api.example.com",
-                "/v1/resource",
-                "https://api.example.com/v1/resource",
+                "http://example.com",
+                "path/to/resource",
+                "http://example.com/path/to/resource",
             ),
             (
-                "https://api.example.com/",
-                "v1/resource",
-                "https://api.example.com/v1/resource",
+                "http://example.com/",
+                "/path/to/resource",
+                "http://example.com/path/to/resource",
             ),
             (
-                "https://api.example.com/api/",
-                "/users",
-                "https://api.example.com/api/users",
+                "http://example.com/",
+                "path/to/resource",
+                "http://example.com/path/to/resource",
             ),
-            ("https://a", "", "https://a"),
-            ("", "/users", "/users"),
-            ("https://a", "https://b/x", "https://b/x"),
-            ("https://a", "http://b/x", "http://b/x"),
-            ("https://a//", "//x", "https://a/x"),
+            (
+                "http://example.com",
+                "//path/to/resource",
+                "http://example.com/path/to/resource",
+            ),
+            (
+                "http://example.com///",
+                "//path/to/resource",
+                "http://example.com/path/to/resource",
+            ),
+            ("http://example.com/", "/", "http://example.com/"),
+            ("http://example.com", "/", "http://example.com/"),
+            ("http://example.com/", "///", "http://example.com/"),
+            ("http://example.com", "///", "http://example.com/"),
+            ("/", "path/to/resource", "/path/to/resource"),
+            ("/", "/path/to/resource", "/path/to/resource"),
+            ("", "", ""),
+            (
+                "",
+                "http://example.com/path/to/resource",
+                "http://example.com/path/to/resource",
+            ),
+            ("", "path/to/resource", "path/to/resource"),
+            ("http://example.com", "", "http://example.com"),
+            (
+                "http://example.com",
+                "path/to/resource?query=123",
+                "http://example.com/path/to/resource?query=123",
+            ),
+            (
+                "http://example.com/",
+                "path/to/resource#fragment",
+                "http://example.com/path/to/resource#fragment",
+            ),
+            (
+                "http://example.com",
+                "/path/to/resource with spaces",
+                "http://example.com/path/to/resource with spaces",
+            ),
+            (
+                "http://example.com",
+                "/path/with/中文",
+                "http://example.com/path/with/中文",
+            ),
+            (
+                "https://sub.example.com",
+                "path",
+                "https://sub.example.com/path",
+            ),
+            ("ftp://example.com", "/path", "ftp://example.com/path"),
+            ("example.com", "path", "example.com/path"),
         ];
         for (base, path, want) in cases {
-            assert_eq!(join_url(base, path), want, "{base} + {path}");
+            assert_eq!(join_url(base, path), want, "{base:?} + {path:?}");
         }
+    }
+
+    /// dlt's client uses an absolute `path` as is, ignoring `base_url` (`RESTClient._create_request`).
+    #[test]
+    fn absolute_paths_ignore_the_base() {
+        assert_eq!(join_url("https://a", "https://b/x"), "https://b/x");
+        assert_eq!(join_url("https://a", "http://b/x"), "http://b/x");
     }
 
     #[test]

@@ -83,8 +83,8 @@ pub struct Endpoint {
     pub headers: Vec<(String, String)>,
     /// JSON body.
     pub json: Option<Value>,
-    /// The paginator in effect.
-    pub paginator: Paginator,
+    /// The paginator in effect; `None` means detect it from the first response (dlt's `auto`).
+    pub paginator: Option<Paginator>,
     /// `data_selector`; `None` means detect the record list.
     pub data_selector: Option<Path>,
     /// Auth in effect (`None`: no auth).
@@ -470,7 +470,7 @@ fn endpoint(
         }
     }
     let raw_path = ck.opt_str(map, "path", path).unwrap_or_default();
-    let single_entity = is_single_entity(&raw_path);
+    let single_entity = crate::detect::single_entity_path(&raw_path);
     let url_path = bind_path(&raw_path, &mut params, &join(path, "path"), ck);
     if !raw_path.starts_with("http://")
         && !raw_path.starts_with("https://")
@@ -502,9 +502,6 @@ fn endpoint(
         (None, true) => Some(Paginator::SinglePage),
         (None, false) => client.paginator.clone(),
     };
-    if paginator.is_none() && own_paginator.is_none_or(is_auto) {
-        ck.problem(join(path, "paginator"), "no paginator is set and automatic paginator detection is not supported yet: set `paginator` (for one request, \"single_page\")");
-    }
     let data_selector = match ck.opt_str(map, "data_selector", path) {
         Some(s) => Path::parse(&s)
             .map_err(|e| ck.problem(join(path, "data_selector"), e))
@@ -522,36 +519,22 @@ fn endpoint(
         params,
         headers,
         json,
-        paginator: paginator?,
+        paginator,
         data_selector,
         auth,
         retry,
     })
 }
 
-fn is_auto(v: &Value) -> bool {
-    v.as_str() == Some("auto") || v.get("type").and_then(Value::as_str) == Some("auto")
-}
-
-/// dlt's single-entity rule: the last path segment holds a `{placeholder}`.
-fn is_single_entity(path: &str) -> bool {
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    let last = path
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or_default();
-    let Some(open) = last.find('{') else {
-        return false;
-    };
-    let Some(close) = last[open..].find('}') else {
-        return false;
-    };
-    let inner = &last[open + 1..open + close];
-    !inner.is_empty()
-        && inner
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+/// A paginator from its dlt config form (used for paginators stored in checkpoints).
+pub fn paginator_from_value(v: &Value, path: &str) -> Result<Option<Paginator>, Error> {
+    let mut ck = Checker::default();
+    let p = parts::paginator(v, path, &mut ck);
+    if ck.problems.is_empty() {
+        Ok(p)
+    } else {
+        Err(Error::InvalidConfig(ck.problems))
+    }
 }
 
 /// Fill legacy `{name}` path placeholders from static params (removing them from the query) and unescape braces.

@@ -44,10 +44,10 @@ fn seed_shape_parses_with_extensions() {
     assert_eq!(r.write_disposition, WriteDisposition::Merge);
     assert!(matches!(
         &r.endpoint.paginator,
-        Paginator::Cursor {
+        Some(Paginator::Cursor {
             limit: Some(100),
             ..
-        }
+        })
     ));
     let retry = &r.endpoint.retry;
     assert_eq!((retry.max_attempts, retry.backoff_factor), (4, 2.0));
@@ -129,9 +129,9 @@ fn paginator_precedence_endpoint_then_client_and_single_entity() {
         .resources
         .iter()
         .map(|r| match r.endpoint.paginator {
-            Paginator::Offset { .. } => "offset",
-            Paginator::HeaderLink { .. } => "header_link",
-            Paginator::SinglePage => "single_page",
+            Some(Paginator::Offset { .. }) => "offset",
+            Some(Paginator::HeaderLink { .. }) => "header_link",
+            Some(Paginator::SinglePage) => "single_page",
             _ => "other",
         })
         .collect();
@@ -299,14 +299,13 @@ fn escaped_braces_are_unescaped() {
     assert_eq!(ep.params, vec![("query".to_string(), json!("{ viewer }"))]);
 }
 
+/// No paginator anywhere (or `auto`) means detection from the first response (dlt `paginator: None`).
 #[test]
-fn missing_paginator_is_a_clear_problem() {
-    let got = problems(json!({"client": {"base_url": "https://a"}, "resources": ["x"]}));
-    assert_eq!(got.len(), 1);
-    assert!(
-        got[0].starts_with("resources[0].endpoint.paginator: no paginator is set"),
-        "{got:?}"
+fn missing_or_auto_paginator_means_detection() {
+    let cfg = ok(
+        json!({"client": {"base_url": "https://a"}, "resources": ["x", {"name": "y", "endpoint": {"paginator": "auto"}}]}),
     );
+    assert!(cfg.resources.iter().all(|r| r.endpoint.paginator.is_none()));
 }
 
 #[test]

@@ -340,3 +340,75 @@ fn records_are_detected_without_a_data_selector_and_schema_is_inferred() {
         .collect();
     assert_eq!(cols, vec![("id", false), ("x", true)]);
 }
+
+fn auto_config() -> Value {
+    json!({"client": {"base_url": "https://api.example.com"}, "resources": [{"name": "r", "endpoint": {"path": "/v1/r"}}]})
+}
+
+/// dlt detects the paginator on the first response (`RESTClient.paginate` with `paginator=None`).
+#[test]
+fn detected_json_link_pages_on_and_rides_in_the_checkpoint() {
+    let config = auto_config();
+    let mut e = engine(config.clone());
+    assert_eq!(
+        expect_send(&mut e, at(0)).url,
+        "https://api.example.com/v1/r"
+    );
+    e.on_response(
+        at(1),
+        ok(json!({"results": [{"id": 1}], "next": "/v1/r?page=2"})),
+    )
+    .unwrap();
+    let page = expect_page(&mut e, at(1));
+    assert!(
+        page.checkpoint
+            .contains(r#""detected":{"type":"json_link","next_url_path":"next"}"#),
+        "{}",
+        page.checkpoint
+    );
+    assert_eq!(
+        expect_send(&mut e, at(2)).url,
+        "https://api.example.com/v1/r?page=2"
+    );
+
+    let mut resumed =
+        Engine::new(&config.to_string(), &config, vec![], Some(&page.checkpoint)).unwrap();
+    assert_eq!(
+        expect_send(&mut resumed, at(0)).url,
+        "https://api.example.com/v1/r?page=2"
+    );
+    resumed
+        .on_response(at(1), ok(json!({"results": [{"id": 2}], "next": null})))
+        .unwrap();
+    assert_eq!(expect_page(&mut resumed, at(1)).record_count, 1);
+    assert_eq!(resumed.poll(at(2)).unwrap(), Step::Done);
+}
+
+/// A detected page-number paginator asks for page 1 next, as dlt does (first request had no page param).
+#[test]
+fn detected_total_pages_asks_for_page_one_next() {
+    let mut e = engine(auto_config());
+    expect_send(&mut e, at(0));
+    e.on_response(at(1), ok(json!({"items": [{"id": 1}], "total_pages": 2})))
+        .unwrap();
+    expect_page(&mut e, at(1));
+    assert_eq!(
+        expect_send(&mut e, at(2)).url,
+        "https://api.example.com/v1/r?page=1"
+    );
+    e.on_response(at(3), ok(json!({"items": [{"id": 2}], "total_pages": 2})))
+        .unwrap();
+    expect_page(&mut e, at(3));
+    assert_eq!(e.poll(at(4)).unwrap(), Step::Done);
+}
+
+/// Nothing to detect: one page (dlt's `SinglePagePaginator` fallback).
+#[test]
+fn nothing_detected_means_one_page() {
+    let mut e = engine(auto_config());
+    expect_send(&mut e, at(0));
+    e.on_response(at(1), ok(json!([{"id": 1}, {"id": 2}])))
+        .unwrap();
+    assert_eq!(expect_page(&mut e, at(1)).record_count, 2);
+    assert_eq!(e.poll(at(2)).unwrap(), Step::Done);
+}
