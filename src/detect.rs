@@ -53,11 +53,11 @@ pub fn next_page_path(body: &Value) -> Option<(Vec<String>, &Value)> {
                 _ => {}
             }
         }
-        if value.is_object() {
-            if let Some((mut path, v)) = next_page_path(value) {
-                path.insert(0, key.clone());
-                return Some((path, v));
-            }
+        if value.is_object()
+            && let Some((mut path, v)) = next_page_path(value)
+        {
+            path.insert(0, key.clone());
+            return Some((path, v));
         }
     }
     None
@@ -74,11 +74,11 @@ pub fn total_pages_path(body: &Value) -> Option<(Vec<String>, &Value)> {
         if ["total_pages", "pages", "totalpages"].contains(&lower.as_str()) && is_scalar(value) {
             return Some((vec![key.clone()], value));
         }
-        if value.is_object() {
-            if let Some((mut path, v)) = total_pages_path(value) {
-                path.insert(0, key.clone());
-                return Some((path, v));
-            }
+        if value.is_object()
+            && let Some((mut path, v)) = total_pages_path(value)
+        {
+            path.insert(0, key.clone());
+            return Some((path, v));
         }
     }
     None
@@ -112,25 +112,24 @@ pub fn detect_paginator(headers: &[(String, String)], body: &Value) -> Paginator
         };
     }
     let next = next_page_path(body);
-    if let Some((keys, Value::String(href))) = &next {
-        if href.starts_with("http") || href.starts_with('/') {
-            if let Some(next_url_path) = path_of(keys) {
-                return Paginator::JsonLink { next_url_path };
-            }
-        }
+    if let Some((keys, Value::String(href))) = &next
+        && (href.starts_with("http") || href.starts_with('/'))
+        && let Some(next_url_path) = path_of(keys)
+    {
+        return Paginator::JsonLink { next_url_path };
     }
-    if let Some((keys, total)) = total_pages_path(body) {
-        if let (true, Some(total_path)) = (int_coercible(total), path_of(&keys)) {
-            return Paginator::PageNumber {
-                base_page: 0,
-                page: 0,
-                page_slot: Slot::Query("page".into()),
-                total_path: Some(total_path),
-                maximum_page: None,
-                stop_after_empty_page: true,
-                has_more_path: None,
-            };
-        }
+    if let Some((keys, total)) = total_pages_path(body)
+        && let (true, Some(total_path)) = (int_coercible(total), path_of(&keys))
+    {
+        return Paginator::PageNumber {
+            base_page: 0,
+            page: 0,
+            page_slot: Slot::Query("page".into()),
+            total_path: Some(total_path),
+            maximum_page: None,
+            stop_after_empty_page: true,
+            has_more_path: None,
+        };
     }
     if let Some(cursor_path) = next.and_then(|(keys, _)| path_of(&keys)) {
         return Paginator::Cursor {

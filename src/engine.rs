@@ -111,10 +111,7 @@ impl Engine {
             }
             None => (
                 0,
-                parsed
-                    .resources
-                    .first()
-                    .map_or(Position::Done, |r| start(r)),
+                parsed.resources.first().map_or(Position::Done, start),
                 None,
             ),
         };
