@@ -188,6 +188,7 @@ mod tests {
             params: vec![("limit".into(), Value::from(10))],
             headers: Vec::new(),
             json: None,
+            form: None,
         }
     }
 

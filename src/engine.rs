@@ -218,6 +218,7 @@ impl Engine {
             params: ep.params.clone(),
             headers: vec![("Accept".into(), "application/json".into())],
             json: ep.json.clone(),
+            form: ep.data.clone(),
         };
         for (k, v) in &ep.headers {
             parts.set_header(k, v);
@@ -246,6 +247,9 @@ impl Engine {
 
     /// Feed the response to the request last sent.
     pub fn on_response(&mut self, now: Now, response: HttpResponse) -> Result<(), Error> {
+        if self.ignores(&response) {
+            return self.ignore();
+        }
         let retryable = self.policy().retries_status(response.status);
         let Some((exchange, attempts)) =
             self.settle(now, retryable, response.header("retry-after"))?
@@ -280,6 +284,43 @@ impl Engine {
             message: message.to_string(),
         };
         self.fail(error)
+    }
+
+    /// Whether a `response_actions` entry of the current resource ignores this response to a page request.
+    fn ignores(&self, response: &HttpResponse) -> bool {
+        let page = matches!(&self.phase, Phase::InFlight(x) if x.purpose == Purpose::Page);
+        let actions = &self.config.resources[self.index].endpoint.response_actions;
+        page && !actions.is_empty() && {
+            let text = String::from_utf8_lossy(&response.body);
+            actions.iter().any(|a| a.matches(response.status, &text))
+        }
+    }
+
+    /// An ignored response ends the resource's pagination loop: no records from it, no retry (dlt's
+    /// `IgnoreResponseException`). An empty page carries the checkpoint that says so.
+    fn ignore(&mut self) -> Result<(), Error> {
+        self.phase = Phase::Idle;
+        self.position = Position::Done;
+        let checkpoint = self.checkpoint(None);
+        self.ready = Some(Page {
+            resource: self.resource_name(),
+            records: Vec::new(),
+            record_count: 0,
+            checkpoint,
+        });
+        Ok(())
+    }
+
+    fn checkpoint(&self, detected: Option<Value>) -> String {
+        Checkpoint {
+            v: checkpoint::VERSION,
+            config: self.fingerprint.clone(),
+            index: self.index,
+            resource: self.resource_name(),
+            position: self.position.clone(),
+            detected,
+        }
+        .to_json()
     }
 
     /// Count the attempt of the request in flight. When it may be retried and attempts remain, schedule the
@@ -465,15 +506,7 @@ impl Engine {
         }
         let count = records.len() as u32;
         self.position = next;
-        let checkpoint = Checkpoint {
-            v: checkpoint::VERSION,
-            config: self.fingerprint.clone(),
-            index: self.index,
-            resource: self.resource_name(),
-            position: self.position.clone(),
-            detected,
-        }
-        .to_json();
+        let checkpoint = self.checkpoint(detected);
         if self
             .secrets
             .iter()

@@ -71,6 +71,17 @@ pub struct RequestParts {
     pub headers: Vec<(String, String)>,
     /// JSON body.
     pub json: Option<Value>,
+    /// Form or raw body (dlt's `data`), used when there is no JSON body.
+    pub form: Option<Form>,
+}
+
+/// dlt's `data` body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Form {
+    /// Pairs sent `application/x-www-form-urlencoded`.
+    Pairs(Vec<(String, String)>),
+    /// A string sent as it is, with no Content-Type.
+    Raw(String),
 }
 
 impl RequestParts {
@@ -142,11 +153,27 @@ impl RequestParts {
     pub fn finish(self, timeout_ms: u64) -> HttpRequest {
         let url = self.full_url();
         let mut headers = self.headers;
-        let body = self.json.map(|v| {
+        let mut content_type = |value: &str| {
             headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
-            headers.push(("Content-Type".into(), "application/json".into()));
-            serde_json::to_vec(&v).expect("a JSON value serialises")
-        });
+            headers.push(("Content-Type".into(), value.into()));
+        };
+        let body = match (self.json, self.form) {
+            (Some(v), _) => {
+                content_type("application/json");
+                Some(serde_json::to_vec(&v).expect("a JSON value serialises"))
+            }
+            (None, Some(Form::Pairs(pairs))) if !pairs.is_empty() => {
+                content_type("application/x-www-form-urlencoded");
+                Some(
+                    form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(pairs)
+                        .finish()
+                        .into_bytes(),
+                )
+            }
+            (None, Some(Form::Raw(text))) => Some(text.into_bytes()),
+            _ => None,
+        };
         HttpRequest {
             method: self.method,
             url,
@@ -192,6 +219,7 @@ mod tests {
             params: Vec::new(),
             headers: Vec::new(),
             json: None,
+            form: None,
         }
     }
 
@@ -321,6 +349,34 @@ mod tests {
             req.headers
                 .contains(&("Content-Type".into(), "application/json".into()))
         );
+    }
+
+    /// Ported from dlt `test_offline.py::test_request_form_data`, `test_request_raw_data`,
+    /// `test_request_form_data_list_of_tuples` (the request side): form pairs are urlencoded, raw text goes as is.
+    #[test]
+    fn dlt_data_bodies() {
+        let mut p = parts("https://a/post_form_data");
+        p.method = Method::Post;
+        p.form = Some(Form::Pairs(vec![
+            ("name".into(), "test name".into()),
+            ("id".into(), "1".into()),
+        ]));
+        let req = p.clone().finish(1);
+        assert_eq!(req.body.as_deref(), Some(b"name=test+name&id=1".as_slice()));
+        assert!(req.headers.contains(&(
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into()
+        )));
+        p.form = Some(Form::Raw("<xml>a b</xml>".into()));
+        let req = p.clone().finish(1);
+        assert_eq!(req.body.as_deref(), Some(b"<xml>a b</xml>".as_slice()));
+        assert!(
+            req.headers
+                .iter()
+                .all(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
+        );
+        p.form = Some(Form::Pairs(vec![]));
+        assert_eq!(p.finish(1).body, None, "an empty dict sends no body");
     }
 
     #[test]

@@ -10,10 +10,11 @@ use crate::auth::Auth;
 use crate::error::Error;
 use crate::paginator::Paginator;
 use crate::render::{Piece, parse_template, py_str};
-use crate::request::{Method, join_url};
+use crate::request::{Form, Method, join_url};
 use crate::retry::RetryPolicy;
 use crate::select::Path;
 use check::{Checker, join};
+pub use parts::ResponseAction;
 use serde_json::{Map, Value};
 
 /// A validated config.
@@ -83,6 +84,8 @@ pub struct Endpoint {
     pub headers: Vec<(String, String)>,
     /// JSON body.
     pub json: Option<Value>,
+    /// Form or raw body (`data`).
+    pub data: Option<Form>,
     /// The paginator in effect; `None` means detect it from the first response (dlt's `auto`).
     pub paginator: Option<Paginator>,
     /// `data_selector`; `None` means detect the record list.
@@ -91,6 +94,8 @@ pub struct Endpoint {
     pub auth: Option<Auth>,
     /// Retry policy in effect.
     pub retry: RetryPolicy,
+    /// Responses to ignore: they end that pagination loop without records and are never retried.
+    pub response_actions: Vec<ResponseAction>,
 }
 
 const TOP_KEYS: [&str; 3] = ["client", "resources", "resource_defaults"];
@@ -436,7 +441,7 @@ fn endpoint(
     ck: &mut Checker,
 ) -> Option<Endpoint> {
     ck.only_keys(map, &ENDPOINT_KEYS, path);
-    for key in ["data", "response_actions", "incremental"] {
+    for key in ["incremental"] {
         if map.get(key).is_some_and(|v| !v.is_null()) {
             ck.problem(join(path, key), "is not supported yet");
         }
@@ -485,6 +490,21 @@ fn endpoint(
         .get("json")
         .filter(|v| !v.is_null())
         .map(|v| unescape_value(v, &join(path, "json"), ck));
+    let data = form(map.get("data"), &join(path, "data"), ck);
+    let truthy = |v: &Option<Value>| {
+        v.as_ref()
+            .is_some_and(|v| v.as_object().is_none_or(|m| !m.is_empty()))
+    };
+    if truthy(&json)
+        && data
+            .as_ref()
+            .is_some_and(|f| !matches!(f, Form::Pairs(p) if p.is_empty()))
+    {
+        ck.problem(
+            path,
+            "Cannot use both 'json' and 'data' parameters simultaneously.",
+        );
+    }
     let mut headers = client.headers.clone();
     for (k, v) in self::headers(map.get("headers"), &join(path, "headers"), ck) {
         headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
@@ -513,12 +533,18 @@ fn endpoint(
         Some(v) => parts::error_handler(v, &client.retry, &join(path, "error_handler"), ck),
         None => client.retry.clone(),
     };
+    let response_actions = match map.get("response_actions") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => parts::response_actions(v, &join(path, "response_actions"), ck),
+    };
     Some(Endpoint {
+        response_actions,
         url: join_url(&client.base_url, &url_path?),
         method,
         params,
         headers,
         json,
+        data,
         paginator,
         data_selector,
         auth,
@@ -534,6 +560,35 @@ pub fn paginator_from_value(v: &Value, path: &str) -> Result<Option<Paginator>, 
         Ok(p)
     } else {
         Err(Error::InvalidConfig(ck.problems))
+    }
+}
+
+/// dlt's `data`: a dict or a list of pairs is a form, a string is sent as it is. Values render as `str()`.
+fn form(v: Option<&Value>, path: &str, ck: &mut Checker) -> Option<Form> {
+    let v = v.filter(|v| !v.is_null())?;
+    let v = unescape_value(v, path, ck);
+    match &v {
+        Value::String(s) => Some(Form::Raw(s.clone())),
+        Value::Object(m) => Some(Form::Pairs(
+            m.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), py_str(v)))
+                .collect(),
+        )),
+        Value::Array(items) => {
+            let mut pairs = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                match item.as_array().map(Vec::as_slice) {
+                    Some([k, v]) => pairs.push((py_str(k), py_str(v))),
+                    _ => ck.problem(format!("{path}[{i}]"), "expected a [key, value] pair"),
+                }
+            }
+            Some(Form::Pairs(pairs))
+        }
+        other => {
+            ck.wrong_type(path, other, "dict | list | str");
+            None
+        }
     }
 }
 

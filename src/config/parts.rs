@@ -413,3 +413,63 @@ pub fn error_handler(v: &Value, base: &RetryPolicy, path: &str, ck: &mut Checker
     }
     policy
 }
+
+/// One `response_actions` entry: ignore responses with this status and/or containing this text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseAction {
+    /// Status to match.
+    pub status: Option<u16>,
+    /// Text the body must contain.
+    pub content: Option<String>,
+}
+
+impl ResponseAction {
+    /// dlt's matching: both conditions when both are given, else the one given.
+    pub fn matches(&self, status: u16, body: &str) -> bool {
+        self.status.is_none_or(|s| s == status)
+            && self
+                .content
+                .as_ref()
+                .is_none_or(|c| body.contains(c.as_str()))
+    }
+}
+
+/// `response_actions`: the JSON-expressible entries, `{status_code?, content?, action: "ignore"}`.
+pub fn response_actions(v: &Value, path: &str, ck: &mut Checker) -> Vec<ResponseAction> {
+    let Some(items) = v.as_array() else {
+        ck.wrong_type(path, v, "list");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        let Some(map) = ck.object(item, &at) else {
+            continue;
+        };
+        ck.only_keys(map, &["status_code", "content", "action"], &at);
+        match map.get("action") {
+            Some(Value::String(a)) if a == "ignore" => {}
+            Some(Value::String(a)) => ck.problem(join(&at, "action"), format!("`{a}` is not an action: a JSON config can only `ignore` (other actions are Python callables)")),
+            Some(other) => ck.wrong_type(&join(&at, "action"), other, "str"),
+            None => ck.problem(join(&at, "action"), "missing required field"),
+        }
+        let status = match map.get("status_code") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            Some(Value::String(s)) => s.trim().parse::<u16>().ok(),
+            Some(_) => None,
+        };
+        if map.get("status_code").is_some_and(|v| !v.is_null()) && status.is_none() {
+            ck.problem(join(&at, "status_code"), "is not an HTTP status code");
+        }
+        let content = ck.opt_str(map, "content", &at);
+        if status.is_none() && content.is_none() {
+            ck.problem(
+                &at,
+                "needs `status_code` or `content` (without either it never matches)",
+            );
+        }
+        out.push(ResponseAction { status, content });
+    }
+    out
+}

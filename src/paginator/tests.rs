@@ -231,6 +231,7 @@ fn parts() -> RequestParts {
         params: vec![("keep".into(), json!("1")), ("limit".into(), json!(5))],
         headers: vec![],
         json: None,
+        form: None,
     }
 }
 
