@@ -97,20 +97,19 @@ impl Guest for Component {
 fn run_until_page(engine: &mut Engine) -> Result<Option<wit::Page>, Error> {
     loop {
         match engine.poll(now())? {
-            Step::Send(request) => match send(&request) {
-                Ok(response) => engine.on_response(now(), response)?,
-                Err(t) => {
-                    let text = crate::error::scrub_text(&t.message, engine.secrets());
-                    logging::log(Level::Warn, &format!("request failed: {text}"));
-                    engine.on_transport_error(now(), &t.message, t.retryable)?
+            Step::Send(request) => {
+                let outcome = match send(&request) {
+                    Ok(response) => engine.on_response(now(), response),
+                    Err(t) if t.unusable => engine.on_unusable(&t.message),
+                    Err(t) => engine.on_transport_error(now(), &t.message, t.retryable),
+                };
+                for note in engine.take_notes() {
+                    logging::log(Level::Warn, &note);
                 }
-            },
+                outcome?;
+            }
             Step::Sleep { until_ms } => {
                 let wait_ms = until_ms.saturating_sub(now().monotonic_ms);
-                logging::log(
-                    Level::Info,
-                    &format!("waiting {wait_ms} ms before retrying"),
-                );
                 wasi::clocks::monotonic_clock::subscribe_duration(
                     wait_ms.saturating_mul(1_000_000),
                 )
@@ -140,7 +139,10 @@ fn now() -> Now {
 /// A failure to get a response.
 struct Transport {
     message: String,
+    /// Worth another attempt (a timeout, a reset connection).
     retryable: bool,
+    /// A response arrived but cannot be used (its body is over the size limit).
+    unusable: bool,
 }
 
 impl Transport {
@@ -148,6 +150,15 @@ impl Transport {
         Self {
             message: message.into(),
             retryable: false,
+            unusable: false,
+        }
+    }
+
+    fn retry(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+            unusable: false,
         }
     }
 }
@@ -227,10 +238,7 @@ fn write_body(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), Transport>
         for chunk in bytes.chunks(4096) {
             stream
                 .blocking_write_and_flush(chunk)
-                .map_err(|e| Transport {
-                    message: format!("writing the request body failed: {e:?}"),
-                    retryable: true,
-                })?;
+                .map_err(|e| Transport::retry(format!("writing the request body failed: {e:?}")))?;
         }
     }
     OutgoingBody::finish(body, None).map_err(transport)
@@ -248,18 +256,21 @@ fn read_body(response: &http::IncomingResponse) -> Result<Vec<u8>, Transport> {
         match stream.blocking_read(READ_CHUNK) {
             Ok(chunk) => {
                 if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(Transport::fatal(format!(
-                        "the response body exceeds {MAX_BODY_BYTES} bytes"
-                    )));
+                    let message = format!("the response body exceeds {MAX_BODY_BYTES} bytes");
+                    return Err(Transport {
+                        message,
+                        retryable: false,
+                        unusable: true,
+                    });
                 }
                 body.extend_from_slice(&chunk);
             }
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(e)) => {
-                return Err(Transport {
-                    message: format!("reading the response body failed: {}", e.to_debug_string()),
-                    retryable: true,
-                });
+                return Err(Transport::retry(format!(
+                    "reading the response body failed: {}",
+                    e.to_debug_string()
+                )));
             }
         }
     }
@@ -293,7 +304,11 @@ fn transport(code: ErrorCode) -> Transport {
         ErrorCode::HttpProtocolError => "the response broke the HTTP protocol".to_string(),
         other => format!("{other:?}"),
     };
-    Transport { message, retryable }
+    Transport {
+        message,
+        retryable,
+        unusable: false,
+    }
 }
 
 impl From<Error> for wit::Error {

@@ -5,8 +5,9 @@ use crate::auth::Auth;
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{self, Resource, SourceConfig};
 use crate::error::Error;
+use crate::error::{contains_secret, scrub_text};
 use crate::paginator::{PageView, Paginator, Position};
-use crate::redact::redact_url;
+use crate::redact::redact_url_with;
 use crate::request::{HttpRequest, HttpResponse, RequestParts, origin};
 use crate::retry::RetryPolicy;
 use crate::schema::TableSchema;
@@ -89,6 +90,10 @@ pub struct Engine {
     detected: Option<Vec<String>>,
     /// Paginator detected from the current resource's first response when its config sets none.
     found: Option<Paginator>,
+    /// A token was just fetched and not used yet.
+    token_fresh: bool,
+    /// Log lines for the host, drained by [`Engine::take_notes`].
+    notes: Vec<String>,
 }
 
 impl Engine {
@@ -102,7 +107,7 @@ impl Engine {
         checkpoint: Option<&str>,
     ) -> Result<Self, Error> {
         let scrub = |e: Error| e.scrub(&secrets);
-        let parsed = config::parse(config).map_err(scrub)?;
+        let parsed = config::parse_with_secrets(config, &secrets).map_err(scrub)?;
         let fingerprint = checkpoint::fingerprint(config_as_written);
         let (index, position, found) = match checkpoint {
             Some(text) => {
@@ -128,6 +133,8 @@ impl Engine {
             failed: None,
             detected: None,
             found,
+            token_fresh: false,
+            notes: Vec::new(),
         })
     }
 
@@ -141,9 +148,20 @@ impl Engine {
         &self.schemas
     }
 
-    /// The secret values in use, to mask in any text that leaves the engine.
-    pub fn secrets(&self) -> &[String] {
-        &self.secrets
+    /// The values to mask in any text that leaves the engine: the config's secrets and the current token.
+    pub fn masks(&self) -> Vec<String> {
+        let mut masks = self.secrets.clone();
+        masks.extend(self.token.as_ref().map(|t| t.access_token.clone()));
+        masks
+    }
+
+    /// Lines for the host's log (retries and waits) since the last call. They hold no secret value.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        let masks = self.masks();
+        std::mem::take(&mut self.notes)
+            .into_iter()
+            .map(|n| scrub_text(&n, &masks))
+            .collect()
     }
 
     /// What to do next. After a failure every call returns the same error.
@@ -168,7 +186,8 @@ impl Engine {
     }
 
     fn next_exchange(&mut self, now: Now) -> Result<Step, Error> {
-        while self.position == Position::Done {
+        // A resource that is not selected feeds no table; without children to feed it is not fetched.
+        while self.position == Position::Done || !self.config.resources[self.index].selected {
             self.index += 1;
             self.detected = None;
             self.found = None;
@@ -180,10 +199,13 @@ impl Engine {
         let resource = &self.config.resources[self.index];
         let timeout_ms = resource.endpoint.retry.timeout_ms;
         if let Some(oauth) = resource.endpoint.auth.as_ref().and_then(Auth::oauth2) {
+            // A token just fetched is used once even if it expires at once (dlt: `expires_in: 0` means a new
+            // token for every request).
+            let fresh = std::mem::take(&mut self.token_fresh);
             let valid = self.token.as_ref().is_some_and(|t| {
                 t.token_url == oauth.token_url
                     && t.client_id == oauth.client_id
-                    && now.monotonic_ms < t.expires_at_ms
+                    && (fresh || now.monotonic_ms < t.expires_at_ms)
             });
             if !valid {
                 let request = oauth.token_request(timeout_ms);
@@ -194,7 +216,10 @@ impl Engine {
                 }));
             }
         }
-        let request = self.page_request(resource);
+        let request = match self.page_request(resource) {
+            Ok(r) => r,
+            Err(e) => return self.fail(e),
+        };
         Ok(self.send(Exchange {
             purpose: Purpose::Page,
             request,
@@ -209,8 +234,9 @@ impl Engine {
     }
 
     /// The request for the current position. Credentials go only to the trusted origin: the base URL's (or,
-    /// without a base URL, the endpoint's own). A next link elsewhere gets no auth and no header holding a secret.
-    fn page_request(&self, resource: &Resource) -> HttpRequest {
+    /// without a base URL, the endpoint's own). A next link elsewhere gets no auth and no header holding a secret;
+    /// a body holding a secret is not sent there at all (an error).
+    fn page_request(&self, resource: &Resource) -> Result<HttpRequest, Error> {
         let ep = &resource.endpoint;
         let mut parts = RequestParts {
             method: ep.method,
@@ -234,15 +260,59 @@ impl Engine {
                     self.token.as_ref().map(|t| t.access_token.as_str()),
                 );
             }
-        } else {
-            let secrets = &self.secrets;
-            parts.headers.retain(|(_, v)| {
-                !secrets
-                    .iter()
-                    .any(|s| !s.is_empty() && v.contains(s.as_str()))
+            return Ok(parts.finish(ep.retry.timeout_ms));
+        }
+        let masks = self.masks();
+        parts.headers.retain(|(_, v)| !contains_secret(v, &masks));
+        let request = parts.finish(ep.retry.timeout_ms);
+        if request
+            .body
+            .as_ref()
+            .is_some_and(|b| contains_secret(&String::from_utf8_lossy(b), &masks))
+        {
+            return Err(Error::BadResponse {
+                resource: resource.name.clone(),
+                url: self.redact(&request.url),
+                message: "the next page is on another origin and its request body holds a secret; it is not sent"
+                    .into(),
             });
         }
-        parts.finish(ep.retry.timeout_ms)
+        Ok(request)
+    }
+
+    /// The URL with credentials masked: dlt's sensitive names, the API-key parameter of the current resource,
+    /// and every secret value in any encoding.
+    fn redact(&self, url: &str) -> String {
+        let key = match &self
+            .config
+            .resources
+            .get(self.index)
+            .and_then(|r| r.endpoint.auth.as_ref())
+        {
+            Some(Auth::ApiKey {
+                name,
+                location: crate::auth::KeyLocation::Query,
+                ..
+            }) => Some(name.as_str()),
+            _ => None,
+        };
+        scrub_text(&redact_url_with(url, key.as_slice()), &self.masks())
+    }
+
+    /// The response to the request in flight cannot be used at all (for example its body is over the size
+    /// limit). Not retried.
+    pub fn on_unusable(&mut self, message: &str) -> Result<(), Error> {
+        let Phase::InFlight(exchange) = std::mem::replace(&mut self.phase, Phase::Idle) else {
+            return self.fail(Error::Internal(
+                "an outcome arrived with no request in flight".into(),
+            ));
+        };
+        let error = Error::BadResponse {
+            resource: self.exchange_name(&exchange),
+            url: self.redact(&exchange.request.url),
+            message: message.to_string(),
+        };
+        self.fail(error)
     }
 
     /// Feed the response to the request last sent.
@@ -251,8 +321,12 @@ impl Engine {
             return self.ignore();
         }
         let retryable = self.policy().retries_status(response.status);
-        let Some((exchange, attempts)) =
-            self.settle(now, retryable, response.header("retry-after"))?
+        let Some((exchange, attempts)) = self.settle(
+            now,
+            retryable,
+            response.header("retry-after"),
+            &format!("status {}", response.status),
+        )?
         else {
             return Ok(());
         };
@@ -273,12 +347,12 @@ impl Engine {
         message: &str,
         retryable: bool,
     ) -> Result<(), Error> {
-        let Some((exchange, attempts)) = self.settle(now, retryable, None)? else {
+        let Some((exchange, attempts)) = self.settle(now, retryable, None, message)? else {
             return Ok(());
         };
         let error = Error::Http {
             resource: self.exchange_name(&exchange),
-            url: redact_url(&exchange.request.url),
+            url: self.redact(&exchange.request.url),
             status: None,
             attempts,
             message: message.to_string(),
@@ -330,6 +404,7 @@ impl Engine {
         now: Now,
         retryable: bool,
         retry_after: Option<&str>,
+        what: &str,
     ) -> Result<Option<(Exchange, u32)>, Error> {
         let Phase::InFlight(exchange) = std::mem::replace(&mut self.phase, Phase::Idle) else {
             return self.fail(Error::Internal(
@@ -339,11 +414,15 @@ impl Engine {
         let attempts = exchange.attempts + 1;
         let policy = self.policy();
         if retryable && attempts < policy.max_attempts {
-            let until_ms = now.monotonic_ms.saturating_add(policy.delay_ms(
-                attempts,
-                retry_after,
-                now.unix_ms,
-            ));
+            let wait_ms = policy.delay_ms(attempts, retry_after, now.unix_ms);
+            let until_ms = now.monotonic_ms.saturating_add(wait_ms);
+            let note = format!(
+                "resource `{}`: {what} from {} (attempt {attempts} of {}); retrying in {wait_ms} ms",
+                self.exchange_name(&exchange),
+                self.redact(&exchange.request.url),
+                policy.max_attempts
+            );
+            self.notes.push(note);
             self.phase = Phase::Waiting {
                 until_ms,
                 exchange: Exchange {
@@ -372,12 +451,12 @@ impl Engine {
     }
 
     fn status_error(&self, exchange: &Exchange, attempts: u32, response: &HttpResponse) -> Error {
-        let url = redact_url(&exchange.request.url);
+        let url = self.redact(&exchange.request.url);
         let status = response.status;
         if (300..400).contains(&status) {
             let target = response
                 .header("location")
-                .map(redact_url)
+                .map(|l| self.redact(l))
                 .unwrap_or_default();
             return Error::BadResponse {
                 resource: self.exchange_name(exchange),
@@ -424,6 +503,7 @@ impl Engine {
             .expect("token exchanges need oauth2");
         match oauth.parse_token(&response.body) {
             Ok(token) => {
+                self.token_fresh = true;
                 self.token = Some(Token {
                     token_url: oauth.token_url.clone(),
                     client_id: oauth.client_id.clone(),
@@ -437,7 +517,7 @@ impl Engine {
             Err(message) => {
                 let error = Error::Auth {
                     resource: self.exchange_name(exchange),
-                    url: redact_url(&exchange.request.url),
+                    url: self.redact(&exchange.request.url),
                     message,
                 };
                 self.fail(error)
@@ -449,7 +529,7 @@ impl Engine {
         let url = exchange.request.url.clone();
         let bad = |this: &Self, message: String| Error::BadResponse {
             resource: this.resource_name(),
-            url: redact_url(&url),
+            url: this.redact(&url),
             message,
         };
         let body: Value = match serde_json::from_slice(&response.body) {
@@ -506,12 +586,10 @@ impl Engine {
         }
         let count = records.len() as u32;
         self.position = next;
+        let position_text =
+            serde_json::to_string(&(&self.position, &detected)).expect("serialises");
         let checkpoint = self.checkpoint(detected);
-        if self
-            .secrets
-            .iter()
-            .any(|s| !s.is_empty() && checkpoint.contains(s.as_str()))
-        {
+        if contains_secret(&position_text, &self.masks()) {
             return self.fail(bad(
                 self,
                 "the next page's position holds a secret value; it cannot be checkpointed".into(),
@@ -560,7 +638,7 @@ impl Engine {
     }
 
     fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
-        let error = error.scrub(&self.secrets);
+        let error = error.scrub(&self.masks());
         self.failed = Some(error.clone());
         self.phase = Phase::Idle;
         Err(error)

@@ -123,15 +123,44 @@ impl Error {
     }
 }
 
-/// Replace each non-empty secret value found in `text` with `***`.
+/// Values shorter than this are not searched for in text: every message would be mangled and nothing protected.
+/// (Credentials in URLs are masked by parameter name whatever their length.)
+pub const MIN_MASKED_LEN: usize = 4;
+
+fn maskable(secret: &&String) -> bool {
+    secret.chars().count() >= MIN_MASKED_LEN
+}
+
+/// Replace each secret value found in `text` with `***`: as it is, and in the encodings a URL or a form gives it
+/// (`a b+c` also as `a+b%2Bc` and `a%20b%2Bc`).
 pub fn scrub_text(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "***");
+    for secret in secrets.iter().filter(maskable) {
+        for form in encodings(secret) {
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), "***");
+            }
         }
     }
     out
+}
+
+/// Whether `text` holds a secret value in any of the forms [`scrub_text`] masks.
+pub fn contains_secret(text: &str, secrets: &[String]) -> bool {
+    secrets
+        .iter()
+        .filter(maskable)
+        .any(|s| encodings(s).iter().any(|form| text.contains(form.as_str())))
+}
+
+/// A secret as it is, form-encoded, and percent-encoded (longest first, so masking replaces whole forms).
+fn encodings(secret: &str) -> Vec<String> {
+    let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let percent = form.replace('+', "%20");
+    let mut all = vec![secret.to_string(), form, percent];
+    all.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    all.dedup();
+    all
 }
 
 fn join(problems: &[ConfigProblem]) -> String {
@@ -186,9 +215,21 @@ mod tests {
             url: "https://x/?k=hunter2".into(),
             message: "echo hunter2".into(),
         };
-        let s = e.scrub(&["hunter2".into(), String::new()]).to_string();
+        let s = e
+            .scrub(&["hunter2".into(), String::new(), "r".into()])
+            .to_string();
         assert!(!s.contains("hunter2"), "{s}");
         assert_eq!(s.matches("***").count(), 2);
+    }
+
+    #[test]
+    fn scrub_masks_url_and_form_encodings() {
+        let secret = vec!["ab+c/d== é".to_string()];
+        let text = "raw ab+c/d== é form ab%2Bc%2Fd%3D%3D+%C3%A9 pct ab%2Bc%2Fd%3D%3D%20%C3%A9";
+        let s = scrub_text(text, &secret);
+        assert_eq!(s, "raw *** form *** pct ***");
+        assert!(contains_secret("x?k=ab%2Bc%2Fd%3D%3D+%C3%A9", &secret));
+        assert!(!contains_secret("nothing here", &secret));
     }
 
     #[test]

@@ -17,6 +17,11 @@ const SENSITIVE: [&str; 11] = [
 
 /// The URL with the values of credential-like query parameters and any user info replaced by `***`.
 pub fn redact_url(raw: &str) -> String {
+    redact_url_with(raw, &[])
+}
+
+/// [`redact_url`], also masking the query parameters named in `extra` (such as a configured API-key name).
+pub fn redact_url_with(raw: &str, extra: &[&str]) -> String {
     let Ok(mut url) = url::Url::parse(raw) else {
         return raw.split('?').next().unwrap_or_default().to_string();
     };
@@ -28,7 +33,10 @@ pub fn redact_url(raw: &str) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let hide = SENSITIVE.iter().any(|s| s.eq_ignore_ascii_case(&k));
+                let hide = SENSITIVE
+                    .iter()
+                    .chain(extra)
+                    .any(|s| s.eq_ignore_ascii_case(&k));
                 (
                     k.into_owned(),
                     if hide {
@@ -67,5 +75,9 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(redact_url(raw), want, "{raw}");
         }
+        assert_eq!(
+            redact_url_with("https://a/x?hapikey=k&n=1", &["hapikey"]),
+            "https://a/x?hapikey=***&n=1"
+        );
     }
 }

@@ -67,6 +67,69 @@ pub fn py_float(f: f64) -> String {
     if s.contains('.') { s } else { format!("{s}.0") }
 }
 
+/// Python's `json.dumps(value)` with its defaults: `", "` and `": "` separators, non-ASCII escaped as `\uXXXX`,
+/// floats as `repr`. This is the body `requests` sends for `json=`.
+pub fn py_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_py_json(value, &mut out);
+    out
+}
+
+fn write_py_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) if n.is_f64() => out.push_str(&py_float(n.as_f64().unwrap_or_default())),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_py_json_str(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_py_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_py_json_str(k, out);
+                out.push_str(": ");
+                write_py_json(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_py_json_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 /// A piece of a `str.format` template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -119,6 +182,15 @@ pub fn parse_template(template: &str) -> Result<Vec<Piece>, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_bodies_match_python_json_dumps() {
+        let v = json!({"a": 1, "b": [true, null, 1.5, 1e10], "s": "é\"\n😀", "o": {}});
+        assert_eq!(
+            py_json(&v),
+            r#"{"a": 1, "b": [true, null, 1.5, 10000000000.0], "s": "\u00e9\"\n\ud83d\ude00", "o": {}}"#
+        );
+    }
 
     #[test]
     fn templates_split_like_str_format() {

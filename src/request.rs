@@ -160,7 +160,7 @@ impl RequestParts {
         let body = match (self.json, self.form) {
             (Some(v), _) => {
                 content_type("application/json");
-                Some(serde_json::to_vec(&v).expect("a JSON value serialises"))
+                Some(crate::render::py_json(&v).into_bytes())
             }
             (None, Some(Form::Pairs(pairs))) if !pairs.is_empty() => {
                 content_type("application/x-www-form-urlencoded");
@@ -343,7 +343,7 @@ mod tests {
         let req = p.finish(1000);
         assert_eq!(
             req.body.as_deref(),
-            Some(br#"{"paging":{"offset":20},"limit":10}"#.as_slice())
+            Some(br#"{"paging": {"offset": 20}, "limit": 10}"#.as_slice())
         );
         assert!(
             req.headers

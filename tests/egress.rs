@@ -24,8 +24,28 @@ fn a_next_link_to_another_origin_is_refused_by_the_host() {
     };
     let api = DemoApi::start(spec, 0).unwrap();
     let (result, dir) = run(&tenant(&api, &link_config()));
-    let Err(RunError::Connector(ConnectorError::Http(failure))) = result else {
-        panic!("expected a refusal: {result:?}")
+    let failure = result.expect_err("the run stops at the refusal");
+    let decisions: Vec<(String, bool)> = failure
+        .summary
+        .egress
+        .iter()
+        .map(|e| (e.origin.clone(), e.allowed))
+        .collect();
+    assert_eq!(
+        decisions,
+        vec![
+            ("https://api.example.com:443".to_string(), true),
+            ("https://api.example.com:443".to_string(), true),
+            ("https://other.example.net:443".to_string(), false),
+        ],
+        "token, first page, then the refused link"
+    );
+    assert_eq!(
+        failure.summary.rows,
+        vec![("resource_name".to_string(), 100)]
+    );
+    let RunError::Connector(ConnectorError::Http(failure)) = failure.error else {
+        panic!("expected a refusal: {failure:?}")
     };
     assert_eq!(
         failure.url,

@@ -31,8 +31,18 @@ fn spent_retries_halt_the_run_with_a_clear_error_and_no_further_request() {
     api.inject(fault(3, None, 503, None));
     let config = with_error_handler("000", json!({"max_retries": 2, "backoff_factor": 0.01}));
     let (result, dir) = run(&tenant(&api, &config));
-    let Err(RunError::Connector(error)) = result else {
-        panic!("expected a connector error, got {result:?}")
+    let failure = result.expect_err("the run halts");
+    let checkpoint = failure
+        .summary
+        .last_checkpoint
+        .clone()
+        .expect("three pages were stored");
+    assert!(
+        checkpoint.contains(r#""position":{"at":"offset","value":300}"#),
+        "the checkpoint stays at the last stored page: {checkpoint}"
+    );
+    let RunError::Connector(error) = failure.error else {
+        panic!("expected a connector error, got {failure:?}")
     };
     assert_eq!(
         error,
@@ -151,8 +161,9 @@ fn a_refused_token_is_an_auth_error_and_no_data_is_requested() {
         ("client_secret", "wrong"),
     ]);
     let (result, _dir) = run(&tenant);
-    let Err(RunError::Connector(ConnectorError::Auth(failure))) = result else {
-        panic!("expected auth error: {result:?}")
+    let failure = result.expect_err("the token is refused").error;
+    let RunError::Connector(ConnectorError::Auth(failure)) = failure else {
+        panic!("expected auth error: {failure:?}")
     };
     assert_eq!(failure.url, "https://api.example.com/oauth/v1/token");
     assert_eq!(failure.message, "401 Client Error: Unauthorized");

@@ -3,6 +3,7 @@
 mod support;
 
 use host_test::demo_api::Logged;
+use serde_json::json;
 use support::*;
 
 fn data_requests(log: &[Logged], path: &str) -> Vec<Logged> {
@@ -137,21 +138,43 @@ fn two_resource_seed_003_reproduces_both() {
 /// Every page comes with a checkpoint; the last one says the last resource is done and holds no secret.
 #[test]
 fn checkpoints_name_the_position_and_hold_no_secret() {
-    let api = api();
-    let (result, _dir) = run(&tenant(&api, &seed_config("001")));
-    let summary = result.unwrap();
-    assert_eq!(summary.pages, 13);
-    let last = summary.last_checkpoint.unwrap();
-    let cp: serde_json::Value = serde_json::from_str(&last).unwrap();
-    assert_eq!(cp["resource"], "resource_name");
-    assert_eq!(cp["position"]["at"], "done");
-    for secret in [
-        "demo-client-secret",
-        "demo-client",
-        "demo-token-1",
-        "demo-api-key",
+    for (id, secrets) in [
+        ("000", ["demo-api-key"].as_slice()),
+        ("001", &["demo-client-secret", "demo-token-1"]),
     ] {
-        assert!(!last.contains(secret), "checkpoint holds {secret}: {last}");
+        let api = api();
+        let mut session = plugin().configure(&tenant(&api, &seed_config(id))).unwrap();
+        let mut checkpoints = Vec::new();
+        while let Some(page) = session.next_page().unwrap() {
+            checkpoints.push(page.checkpoint);
+        }
+        assert_eq!(checkpoints.len(), 13, "seed {id}: one checkpoint per page");
+        let first: serde_json::Value = serde_json::from_str(&checkpoints[0]).unwrap();
+        let want = if id == "000" {
+            json!({"at": "offset", "value": 100})
+        } else {
+            json!({"at": "cursor", "value": "c100"})
+        };
+        assert_eq!(
+            first["position"], want,
+            "seed {id}: the next request after page 1"
+        );
+        let last: serde_json::Value = serde_json::from_str(checkpoints.last().unwrap()).unwrap();
+        assert_eq!(
+            (&last["resource"], &last["position"]["at"]),
+            (&json!("resource_name"), &json!("done"))
+        );
+        let requests = api.log();
+        for secret in secrets {
+            assert!(
+                requests.iter().any(|r| format!("{r:?}").contains(secret)),
+                "seed {id} sends {secret}"
+            );
+            assert!(
+                checkpoints.iter().all(|c| !c.contains(secret)),
+                "seed {id}: a checkpoint holds {secret}"
+            );
+        }
     }
 }
 

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 /// Receives a run's pages in order.
 pub trait Destination {
-    /// Called once, before any page, with the resources the connector will produce.
-    fn begin(&mut self, resources: &[ResourceInfo]) -> std::io::Result<()>;
+    /// Called once, before any page, with the resources the connector will produce. `resuming` is true when
+    /// the run continues from a checkpoint: rows stored before it must stay.
+    fn begin(&mut self, resources: &[ResourceInfo], resuming: bool) -> std::io::Result<()>;
     /// Store one page's records. When this returns, the records are written.
     fn write_page(&mut self, page: &Page) -> std::io::Result<()>;
-    /// Called once after the last page; make everything durable.
+    /// Called once after the last page, or after a failure; make what was written durable.
     fn finish(&mut self) -> std::io::Result<()>;
 }
 
@@ -36,15 +37,40 @@ impl JsonlDir {
     }
 }
 
+/// A resource name must be one plain file name: the config comes from a tenant and must not reach outside the
+/// output directory.
+fn check_name(name: &str) -> std::io::Result<()> {
+    let bad = name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control);
+    if bad {
+        let message =
+            format!("resource name {name:?} cannot be used as a file name in the output directory");
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            message,
+        ));
+    }
+    Ok(())
+}
+
 impl Destination for JsonlDir {
-    fn begin(&mut self, resources: &[ResourceInfo]) -> std::io::Result<()> {
+    fn begin(&mut self, resources: &[ResourceInfo], resuming: bool) -> std::io::Result<()> {
+        for r in resources.iter().filter(|r| r.selected) {
+            check_name(&r.name)?;
+        }
         std::fs::create_dir_all(&self.dir)?;
         for r in resources.iter().filter(|r| r.selected) {
-            let file = OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .open(Self::file_for(&self.dir, &r.name))?;
+            let mut options = OpenOptions::new();
+            options.create(true);
+            if resuming {
+                options.append(true);
+            } else {
+                options.write(true).truncate(true);
+            }
+            let file = options.open(Self::file_for(&self.dir, &r.name))?;
             self.files.push((r.name.clone(), file));
         }
         Ok(())
@@ -66,5 +92,30 @@ impl Destination for JsonlDir {
             file.sync_all()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_leave_the_directory_are_refused() {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "/etc/passwd",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["users", "customer_usage", "a.b", "..hidden", "ünïcode"] {
+            assert!(check_name(good).is_ok(), "{good:?}");
+        }
     }
 }

@@ -60,18 +60,46 @@ impl std::fmt::Display for Origin {
 pub struct EgressPolicy {
     /// Origins requests may go to.
     pub allowed: Vec<Origin>,
-    /// Origins to connect to instead of the ones requested.
+    /// Origins to connect to instead of the ones requested (the operator's choice, not checked further).
     pub connect_to: Vec<(Origin, Origin)>,
+    /// Allow loopback, private and link-local hosts (off by default).
+    pub allow_internal: bool,
 }
 
 impl EgressPolicy {
-    /// The origins a config names: `client.base_url`, token URLs, absolute endpoint paths (anywhere in the config).
+    /// The origins a config names: `client.base_url`, the token URL of every `auth`, and absolute endpoint
+    /// paths (of resources and `resource_defaults`). Nothing else in the config widens the list.
     pub fn from_config(config: &Value) -> Self {
+        let mut urls: Vec<&Value> = vec![&config["client"]["base_url"]];
+        let mut endpoints: Vec<&Value> = vec![&config["resource_defaults"]["endpoint"]];
+        if let Some(resources) = config["resources"].as_array() {
+            endpoints.extend(resources.iter().map(|r| &r["endpoint"]));
+        }
+        let mut auths = vec![&config["client"]["auth"]];
+        for endpoint in endpoints {
+            urls.push(if endpoint.is_string() {
+                endpoint
+            } else {
+                &endpoint["path"]
+            });
+            auths.push(&endpoint["auth"]);
+        }
+        for auth in auths {
+            urls.extend([&auth["token_url"], &auth["access_token_url"]]);
+        }
         let mut allowed = Vec::new();
-        collect_origins(config, &mut allowed);
+        for origin in urls
+            .into_iter()
+            .filter_map(Value::as_str)
+            .filter_map(Origin::of_url)
+        {
+            if !allowed.contains(&origin) {
+                allowed.push(origin);
+            }
+        }
         Self {
             allowed,
-            connect_to: Vec::new(),
+            ..Self::default()
         }
     }
 
@@ -82,28 +110,42 @@ impl EgressPolicy {
 
     /// Whether a request to `origin` may go out.
     pub fn allows(&self, origin: &Origin) -> bool {
-        self.allowed.contains(origin)
+        self.allowed.contains(origin) && (self.allow_internal || !is_internal(&origin.host))
     }
 }
 
-fn collect_origins(value: &Value, out: &mut Vec<Origin>) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map {
-                let url_key = matches!(
-                    key.as_str(),
-                    "base_url" | "token_url" | "access_token_url" | "path"
-                );
-                if let (true, Some(s)) = (url_key, v.as_str())
-                    && let Some(o) = Origin::of_url(s).filter(|o| !out.contains(o))
-                {
-                    out.push(o);
-                }
-                collect_origins(v, out);
-            }
+/// Loopback, private, link-local, unspecified and carrier-grade NAT addresses, and `localhost` names.
+/// (Names that resolve to such addresses are not caught here: the hook sees names, not addresses.)
+pub fn is_internal(host: &str) -> bool {
+    use std::net::IpAddr;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => {
+            let [a, b, ..] = ip.octets();
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || (a == 100 && (64..128).contains(&b))
         }
-        Value::Array(items) => items.iter().for_each(|v| collect_origins(v, out)),
-        _ => {}
+        Ok(IpAddr::V6(ip)) => {
+            let mapped = ip
+                .to_ipv4_mapped()
+                .is_some_and(|v4| is_internal(&v4.to_string()));
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.is_unique_local()
+                || ip.is_unicast_link_local()
+                || mapped
+        }
+        Err(_) => false,
     }
 }
 
@@ -192,6 +234,53 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn internal_addresses_are_refused_unless_allowed() {
+        let internal = [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "[::1]",
+            "[fd00::1]",
+            "[fe80::1]",
+            "[::ffff:127.0.0.1]",
+            "localhost",
+            "api.localhost",
+        ];
+        for host in internal {
+            assert!(is_internal(host), "{host}");
+        }
+        for host in ["8.8.8.8", "api.example.com", "[2001:db8::1]", "100.128.0.1"] {
+            assert!(!is_internal(host), "{host}");
+        }
+        let cfg =
+            json!({"client": {"base_url": "http://169.254.169.254/latest"}, "resources": ["x"]});
+        let mut p = EgressPolicy::from_config(&cfg);
+        let metadata = Origin::of_url("http://169.254.169.254/latest/meta-data").unwrap();
+        assert!(!p.allows(&metadata), "named by the config, but internal");
+        p.allow_internal = true;
+        assert!(p.allows(&metadata));
+    }
+
+    #[test]
+    fn only_endpoint_keys_widen_the_list() {
+        let cfg = json!({
+            "client": {"base_url": "https://api.example.com"},
+            "resources": [{"name": "x", "endpoint": {"path": "/x", "json": {"path": "https://evil.example.net/"},
+                "params": {"base_url": "https://evil2.example.net/"}}}]
+        });
+        let allowed: Vec<String> = EgressPolicy::from_config(&cfg)
+            .allowed
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(allowed, vec!["https://api.example.com:443"]);
+    }
+
+    #[test]
     fn config_origins_are_allowed_and_nothing_else() {
         let cfg = json!({
             "client": {"base_url": "https://api.example.com/v2", "auth": {"type": "oauth2", "token_url": "https://login.example.com/token"}},
@@ -203,8 +292,8 @@ mod tests {
             allowed,
             vec![
                 "https://api.example.com:443",
-                "https://login.example.com:443",
-                "http://other.example.com:8080"
+                "http://other.example.com:8080",
+                "https://login.example.com:443"
             ]
         );
         assert!(p.allows(&Origin::of_url("https://API.example.com/anything?x=1").unwrap()));

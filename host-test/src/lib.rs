@@ -15,7 +15,7 @@ pub mod runtime;
 pub mod secrets;
 pub mod seed;
 
-pub use runtime::{Plugin, RunError, RunSummary, Runtime, Tenant};
+pub use runtime::{Plugin, RunError, RunFailure, RunSummary, Runtime, Tenant};
 
 /// Where this workspace builds the component (`cargo build -p rest-api-source --target wasm32-wasip2 --profile component`).
 pub fn default_plugin_path() -> std::path::PathBuf {

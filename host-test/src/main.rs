@@ -41,6 +41,9 @@ struct Common {
     /// Print the connector's log lines (retries, waits) to stderr as they come.
     #[arg(long, short)]
     verbose: bool,
+    /// Let the connector reach loopback, private and link-local addresses (refused by default).
+    #[arg(long)]
+    allow_internal: bool,
 }
 
 #[derive(Subcommand)]
@@ -142,6 +145,7 @@ fn tenant(common: &Common) -> Result<Tenant> {
         None => SecretStore::default(),
     };
     let mut egress = EgressPolicy::from_config(&value);
+    egress.allow_internal = common.allow_internal;
     for mapping in &common.connect_to {
         let (from, to) = mapping
             .split_once('=')

@@ -49,7 +49,13 @@ pub enum RunError {
     Trap(String),
     /// The destination failed.
     #[error("destination: {0}")]
-    Destination(#[from] std::io::Error),
+    Destination(std::io::Error),
+}
+
+impl From<std::io::Error> for RunError {
+    fn from(e: std::io::Error) -> Self {
+        RunError::Destination(e)
+    }
 }
 
 /// One line per connector error, naming the path, resource and URL it concerns.
@@ -298,23 +304,43 @@ impl Plugin {
         })
     }
 
-    /// Configure, then move every page into `dest` until the connector is done or fails.
-    pub fn run(&self, tenant: &Tenant, dest: &mut dyn Destination) -> Result<RunSummary, RunError> {
+    /// Configure, then move every page into `dest` until the connector is done or fails. On failure the
+    /// summary of what was done (rows, last checkpoint, logs) comes with the error.
+    pub fn run(
+        &self,
+        tenant: &Tenant,
+        dest: &mut dyn Destination,
+    ) -> Result<RunSummary, RunFailure> {
+        let mut summary = RunSummary::default();
+        match self.run_into(tenant, dest, &mut summary) {
+            Ok(()) => Ok(summary),
+            Err(error) => Err(RunFailure {
+                error,
+                summary: Box::new(summary),
+            }),
+        }
+    }
+
+    fn run_into(
+        &self,
+        tenant: &Tenant,
+        dest: &mut dyn Destination,
+        summary: &mut RunSummary,
+    ) -> Result<(), RunError> {
         let mut session = self.configure(tenant)?;
-        dest.begin(&session.resources)?;
-        let mut summary = RunSummary {
-            rows: session
-                .resources
-                .iter()
-                .filter(|r| r.selected)
-                .map(|r| (r.name.clone(), 0))
-                .collect(),
-            ..RunSummary::default()
-        };
+        dest.begin(&session.resources, tenant.checkpoint.is_some())?;
+        summary.rows = session
+            .resources
+            .iter()
+            .filter(|r| r.selected)
+            .map(|r| (r.name.clone(), 0))
+            .collect();
         let outcome = loop {
             match session.next_page() {
                 Ok(Some(page)) => {
-                    dest.write_page(&page)?;
+                    if let Err(e) = dest.write_page(&page) {
+                        break Err(e.into());
+                    }
                     if let Some(slot) = summary.rows.iter_mut().find(|(n, _)| *n == page.resource) {
                         slot.1 += u64::from(page.record_count);
                     }
@@ -327,11 +353,29 @@ impl Plugin {
         };
         summary.logs = std::mem::take(&mut session.store.data_mut().logs);
         summary.egress = session.egress_events();
+        let finished = dest.finish();
         outcome?;
-        dest.finish()?;
-        Ok(summary)
+        Ok(finished?)
     }
 }
+
+/// A run that stopped on an error, with what it had done before.
+#[derive(Debug)]
+pub struct RunFailure {
+    /// Why it stopped.
+    pub error: RunError,
+    /// Rows stored, the last checkpoint (to resume from), logs and egress decisions up to the error.
+    pub summary: Box<RunSummary>,
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+/// Its message is the error's own (one line); there is no further source to print.
+impl std::error::Error for RunFailure {}
 
 impl Session {
     /// The next page, or `None` when every resource is done.

@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 pub struct Checker {
     /// Problems found so far, in the order found.
     pub problems: Vec<ConfigProblem>,
+    /// Secret values: strings equal to one are taken as they are, never read as templates.
+    pub opaque: Vec<String>,
 }
 
 /// Python's name of a JSON value's type, as dlt's messages use them.
@@ -33,6 +35,11 @@ pub fn join(parent: &str, key: &str) -> String {
 }
 
 impl Checker {
+    /// Whether `s` is a secret value (to be used as it is).
+    pub fn is_opaque(&self, s: &str) -> bool {
+        self.opaque.iter().any(|o| o == s)
+    }
+
     /// Record a problem.
     pub fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(ConfigProblem::new(path, message));

@@ -144,9 +144,18 @@ struct Client {
     retry: RetryPolicy,
 }
 
-/// Parse and validate a whole config.
+/// Parse and validate a whole config that holds no secret values.
 pub fn parse(config: &Value) -> Result<SourceConfig, Error> {
-    let mut ck = Checker::default();
+    parse_with_secrets(config, &[])
+}
+
+/// Parse and validate a whole config whose secret references were replaced by `secrets`: strings equal to a
+/// secret value are used as they are (never read as `{placeholder}` templates).
+pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceConfig, Error> {
+    let mut ck = Checker {
+        opaque: secrets.to_vec(),
+        ..Checker::default()
+    };
     let top = ck.object(config, ".").cloned().unwrap_or_default();
     ck.only_keys(&top, &TOP_KEYS, "");
     for key in ["client", "resources"] {
@@ -290,9 +299,13 @@ fn expand(
         };
         endpoint.insert(k, merged);
     }
+    let columns = merge_columns(defaults.get("columns"), resource.get("columns"));
     let mut merged = defaults.clone();
     merged.remove("endpoint");
     merged.extend(resource);
+    if let Some(columns) = columns {
+        merged.insert("columns".into(), columns);
+    }
     if !endpoint.contains_key("path")
         && let Some(Value::String(name)) = merged.get("name")
     {
@@ -300,6 +313,31 @@ fn expand(
     }
     merged.insert("endpoint".into(), Value::Object(endpoint));
     Some(merged)
+}
+
+/// dlt's column merge: when defaults and resource both give columns (as a dict or a list), merge them hint by
+/// hint per column; resource hints win, default-only columns stay first. `None` leaves the shallow merge.
+fn merge_columns(defaults: Option<&Value>, own: Option<&Value>) -> Option<Value> {
+    let as_map = |v: &Value| -> Option<Map<String, Value>> {
+        match v {
+            Value::Object(m) => Some(m.clone()),
+            Value::Array(items) => items
+                .iter()
+                .map(|c| Some((c.get("name")?.as_str()?.to_string(), c.clone())))
+                .collect(),
+            _ => None,
+        }
+    };
+    let (mut merged, own) = (as_map(defaults?)?, as_map(own?)?);
+    for (name, hints) in own {
+        match (merged.get_mut(&name), hints) {
+            (Some(Value::Object(base)), Value::Object(h)) => base.extend(h),
+            (_, hints) => {
+                merged.insert(name, hints);
+            }
+        }
+    }
+    Some(Value::Object(merged))
 }
 
 fn resource(
@@ -599,6 +637,9 @@ fn bind_path(
     at: &str,
     ck: &mut Checker,
 ) -> Option<String> {
+    if ck.is_opaque(path) {
+        return Some(path.to_string());
+    }
     let pieces = parse_template(path).map_err(|e| ck.problem(at, e)).ok()?;
     let mut out = String::new();
     for piece in pieces {
@@ -623,6 +664,7 @@ fn bind_path(
 /// Unescape `{{`/`}}` in strings of a param or body value; single-brace placeholders are not supported yet.
 fn unescape_value(v: &Value, at: &str, ck: &mut Checker) -> Value {
     match v {
+        Value::String(s) if ck.is_opaque(s) => v.clone(),
         Value::String(s) => match parse_template(s) {
             Ok(pieces) => {
                 let mut out = String::new();

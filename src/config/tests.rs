@@ -320,3 +320,26 @@ fn relative_paths_need_a_base_url() {
     );
     assert_eq!(cfg.resources[0].endpoint.url, "https://b/x");
 }
+
+/// dlt `test_configuration.py` merge rules: `columns` merge hint by hint per column; the resource wins.
+#[test]
+fn dlt_columns_merge_per_column() {
+    let cfg = ok(json!({
+        "client": {"base_url": "https://a", "paginator": "single_page"},
+        "resource_defaults": {"columns": {"a": {"data_type": "text", "nullable": false}, "b": {"data_type": "bigint"}}},
+        "resources": [{"name": "r", "columns": [{"name": "a", "data_type": "double"}, {"name": "c", "data_type": "bool"}]}]
+    }));
+    let cols: Vec<(String, Option<String>, Option<bool>)> = cfg.resources[0]
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.data_type.clone(), c.nullable))
+        .collect();
+    assert_eq!(
+        cols,
+        vec![
+            ("a".into(), Some("double".into()), Some(false)),
+            ("b".into(), Some("bigint".into()), None),
+            ("c".into(), Some("bool".into()), None),
+        ]
+    );
+}

@@ -311,7 +311,8 @@ fn resume_from_a_checkpoint_continues_after_that_page() {
 fn errors_never_carry_secret_values() {
     let config = json!({
         "client": {"base_url": "https://api.example.com", "auth": {"type": "bearer", "token": SECRET}},
-        "resources": [{"name": "r", "endpoint": {"path": "/v1/r", "paginator": {"type": "bogus", "note": SECRET}}}]
+        "resources": [{"name": "r", "endpoint": {"path": "/v1/r", "paginator": "single_page",
+            "auth": {"type": "api_key", "api_key": "k", "location": SECRET}}}]
     });
     let err = Engine::new(&config.to_string(), &config, vec![SECRET.into()], None)
         .err()
@@ -547,4 +548,133 @@ fn response_actions_that_cannot_work_are_config_errors() {
         err.contains("response_actions[2].action: missing required field"),
         "{err}"
     );
+}
+
+/// A secret is used as it is: never read as a `{placeholder}` template, never unescaped.
+#[test]
+fn secrets_are_opaque_to_templates() {
+    let secret = "ab{cd}ef{{x";
+    let config = json!({"client": {"base_url": "https://api.example.com"}, "resources": [{"name": "r", "endpoint": {
+        "path": "/v1/r", "paginator": "single_page", "params": {"token": secret}}}]});
+    let mut e = Engine::new(&config.to_string(), &config, vec![secret.into()], None).unwrap();
+    let req = expect_send(&mut e, at(0));
+    assert_eq!(
+        req.url,
+        "https://api.example.com/v1/r?token=ab%7Bcd%7Def%7B%7Bx"
+    );
+}
+
+/// An API key under a name outside dlt's sensitive list, with characters that URL-encode, never shows.
+#[test]
+fn encoded_keys_under_any_name_are_masked() {
+    let secret = "ab+c/d== é";
+    let config = json!({"client": {"base_url": "https://api.example.com",
+        "auth": {"type": "api_key", "name": "hapikey", "api_key": secret, "location": "query"}},
+        "resources": [{"name": "r", "endpoint": {"path": "/v1/r", "paginator": "single_page"}}]});
+    let mut e = Engine::new(&config.to_string(), &config, vec![secret.into()], None).unwrap();
+    let req = expect_send(&mut e, at(0));
+    assert!(
+        req.url.ends_with("hapikey=ab%2Bc%2Fd%3D%3D+%C3%A9"),
+        "{}",
+        req.url
+    );
+    let err = e
+        .on_response(at(1), status(404, &[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("hapikey=***"), "{err}");
+    for form in ["ab+c/d==", "ab%2Bc%2Fd%3D%3D", "d=="] {
+        assert!(!err.contains(form), "{form} in {err}");
+    }
+}
+
+/// dlt: `expires_in: 0` means a new token for every request, not a loop of token requests.
+#[test]
+fn a_token_that_expires_at_once_is_used_once() {
+    let mut e = engine(oauth_config());
+    assert!(expect_send(&mut e, at(0)).url.ends_with("/token"));
+    e.on_response(at(1), ok(json!({"access_token": "t1", "expires_in": 0})))
+        .unwrap();
+    let page = expect_send(&mut e, at(1));
+    assert!(
+        page.headers
+            .contains(&("Authorization".into(), "Bearer t1".into())),
+        "{page:?}"
+    );
+    e.on_response(at(2), ok(json!({"data": [{"id": 1}], "next": "n"})))
+        .unwrap();
+    expect_page(&mut e, at(2));
+    assert!(
+        expect_send(&mut e, at(3)).url.ends_with("/token"),
+        "a new token for the next request"
+    );
+}
+
+/// The OAuth token is masked like a secret: it never reaches an error or a checkpoint.
+#[test]
+fn the_access_token_is_masked_too() {
+    let config = json!({"client": {"base_url": "https://api.example.com",
+        "auth": {"type": "oauth2", "token_url": "https://api.example.com/token", "client_id": "id", "client_secret": SECRET}},
+        "resources": [{"name": "r", "endpoint": {"path": "/v1/r", "data_selector": "data", "paginator": {"type": "json_link"}}}]});
+    let mut e = engine(config);
+    expect_send(&mut e, at(0));
+    e.on_response(at(1), ok(json!({"access_token": "tok-XYZ"})))
+        .unwrap();
+    expect_send(&mut e, at(1));
+    let err = e
+        .on_response(
+            at(2),
+            ok(json!({"data": [{"id": 1}], "next": "https://api.example.com/v1/r?access=tok-XYZ"})),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds a secret value"), "{err}");
+    assert!(!err.contains("tok-XYZ"), "{err}");
+}
+
+/// A JSON body holding a secret is not sent to another origin.
+#[test]
+fn a_secret_body_does_not_follow_a_link_elsewhere() {
+    let config = json!({"client": {"base_url": "https://api.example.com"}, "resources": [{"name": "r", "endpoint": {
+        "path": "/v1/r", "method": "POST", "json": {"key": SECRET}, "data_selector": "data", "paginator": {"type": "json_link"}}}]});
+    let mut e = engine(config);
+    expect_send(&mut e, at(0));
+    e.on_response(
+        at(1),
+        ok(json!({"data": [{"id": 1}], "next": "https://elsewhere.example.net/p2"})),
+    )
+    .unwrap();
+    expect_page(&mut e, at(1));
+    let err = e.poll(at(2)).unwrap_err().to_string();
+    assert!(
+        err.contains("request body holds a secret; it is not sent"),
+        "{err}"
+    );
+}
+
+/// Each scheduled retry leaves a note for the host's log, naming the status, URL and attempt.
+#[test]
+fn retries_leave_notes_for_the_log() {
+    let mut e = engine(offset_config(json!({"max_retries": 1})));
+    expect_send(&mut e, at(0));
+    e.on_response(at(1), status(503, &[])).unwrap();
+    let notes = e.take_notes();
+    assert_eq!(
+        notes,
+        vec![
+            "resource `r`: status 503 from https://api.example.com/v1/r?offset=0&limit=2&api_key=*** (attempt 1 of 2); retrying in 1000 ms"
+        ]
+    );
+    assert!(e.take_notes().is_empty());
+}
+
+/// `selected: false` feeds no table; with no children to feed it is not fetched. An empty list is valid.
+#[test]
+fn unselected_resources_are_not_fetched_and_empty_lists_are_done() {
+    let config = json!({"client": {"base_url": "https://a", "paginator": "single_page"},
+        "resources": [{"name": "skip", "selected": false}, "keep"]});
+    let mut e = engine(config);
+    assert_eq!(expect_send(&mut e, at(0)).url, "https://a/keep");
+    let empty = json!({"client": {"base_url": "https://a"}, "resources": []});
+    assert_eq!(engine(empty).poll(at(0)).unwrap(), Step::Done);
 }

@@ -7,7 +7,7 @@ use host_test::dest::JsonlDir;
 use host_test::egress::{EgressPolicy, Origin};
 use host_test::runtime::Limits;
 use host_test::secrets::SecretStore;
-use host_test::{Plugin, RunError, RunSummary, Runtime, Tenant};
+use host_test::{Plugin, RunFailure, RunSummary, Runtime, Tenant};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -74,7 +74,7 @@ pub fn tenant(api: &DemoApi, config: &str) -> Tenant {
 }
 
 /// Run a tenant into a fresh directory; the summary (or error) and the rows written per file.
-pub fn run(tenant: &Tenant) -> (Result<RunSummary, RunError>, tempfile::TempDir) {
+pub fn run(tenant: &Tenant) -> (Result<RunSummary, RunFailure>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let result = plugin().run(tenant, &mut JsonlDir::new(dir.path()));
     (result, dir)
