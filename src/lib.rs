@@ -18,6 +18,7 @@ pub mod retry;
 pub mod schema;
 pub mod secrets;
 pub mod select;
+pub mod template;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -10,7 +10,8 @@ pub fn py_str(value: &Value) -> String {
     }
 }
 
-fn py_repr(value: &Value) -> String {
+/// Python's `repr()` of the value `json.loads` would give.
+pub fn py_repr(value: &Value) -> String {
     match value {
         Value::Null => "None".into(),
         Value::Bool(true) => "True".into(),
