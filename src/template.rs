@@ -117,13 +117,10 @@ pub fn render_value(value: &Value, lookup: &dyn Lookup, preserve: bool) -> Resul
     match value {
         Value::String(s) if lookup.is_opaque(s) => Ok(value.clone()),
         Value::String(s) => {
-            if preserve {
-                if let Ok([Piece::Field(f)]) = parse_template(s).as_deref() {
-                    let field = Field::parse(f);
-                    if field.conversion.is_none() && field.spec.is_empty() && !field.name.is_empty()
-                    {
-                        return lookup.value(&field.name);
-                    }
+            if preserve && let Ok([Piece::Field(f)]) = parse_template(s).as_deref() {
+                let field = Field::parse(f);
+                if field.conversion.is_none() && field.spec.is_empty() && !field.name.is_empty() {
+                    return lookup.value(&field.name);
                 }
             }
             render_str(s, lookup).map(Value::String)
@@ -257,7 +254,7 @@ fn format_spec(value: &Value, spec: &str) -> Option<String> {
 fn group(digits: &str) -> String {
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
