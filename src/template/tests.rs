@@ -22,6 +22,7 @@ fn expand(obj: &Value, placeholders: Vec<(&'static str, Value)>, preserve: bool)
 }
 
 #[test]
+#[allow(clippy::approx_constant)] // dlt's cases use the literal 3.14
 fn dlt_test_expand_placeholders() {
     type Case = (&'static str, Value, Vec<(&'static str, Value)>, Value, bool);
     let cases: Vec<Case> = vec![
