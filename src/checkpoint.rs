@@ -1,13 +1,17 @@
 //! Checkpoints: versioned JSON that says where a run stands after a stored page.
 //!
-//! A checkpoint names the config it was made for (a fingerprint of the config text as written, secret references
-//! and not secret values), the resource, and the paginator position of the next request. It holds no record data,
-//! no secret and no token. Loading one checks all of that and fails clearly instead of silently restarting.
+//! A run is a stack of frames: the root resource being paged, and under a parent page, the child resource being
+//! paged for one parent record. A checkpoint names the config it was made for (a fingerprint of the config text
+//! as written: secret references, not values) and, per frame, the resource, the paginator position of its next
+//! request and, for a parent, which page its pending records came from and which record and child come next.
+//! It holds no record data, no secret and no token. Loading checks all of that and fails clearly instead of
+//! silently restarting.
 
 use crate::config::SourceConfig;
 use crate::error::Error;
 use crate::paginator::{Paginator, Position};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The checkpoint format version this engine writes and reads.
 pub const VERSION: u32 = 1;
@@ -19,15 +23,41 @@ pub struct Checkpoint {
     pub v: u32,
     /// Fingerprint of the config the run was made with.
     pub config: String,
-    /// Index of the resource the next request belongs to.
-    pub index: usize,
-    /// Its name (checked on load).
+    /// Index of the first resource to consider as the next root once the frames are done.
+    pub next_root: usize,
+    /// The resources being paged, outermost first.
+    pub frames: Vec<FrameState>,
+}
+
+/// One frame of a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameState {
+    /// Resource name (checked on load).
     pub resource: String,
+    /// Resource index in the config.
+    pub index: usize,
     /// The paginator position of its next request; `done` once it has no more pages.
     pub position: Position,
-    /// The paginator detected from the resource's first response, when its config sets none.
+    /// The paginator detected from its first response, when its config sets none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detected: Option<serde_json::Value>,
+    pub detected: Option<Value>,
+    /// For a child: the index, in its parent's page, of the parent record it pages for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_record: Option<usize>,
+    /// For a parent whose children are being fetched: where its records came from and what comes next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingState>,
+}
+
+/// The children still to fetch for a parent page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingState {
+    /// The position of the parent page whose records are being fanned out (re-fetched on resume).
+    pub from: Position,
+    /// The next parent record to start a child for.
+    pub next_record: usize,
+    /// The next child (among the resource's children) for that record.
+    pub next_child: usize,
 }
 
 /// A fingerprint of a config's text as written (FNV-1a, 64 bits, hex): it changes whenever the config does.
@@ -46,13 +76,13 @@ impl Checkpoint {
         serde_json::to_string(self).expect("a checkpoint serialises")
     }
 
-    /// Parse and check a checkpoint against the config it is meant to resume. Returns it with the detected
-    /// paginator it carries, if any.
+    /// Parse and check a checkpoint against the config it is meant to resume. Returns it with each frame's
+    /// detected paginator, if any.
     pub fn load(
         text: &str,
         config: &SourceConfig,
         fingerprint: &str,
-    ) -> Result<(Self, Option<Paginator>), Error> {
+    ) -> Result<(Self, Vec<Option<Paginator>>), Error> {
         let bad = |m: String| Error::config("checkpoint", m);
         let cp: Checkpoint = serde_json::from_str(text)
             .map_err(|e| bad(format!("is not a valid checkpoint: {e}")))?;
@@ -67,26 +97,53 @@ impl Checkpoint {
                 "was made with a different config; delete it to start over".into(),
             ));
         }
-        let resource = config
-            .resources
-            .get(cp.index)
-            .filter(|r| r.name == cp.resource)
-            .ok_or_else(|| {
-                bad(format!(
-                    "names resource `{}` at position {}, which this config does not have",
-                    cp.resource, cp.index
-                ))
-            })?;
-        let detected = match (&resource.endpoint.paginator, &cp.detected) {
-            (None, Some(v)) => crate::config::paginator_from_value(v, "checkpoint.detected")?,
-            _ => None,
-        };
-        let paginator = resource.endpoint.paginator.as_ref().or(detected.as_ref());
-        if !fits(paginator, &cp.position) {
+        if cp.next_root > config.resources.len() {
             return Err(bad(format!(
-                "position {:?} does not fit the paginator of resource `{}`",
-                cp.position, cp.resource
+                "names resource position {}, which this config does not have",
+                cp.next_root
             )));
+        }
+        let mut detected = Vec::new();
+        for (k, frame) in cp.frames.iter().enumerate() {
+            let resource = config
+                .resources
+                .get(frame.index)
+                .filter(|r| r.name == frame.resource)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "names resource `{}` at position {}, which this config does not have",
+                        frame.resource, frame.index
+                    ))
+                })?;
+            let expected_parent = k.checked_sub(1).map(|p| cp.frames[p].index);
+            if resource.parent != expected_parent || (k > 0) != frame.parent_record.is_some() {
+                return Err(bad(format!(
+                    "does not fit the parent/child structure of resource `{}`",
+                    frame.resource
+                )));
+            }
+            if k + 1 < cp.frames.len() && frame.pending.is_none() {
+                return Err(bad(format!(
+                    "has a child of `{}` but no parent page to resume it from",
+                    frame.resource
+                )));
+            }
+            let found = match (&resource.endpoint.paginator, &frame.detected) {
+                (None, Some(v)) => crate::config::paginator_from_value(v, "checkpoint.detected")?,
+                _ => None,
+            };
+            let paginator = resource.endpoint.paginator.as_ref().or(found.as_ref());
+            let positions =
+                std::iter::once(&frame.position).chain(frame.pending.as_ref().map(|p| &p.from));
+            for position in positions {
+                if !fits(paginator, position) {
+                    return Err(bad(format!(
+                        "position {position:?} does not fit the paginator of resource `{}`",
+                        frame.resource
+                    )));
+                }
+            }
+            detected.push(found);
         }
         Ok((cp, detected))
     }
@@ -120,56 +177,63 @@ mod tests {
     fn config() -> SourceConfig {
         crate::config::parse(&json!({
             "client": {"base_url": "https://a"},
-            "resources": [{"name": "r", "endpoint": {"paginator": {"type": "offset", "limit": 10}}}]
+            "resources": [
+                {"name": "r", "endpoint": {"paginator": {"type": "offset", "limit": 10}}},
+                {"name": "c", "endpoint": {"path": "r/{resources.r.id}/c", "paginator": "single_page"}}
+            ]
         }))
         .unwrap()
     }
 
-    fn cp(position: Position) -> Checkpoint {
-        Checkpoint {
-            v: VERSION,
-            config: "f".into(),
-            index: 0,
-            resource: "r".into(),
+    fn frame(resource: &str, index: usize, position: Position) -> FrameState {
+        FrameState {
+            resource: resource.into(),
+            index,
             position,
             detected: None,
+            parent_record: None,
+            pending: None,
         }
     }
 
     #[test]
     fn round_trip() {
-        let c = cp(Position::Offset(20));
+        let mut parent = frame("r", 0, Position::Offset(20));
+        parent.pending = Some(PendingState {
+            from: Position::Offset(10),
+            next_record: 3,
+            next_child: 0,
+        });
+        let mut child = frame("c", 1, Position::Done);
+        child.parent_record = Some(2);
+        let c = Checkpoint {
+            v: VERSION,
+            config: "f".into(),
+            next_root: 1,
+            frames: vec![parent, child],
+        };
         let text = c.to_json();
         assert_eq!(
             text,
-            r#"{"v":1,"config":"f","index":0,"resource":"r","position":{"at":"offset","value":20}}"#
+            r#"{"v":1,"config":"f","next_root":1,"frames":[{"resource":"r","index":0,"position":{"at":"offset","value":20},"pending":{"from":{"at":"offset","value":10},"next_record":3,"next_child":0}},{"resource":"c","index":1,"position":{"at":"done"},"parent_record":2}]}"#
         );
         assert_eq!(Checkpoint::load(&text, &config(), "f").unwrap().0, c);
     }
 
     #[test]
     fn rejects_what_does_not_fit() {
+        let f = r#"{"resource":"r","index":0,"position":{"at":"first"}}"#;
         let cases = [
-            ("{", "is not a valid checkpoint"),
-            (
-                r#"{"v":2,"config":"f","index":0,"resource":"r","position":{"at":"first"}}"#,
-                "has version 2",
-            ),
-            (
-                r#"{"v":1,"config":"g","index":0,"resource":"r","position":{"at":"first"}}"#,
-                "different config",
-            ),
-            (
-                r#"{"v":1,"config":"f","index":1,"resource":"r","position":{"at":"first"}}"#,
-                "does not have",
-            ),
-            (
-                r#"{"v":1,"config":"f","index":0,"resource":"r","position":{"at":"cursor","value":"x"}}"#,
-                "does not fit",
-            ),
+            ("{".to_string(), "is not a valid checkpoint"),
+            (format!(r#"{{"v":2,"config":"f","next_root":1,"frames":[{f}]}}"#), "has version 2"),
+            (format!(r#"{{"v":1,"config":"g","next_root":1,"frames":[{f}]}}"#), "different config"),
+            (r#"{"v":1,"config":"f","next_root":1,"frames":[{"resource":"x","index":0,"position":{"at":"first"}}]}"#.into(), "does not have"),
+            (r#"{"v":1,"config":"f","next_root":1,"frames":[{"resource":"r","index":0,"position":{"at":"cursor","value":"x"}}]}"#.into(), "does not fit the paginator"),
+            (r#"{"v":1,"config":"f","next_root":1,"frames":[{"resource":"c","index":1,"position":{"at":"first"}}]}"#.into(), "parent/child structure"),
+            (format!(r#"{{"v":1,"config":"f","next_root":1,"frames":[{f},{{"resource":"c","index":1,"position":{{"at":"first"}},"parent_record":0}}]}}"#), "no parent page"),
         ];
         for (text, want) in cases {
-            let err = Checkpoint::load(text, &config(), "f")
+            let err = Checkpoint::load(&text, &config(), "f")
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(want), "{text}: {err}");

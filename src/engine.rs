@@ -1,17 +1,17 @@
 //! The sans-IO engine: asked "what next?", it answers send this request, sleep until then, here is a page, or
 //! done; it is fed responses, transport errors and the time. It never does I/O and never reads a clock.
 
+mod frames;
+mod request;
+
 use crate::auth::Auth;
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{self, Resource, SourceConfig};
-use crate::error::Error;
-use crate::error::{contains_secret, scrub_text};
-use crate::paginator::{PageView, Paginator, Position};
-use crate::redact::redact_url_with;
-use crate::request::{HttpRequest, HttpResponse, RequestParts, origin};
+use crate::error::{Error, scrub_text};
+use crate::request::{HttpRequest, HttpResponse};
 use crate::retry::RetryPolicy;
 use crate::schema::TableSchema;
-use crate::select;
+use frames::Frame;
 use serde_json::Value;
 
 /// The time, as the host sees it.
@@ -55,13 +55,19 @@ pub enum Step {
 /// What an exchange is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
+    /// The OAuth2 token request.
     Token,
+    /// A page of the frame's resource.
     Page,
+    /// Re-fetching a parent page on resume, to get back the records its children are fetched for.
+    Replay,
 }
 
 #[derive(Debug, Clone)]
 struct Exchange {
     purpose: Purpose,
+    /// The frame (index in the stack) the request is for.
+    frame: usize,
     request: HttpRequest,
     attempts: u32,
 }
@@ -78,20 +84,20 @@ pub struct Engine {
     config: SourceConfig,
     secrets: Vec<String>,
     fingerprint: String,
-    index: usize,
-    position: Position,
+    /// The resources being paged: a root, then a child per level of parent record being fanned out.
+    frames: Vec<Frame>,
+    /// Where to look for the next root resource once the frames are done.
+    next_root: usize,
+    /// Per resource: rows are stored, or it feeds a resource whose rows are.
+    wanted: Vec<bool>,
     /// The OAuth2 token in use.
     token: Option<Token>,
+    /// A token was just fetched and not used yet.
+    token_fresh: bool,
     phase: Phase,
     ready: Option<Page>,
     failed: Option<Error>,
     schemas: Vec<TableSchema>,
-    /// Detected record path of the current resource when it has no `data_selector`.
-    detected: Option<Vec<String>>,
-    /// Paginator detected from the current resource's first response when its config sets none.
-    found: Option<Paginator>,
-    /// A token was just fetched and not used yet.
-    token_fresh: bool,
     /// Log lines for the host, drained by [`Engine::take_notes`].
     notes: Vec<String>,
 }
@@ -109,36 +115,32 @@ impl Engine {
         let scrub = |e: Error| e.scrub(&secrets);
         let parsed = config::parse_with_secrets(config, &secrets).map_err(scrub)?;
         let fingerprint = checkpoint::fingerprint(config_as_written);
-        let (index, position, found) = match checkpoint {
+        let (frames, next_root) = match checkpoint {
             Some(text) => {
-                let (cp, found) = Checkpoint::load(text, &parsed, &fingerprint).map_err(scrub)?;
-                (cp.index, cp.position, found)
+                let (cp, detected) =
+                    Checkpoint::load(text, &parsed, &fingerprint).map_err(scrub)?;
+                (frames::restore(&cp, detected), cp.next_root)
             }
-            None => (
-                0,
-                parsed.resources.first().map_or(Position::Done, start),
-                None,
-            ),
+            None => (Vec::new(), 0),
         };
         Ok(Self {
             schemas: parsed.resources.iter().map(TableSchema::declared).collect(),
+            wanted: wanted(&parsed),
             config: parsed,
             secrets,
             fingerprint,
-            index,
-            position,
+            frames,
+            next_root,
             token: None,
+            token_fresh: false,
             phase: Phase::Idle,
             ready: None,
             failed: None,
-            detected: None,
-            found,
-            token_fresh: false,
             notes: Vec::new(),
         })
     }
 
-    /// The resources, in run order.
+    /// The resources, in config order.
     pub fn resources(&self) -> &[Resource] {
         &self.config.resources
     }
@@ -186,17 +188,10 @@ impl Engine {
     }
 
     fn next_exchange(&mut self, now: Now) -> Result<Step, Error> {
-        // A resource that is not selected feeds no table; without children to feed it is not fetched.
-        while self.position == Position::Done || !self.config.resources[self.index].selected {
-            self.index += 1;
-            self.detected = None;
-            self.found = None;
-            match self.config.resources.get(self.index) {
-                Some(r) => self.position = start(r),
-                None => return Ok(Step::Done),
-            }
-        }
-        let resource = &self.config.resources[self.index];
+        let Some((frame, purpose)) = self.next_frame() else {
+            return Ok(Step::Done);
+        };
+        let resource = &self.config.resources[self.frames[frame].resource];
         let timeout_ms = resource.endpoint.retry.timeout_ms;
         if let Some(oauth) = resource.endpoint.auth.as_ref().and_then(Auth::oauth2) {
             // A token just fetched is used once even if it expires at once (dlt: `expires_in: 0` means a new
@@ -211,17 +206,19 @@ impl Engine {
                 let request = oauth.token_request(timeout_ms);
                 return Ok(self.send(Exchange {
                     purpose: Purpose::Token,
+                    frame,
                     request,
                     attempts: 0,
                 }));
             }
         }
-        let request = match self.page_request(resource) {
+        let request = match self.page_request(frame, purpose == Purpose::Replay) {
             Ok(r) => r,
             Err(e) => return self.fail(e),
         };
         Ok(self.send(Exchange {
-            purpose: Purpose::Page,
+            purpose,
+            frame,
             request,
             attempts: 0,
         }))
@@ -231,72 +228,6 @@ impl Engine {
         let request = exchange.request.clone();
         self.phase = Phase::InFlight(exchange);
         Step::Send(request)
-    }
-
-    /// The request for the current position. Credentials go only to the trusted origin: the base URL's (or,
-    /// without a base URL, the endpoint's own). A next link elsewhere gets no auth and no header holding a secret;
-    /// a body holding a secret is not sent there at all (an error).
-    fn page_request(&self, resource: &Resource) -> Result<HttpRequest, Error> {
-        let ep = &resource.endpoint;
-        let mut parts = RequestParts {
-            method: ep.method,
-            url: ep.url.clone(),
-            params: ep.params.clone(),
-            headers: vec![("Accept".into(), "application/json".into())],
-            json: ep.json.clone(),
-            form: ep.data.clone(),
-        };
-        for (k, v) in &ep.headers {
-            parts.set_header(k, v);
-        }
-        if let Some(paginator) = ep.paginator.as_ref().or(self.found.as_ref()) {
-            paginator.apply(&self.position, &mut parts);
-        }
-        let trusted = origin(&self.config.base_url).or_else(|| origin(&ep.url));
-        if trusted.is_some() && origin(&parts.url) == trusted {
-            if let Some(auth) = &ep.auth {
-                auth.apply(
-                    &mut parts,
-                    self.token.as_ref().map(|t| t.access_token.as_str()),
-                );
-            }
-            return Ok(parts.finish(ep.retry.timeout_ms));
-        }
-        let masks = self.masks();
-        parts.headers.retain(|(_, v)| !contains_secret(v, &masks));
-        let request = parts.finish(ep.retry.timeout_ms);
-        if request
-            .body
-            .as_ref()
-            .is_some_and(|b| contains_secret(&String::from_utf8_lossy(b), &masks))
-        {
-            return Err(Error::BadResponse {
-                resource: resource.name.clone(),
-                url: self.redact(&request.url),
-                message: "the next page is on another origin and its request body holds a secret; it is not sent"
-                    .into(),
-            });
-        }
-        Ok(request)
-    }
-
-    /// The URL with credentials masked: dlt's sensitive names, the API-key parameter of the current resource,
-    /// and every secret value in any encoding.
-    fn redact(&self, url: &str) -> String {
-        let key = match &self
-            .config
-            .resources
-            .get(self.index)
-            .and_then(|r| r.endpoint.auth.as_ref())
-        {
-            Some(Auth::ApiKey {
-                name,
-                location: crate::auth::KeyLocation::Query,
-                ..
-            }) => Some(name.as_str()),
-            _ => None,
-        };
-        scrub_text(&redact_url_with(url, key.as_slice()), &self.masks())
     }
 
     /// The response to the request in flight cannot be used at all (for example its body is over the size
@@ -309,7 +240,7 @@ impl Engine {
         };
         let error = Error::BadResponse {
             resource: self.exchange_name(&exchange),
-            url: self.redact(&exchange.request.url),
+            url: self.redact(exchange.frame, &exchange.request.url),
             message: message.to_string(),
         };
         self.fail(error)
@@ -317,16 +248,20 @@ impl Engine {
 
     /// Feed the response to the request last sent.
     pub fn on_response(&mut self, now: Now, response: HttpResponse) -> Result<(), Error> {
-        if self.ignores(&response) {
-            return self.ignore();
+        if let Phase::InFlight(x) = &self.phase
+            && x.purpose == Purpose::Page
+            && self.ignores(x.frame, &response)
+        {
+            let frame = x.frame;
+            self.phase = Phase::Idle;
+            return self.ignore(frame);
         }
-        let retryable = self.policy().retries_status(response.status);
-        let Some((exchange, attempts)) = self.settle(
-            now,
-            retryable,
-            response.header("retry-after"),
-            &format!("status {}", response.status),
-        )?
+        let retryable = self
+            .policy_of(&self.phase)
+            .is_some_and(|p| p.retries_status(response.status));
+        let what = format!("status {}", response.status);
+        let Some((exchange, attempts)) =
+            self.settle(now, retryable, response.header("retry-after"), &what)?
         else {
             return Ok(());
         };
@@ -336,6 +271,7 @@ impl Engine {
         match exchange.purpose {
             Purpose::Token => self.take_token(now, &exchange, &response),
             Purpose::Page => self.take_page(&exchange, &response),
+            Purpose::Replay => self.take_replay(&exchange, &response),
         }
     }
 
@@ -352,49 +288,12 @@ impl Engine {
         };
         let error = Error::Http {
             resource: self.exchange_name(&exchange),
-            url: self.redact(&exchange.request.url),
+            url: self.redact(exchange.frame, &exchange.request.url),
             status: None,
             attempts,
             message: message.to_string(),
         };
         self.fail(error)
-    }
-
-    /// Whether a `response_actions` entry of the current resource ignores this response to a page request.
-    fn ignores(&self, response: &HttpResponse) -> bool {
-        let page = matches!(&self.phase, Phase::InFlight(x) if x.purpose == Purpose::Page);
-        let actions = &self.config.resources[self.index].endpoint.response_actions;
-        page && !actions.is_empty() && {
-            let text = String::from_utf8_lossy(&response.body);
-            actions.iter().any(|a| a.matches(response.status, &text))
-        }
-    }
-
-    /// An ignored response ends the resource's pagination loop: no records from it, no retry (dlt's
-    /// `IgnoreResponseException`). An empty page carries the checkpoint that says so.
-    fn ignore(&mut self) -> Result<(), Error> {
-        self.phase = Phase::Idle;
-        self.position = Position::Done;
-        let checkpoint = self.checkpoint(None);
-        self.ready = Some(Page {
-            resource: self.resource_name(),
-            records: Vec::new(),
-            record_count: 0,
-            checkpoint,
-        });
-        Ok(())
-    }
-
-    fn checkpoint(&self, detected: Option<Value>) -> String {
-        Checkpoint {
-            v: checkpoint::VERSION,
-            config: self.fingerprint.clone(),
-            index: self.index,
-            resource: self.resource_name(),
-            position: self.position.clone(),
-            detected,
-        }
-        .to_json()
     }
 
     /// Count the attempt of the request in flight. When it may be retried and attempts remain, schedule the
@@ -412,14 +311,14 @@ impl Engine {
             ));
         };
         let attempts = exchange.attempts + 1;
-        let policy = self.policy();
+        let policy = self.policy(exchange.frame);
         if retryable && attempts < policy.max_attempts {
             let wait_ms = policy.delay_ms(attempts, retry_after, now.unix_ms);
             let until_ms = now.monotonic_ms.saturating_add(wait_ms);
             let note = format!(
                 "resource `{}`: {what} from {} (attempt {attempts} of {}); retrying in {wait_ms} ms",
                 self.exchange_name(&exchange),
-                self.redact(&exchange.request.url),
+                self.redact(exchange.frame, &exchange.request.url),
                 policy.max_attempts
             );
             self.notes.push(note);
@@ -435,35 +334,44 @@ impl Engine {
         Ok(Some((exchange, attempts)))
     }
 
-    fn policy(&self) -> &RetryPolicy {
-        &self.config.resources[self.index].endpoint.retry
+    fn resource_of(&self, frame: usize) -> &Resource {
+        &self.config.resources[self.frames[frame].resource]
     }
 
-    fn resource_name(&self) -> String {
-        self.config.resources[self.index].name.clone()
+    fn policy(&self, frame: usize) -> &RetryPolicy {
+        &self.resource_of(frame).endpoint.retry
+    }
+
+    fn policy_of(&self, phase: &Phase) -> Option<&RetryPolicy> {
+        match phase {
+            Phase::InFlight(x) => Some(self.policy(x.frame)),
+            _ => None,
+        }
     }
 
     fn exchange_name(&self, exchange: &Exchange) -> String {
+        let name = &self.resource_of(exchange.frame).name;
         match exchange.purpose {
-            Purpose::Token => format!("{} (oauth2 token)", self.resource_name()),
-            Purpose::Page => self.resource_name(),
+            Purpose::Token => format!("{name} (oauth2 token)"),
+            Purpose::Page | Purpose::Replay => name.clone(),
         }
     }
 
     fn status_error(&self, exchange: &Exchange, attempts: u32, response: &HttpResponse) -> Error {
-        let url = self.redact(&exchange.request.url);
+        let url = self.redact(exchange.frame, &exchange.request.url);
         let status = response.status;
+        let resource = self.exchange_name(exchange);
         if (300..400).contains(&status) {
             let target = response
                 .header("location")
-                .map(|l| self.redact(l))
+                .map(|l| self.redact(exchange.frame, l))
                 .unwrap_or_default();
+            let message =
+                format!("status {status}: redirects are not followed (Location: {target})");
             return Error::BadResponse {
-                resource: self.exchange_name(exchange),
+                resource,
                 url,
-                message: format!(
-                    "status {status}: redirects are not followed (Location: {target})"
-                ),
+                message,
             };
         }
         let kind = if status < 500 {
@@ -474,13 +382,13 @@ impl Engine {
         let message = format!("{status} {kind}: {}", reason(status));
         if exchange.purpose == Purpose::Token && (400..500).contains(&status) && status != 429 {
             return Error::Auth {
-                resource: self.exchange_name(exchange),
+                resource,
                 url,
                 message,
             };
         }
         Error::Http {
-            resource: self.exchange_name(exchange),
+            resource,
             url,
             status: Some(status),
             attempts,
@@ -494,19 +402,17 @@ impl Engine {
         exchange: &Exchange,
         response: &HttpResponse,
     ) -> Result<(), Error> {
-        let resource = &self.config.resources[self.index];
-        let oauth = resource
-            .endpoint
-            .auth
-            .as_ref()
+        let auth = self.resource_of(exchange.frame).endpoint.auth.as_ref();
+        let oauth = auth
             .and_then(Auth::oauth2)
             .expect("token exchanges need oauth2");
+        let (token_url, client_id) = (oauth.token_url.clone(), oauth.client_id.clone());
         match oauth.parse_token(&response.body) {
             Ok(token) => {
                 self.token_fresh = true;
                 self.token = Some(Token {
-                    token_url: oauth.token_url.clone(),
-                    client_id: oauth.client_id.clone(),
+                    token_url,
+                    client_id,
                     access_token: token.access_token,
                     expires_at_ms: now
                         .monotonic_ms
@@ -515,126 +421,15 @@ impl Engine {
                 Ok(())
             }
             Err(message) => {
-                let error = Error::Auth {
-                    resource: self.exchange_name(exchange),
-                    url: self.redact(&exchange.request.url),
+                let resource = self.exchange_name(exchange);
+                let url = self.redact(exchange.frame, &exchange.request.url);
+                self.fail(Error::Auth {
+                    resource,
+                    url,
                     message,
-                };
-                self.fail(error)
+                })
             }
         }
-    }
-
-    fn take_page(&mut self, exchange: &Exchange, response: &HttpResponse) -> Result<(), Error> {
-        let url = exchange.request.url.clone();
-        let bad = |this: &Self, message: String| Error::BadResponse {
-            resource: this.resource_name(),
-            url: this.redact(&url),
-            message,
-        };
-        let body: Value = match serde_json::from_slice(&response.body) {
-            Ok(v) => v,
-            Err(e) => return self.fail(bad(self, format!("body is not JSON: {e}"))),
-        };
-        let resource = &self.config.resources[self.index];
-        let records = match &resource.endpoint.data_selector {
-            Some(path) => path.records(&body),
-            None => {
-                let keys = self
-                    .detected
-                    .get_or_insert_with(|| select::detect_data_path(&body));
-                select::records_at_keys(&body, keys)
-            }
-        };
-        let view = PageView {
-            body: &body,
-            headers: &response.headers,
-            record_count: records.len(),
-            url: &url,
-        };
-        let (paginator, at) = match (&resource.endpoint.paginator, &self.found) {
-            (Some(p), _) | (None, Some(p)) => (p.clone(), self.position.clone()),
-            (None, None) => {
-                let p = crate::detect::detect_paginator(&response.headers, &body);
-                let at = p.start();
-                (p, at)
-            }
-        };
-        let next = match paginator.advance(&at, &view) {
-            Ok(next) => self.strip_auth_from_next(next),
-            Err(message) => return self.fail(bad(self, message)),
-        };
-        let detected = resource
-            .endpoint
-            .paginator
-            .is_none()
-            .then(|| paginator.describe())
-            .flatten();
-        if resource.endpoint.paginator.is_none() {
-            self.found = Some(paginator);
-        }
-        if next != Position::Done && next == self.position {
-            let message = format!("pagination does not advance: the response sends {next:?} again");
-            return self.fail(bad(self, message));
-        }
-        let mut lines = Vec::with_capacity(response.body.len());
-        let schema = &mut self.schemas[self.index];
-        for record in &records {
-            schema.observe(record);
-            serde_json::to_writer(&mut lines, record).expect("a JSON value serialises");
-            lines.push(b'\n');
-        }
-        let count = records.len() as u32;
-        self.position = next;
-        let position_text =
-            serde_json::to_string(&(&self.position, &detected)).expect("serialises");
-        let checkpoint = self.checkpoint(detected);
-        if contains_secret(&position_text, &self.masks()) {
-            return self.fail(bad(
-                self,
-                "the next page's position holds a secret value; it cannot be checkpointed".into(),
-            ));
-        }
-        self.ready = Some(Page {
-            resource: self.resource_name(),
-            records: lines,
-            record_count: count,
-            checkpoint,
-        });
-        Ok(())
-    }
-
-    /// A next URL keeps no API key of ours in its query: the key is added again on the way out (and only to the
-    /// trusted origin), so it never reaches a checkpoint and is never sent twice.
-    fn strip_auth_from_next(&self, next: Position) -> Position {
-        let Position::NextUrl(link) = &next else {
-            return next;
-        };
-        let Some(Auth::ApiKey {
-            name,
-            location: crate::auth::KeyLocation::Query,
-            ..
-        }) = &self.config.resources[self.index].endpoint.auth
-        else {
-            return next;
-        };
-        let Ok(mut url) = url::Url::parse(link) else {
-            return next;
-        };
-        if !url.query_pairs().any(|(k, _)| k == name.as_str()) {
-            return next;
-        }
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| k != name.as_str())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if kept.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(kept);
-        }
-        Position::NextUrl(url.into())
     }
 
     fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
@@ -645,13 +440,22 @@ impl Engine {
     }
 }
 
-/// The position of a resource's first request.
-fn start(resource: &Resource) -> Position {
-    resource
-        .endpoint
-        .paginator
-        .as_ref()
-        .map_or(Position::First, Paginator::start)
+/// Per resource: its rows are stored (`selected`), or a resource below it wants them.
+fn wanted(config: &SourceConfig) -> Vec<bool> {
+    fn visit(i: usize, config: &SourceConfig, memo: &mut Vec<Option<bool>>) -> bool {
+        if let Some(w) = memo[i] {
+            return w;
+        }
+        memo[i] = Some(config.resources[i].selected);
+        let w = config.resources[i].selected
+            || config.children[i].iter().any(|&c| visit(c, config, memo));
+        memo[i] = Some(w);
+        w
+    }
+    let mut memo = vec![None; config.resources.len()];
+    (0..config.resources.len())
+        .map(|i| visit(i, config, &mut memo))
+        .collect()
 }
 
 /// An OAuth2 access token held in memory only.

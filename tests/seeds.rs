@@ -156,12 +156,15 @@ fn checkpoints_name_the_position_and_hold_no_secret() {
             json!({"at": "cursor", "value": "c100"})
         };
         assert_eq!(
-            first["position"], want,
+            first["frames"][0]["position"], want,
             "seed {id}: the next request after page 1"
         );
         let last: serde_json::Value = serde_json::from_str(checkpoints.last().unwrap()).unwrap();
         assert_eq!(
-            (&last["resource"], &last["position"]["at"]),
+            (
+                &last["frames"][0]["resource"],
+                &last["frames"][0]["position"]["at"]
+            ),
             (&json!("resource_name"), &json!("done"))
         );
         let requests = api.log();

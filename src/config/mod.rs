@@ -3,14 +3,15 @@
 //! [`parse`] expands resource shorthands, merges `resource_defaults` with dlt's rules, resolves paginator and auth
 //! precedence, and reports every problem it finds with its path. Secrets must already be substituted.
 
+mod bind;
 mod check;
 mod parts;
 
 use crate::auth::Auth;
 use crate::error::Error;
 use crate::paginator::Paginator;
-use crate::render::{Piece, parse_template, py_str};
-use crate::request::{Form, Method, join_url};
+use crate::render::py_str;
+use crate::request::{Method, join_url};
 use crate::retry::RetryPolicy;
 use crate::select::Path;
 use check::{Checker, join};
@@ -24,6 +25,8 @@ pub struct SourceConfig {
     pub resources: Vec<Resource>,
     /// The client base URL (empty when every path is absolute).
     pub base_url: String,
+    /// Per resource (by index), the resources whose templates name it as their parent, in config order.
+    pub children: Vec<Vec<usize>>,
 }
 
 /// dlt's write dispositions.
@@ -67,6 +70,10 @@ pub struct Resource {
     pub columns: Vec<ColumnHint>,
     /// Whether rows are to be stored.
     pub selected: bool,
+    /// The parent resource (index), when templates reference `{resources.<parent>.<field>}`.
+    pub parent: Option<usize>,
+    /// Parent fields copied into each record as `_<parent>_<field>`.
+    pub include_from_parent: Vec<String>,
     /// How to fetch it.
     pub endpoint: Endpoint,
 }
@@ -74,18 +81,20 @@ pub struct Resource {
 /// An endpoint, ready to build requests from.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
-    /// Absolute URL (base joined with the path) without params.
+    /// Absolute URL template: the base joined with the bound path (placeholders filled per request).
     pub url: String,
     /// Method.
     pub method: Method,
-    /// Query params in order.
+    /// Query params in order (values and keys are templates).
     pub params: Vec<(String, Value)>,
-    /// Client headers, then endpoint headers.
+    /// Client headers: sent as they are, never interpolated (dlt).
+    pub client_headers: Vec<(String, String)>,
+    /// Endpoint headers: templates, sent over the client headers.
     pub headers: Vec<(String, String)>,
-    /// JSON body.
+    /// JSON body template (single placeholders keep their type).
     pub json: Option<Value>,
-    /// Form or raw body (`data`).
-    pub data: Option<Form>,
+    /// `data` body template: a dict or pairs (a form) or a string (raw).
+    pub data: Option<Value>,
     /// The paginator in effect; `None` means detect it from the first response (dlt's `auto`).
     pub paginator: Option<Paginator>,
     /// `data_selector`; `None` means detect the record list.
@@ -177,16 +186,16 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
             d
         }
     };
-    let mut resources = Vec::new();
+    let mut merged = Vec::new();
     let mut names: Vec<String> = Vec::new();
     match top.get("resources") {
         Some(Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 let path = format!("resources[{i}]");
-                let Some(merged) = expand(item, &defaults, &path, &mut ck) else {
+                let Some(m) = expand(item, &defaults, &path, &mut ck) else {
                     continue;
                 };
-                if let Some(Value::String(name)) = merged.get("name") {
+                if let Some(Value::String(name)) = m.get("name") {
                     if names.contains(name) {
                         ck.problem(
                             "resources",
@@ -195,18 +204,26 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
                     }
                     names.push(name.clone());
                 }
-                if let Some(r) = resource(&merged, &client, &path, &mut ck) {
-                    resources.push(r);
-                }
+                merged.push((path, m));
             }
         }
         Some(other) => ck.wrong_type("resources", other, "list"),
         None => {}
     }
+    let mut resources = Vec::new();
+    let mut parent_names = Vec::new();
+    for (path, m) in &merged {
+        if let Some((r, parent)) = resource(m, &client, &names, path, &mut ck) {
+            resources.push(r);
+            parent_names.push(parent);
+        }
+    }
+    let children = link_parents(&mut resources, &parent_names, &mut ck);
     if ck.problems.is_empty() {
         Ok(SourceConfig {
             resources,
             base_url: client.base_url,
+            children,
         })
     } else {
         Err(Error::InvalidConfig(ck.problems))
@@ -340,40 +357,43 @@ fn merge_columns(defaults: Option<&Value>, own: Option<&Value>) -> Option<Value>
     Some(Value::Object(merged))
 }
 
+/// One merged resource, and the name of the parent its templates reference.
 fn resource(
     map: &Map<String, Value>,
     client: &Client,
+    names: &[String],
     path: &str,
     ck: &mut Checker,
-) -> Option<Resource> {
+) -> Option<(Resource, Option<String>)> {
     ck.only_keys(map, &RESOURCE_KEYS, path);
     let name = ck.req_str(map, "name", path);
-    for key in ["include_from_parent", "processing_steps"] {
-        let present = map
-            .get(key)
-            .is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty()));
-        if present {
-            let why = if key == "processing_steps" {
-                "needs Python callables, which a JSON config cannot carry"
-            } else {
-                "is not supported yet (parent/child resources)"
-            };
-            ck.problem(join(path, key), why);
-        }
+    if map
+        .get("processing_steps")
+        .is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty()))
+    {
+        ck.problem(
+            join(path, "processing_steps"),
+            "needs Python callables, which a JSON config cannot carry",
+        );
     }
     let write_disposition = write_disposition(
         map.get("write_disposition"),
         &join(path, "write_disposition"),
         ck,
     );
-    let endpoint = endpoint(
-        map.get("endpoint")?.as_object()?,
+    let include_from_parent = ck.str_list(map, "include_from_parent", path);
+    let endpoint_map = map.get("endpoint")?.as_object()?;
+    let shown = name.clone().unwrap_or_default();
+    let (endpoint, parent) = endpoint(
+        endpoint_map,
         client,
+        &shown,
+        names,
         &join(path, "endpoint"),
         ck,
-    );
+    )?;
     let name = name?;
-    Some(Resource {
+    let resource = Resource {
         table_name: ck
             .opt_str(map, "table_name", path)
             .unwrap_or_else(|| name.clone()),
@@ -382,11 +402,53 @@ fn resource(
         merge_key: ck.str_list(map, "merge_key", path),
         columns: columns(map.get("columns"), &join(path, "columns"), ck),
         selected: ck.opt_bool(map, "selected", path).unwrap_or(true),
-        endpoint: endpoint?,
+        parent: None,
+        include_from_parent,
+        endpoint,
         name,
-    })
+    };
+    Some((resource, parent))
 }
 
+/// Set each resource's parent index, refuse cycles and `include_from_parent` without a parent, and list the
+/// children of every resource.
+fn link_parents(
+    resources: &mut [Resource],
+    parents: &[Option<String>],
+    ck: &mut Checker,
+) -> Vec<Vec<usize>> {
+    let index = |name: &str| resources.iter().position(|r| r.name == name);
+    let links: Vec<Option<usize>> = parents
+        .iter()
+        .map(|p| p.as_deref().and_then(index))
+        .collect();
+    for (r, link) in resources.iter_mut().zip(&links) {
+        r.parent = *link;
+        if link.is_none() && !r.include_from_parent.is_empty() {
+            ck.problem(
+                "resources",
+                format!("Resource `{}` has `include_from_parent` but is not dependent on another resource", r.name),
+            );
+        }
+    }
+    if let Some(cycle) = bind::cycle(&links) {
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|&i| format!("'{}'", resources[i].name))
+            .collect();
+        ck.problem(
+            "resources",
+            format!("nodes are in a cycle: [{}]", names.join(", ")),
+        );
+    }
+    let mut children = vec![Vec::new(); resources.len()];
+    for (child, link) in links.iter().enumerate() {
+        if let Some(parent) = link {
+            children[*parent].push(child);
+        }
+    }
+    children
+}
 fn write_disposition(v: Option<&Value>, path: &str, ck: &mut Checker) -> WriteDisposition {
     let text = match v {
         None | Some(Value::Null) => return WriteDisposition::Append,
@@ -472,17 +534,18 @@ fn columns(v: Option<&Value>, path: &str, ck: &mut Checker) -> Vec<ColumnHint> {
     out
 }
 
+/// An endpoint, and the parent its templates reference.
 fn endpoint(
     map: &Map<String, Value>,
     client: &Client,
+    resource: &str,
+    names: &[String],
     path: &str,
     ck: &mut Checker,
-) -> Option<Endpoint> {
+) -> Option<(Endpoint, Option<String>)> {
     ck.only_keys(map, &ENDPOINT_KEYS, path);
-    for key in ["incremental"] {
-        if map.get(key).is_some_and(|v| !v.is_null()) {
-            ck.problem(join(path, key), "is not supported yet");
-        }
+    if map.get("incremental").is_some_and(|v| !v.is_null()) {
+        ck.problem(join(path, "incremental"), "is not supported yet");
     }
     let method = match ck.opt_str(map, "method", path) {
         None => Method::Get,
@@ -501,20 +564,14 @@ fn endpoint(
             .map(|m| m.clone().into_iter().collect())
             .unwrap_or_default(),
     };
-    for (k, v) in params.iter_mut() {
-        let at = format!("{path}.params.{k}");
-        if v.is_object() && v.get("type").is_some() {
-            ck.problem(
-                at,
-                "`resolve` and `incremental` params are not supported yet",
-            );
-        } else {
-            *v = unescape_value(v, &at, ck);
-        }
+    for (k, v) in &params {
+        bind::check_param(k, v, &format!("{path}.params.{k}"), ck);
     }
     let raw_path = ck.opt_str(map, "path", path).unwrap_or_default();
     let single_entity = crate::detect::single_entity_path(&raw_path);
-    let url_path = bind_path(&raw_path, &mut params, &join(path, "path"), ck);
+    let url_path = bind::bind_path(&raw_path, &mut params, resource, &join(path, "path"), ck);
+    bind::unbound_resolve(&params, resource, &raw_path, &join(path, "params"), ck);
+    params.retain(|(_, v)| !bind::is_resolve(v));
     if !raw_path.starts_with("http://")
         && !raw_path.starts_with("https://")
         && client.base_url.is_empty()
@@ -524,30 +581,45 @@ fn endpoint(
             format!("missing required field (needed by the relative path `{raw_path}`)"),
         );
     }
-    let json = map
-        .get("json")
-        .filter(|v| !v.is_null())
-        .map(|v| unescape_value(v, &join(path, "json"), ck));
-    let data = form(map.get("data"), &join(path, "data"), ck);
+    let params_value = Value::Object(params.iter().cloned().collect());
+    bind::check_expressions(&params_value, "params", &join(path, "params"), ck);
+    let json = map.get("json").filter(|v| !v.is_null()).cloned();
+    if let Some(j) = &json {
+        bind::check_expressions(j, "json", &join(path, "json"), ck);
+    }
+    let data = map.get("data").filter(|v| !v.is_null()).cloned();
+    if let Some(d) = &data {
+        check_data(d, &join(path, "data"), ck);
+        bind::check_expressions(d, "data", &join(path, "data"), ck);
+    }
     let truthy = |v: &Option<Value>| {
-        v.as_ref()
-            .is_some_and(|v| v.as_object().is_none_or(|m| !m.is_empty()))
+        v.as_ref().is_some_and(|v| match v {
+            Value::Object(m) => !m.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        })
     };
-    if truthy(&json)
-        && data
-            .as_ref()
-            .is_some_and(|f| !matches!(f, Form::Pairs(p) if p.is_empty()))
-    {
+    if truthy(&json) && truthy(&data) {
         ck.problem(
             path,
             "Cannot use both 'json' and 'data' parameters simultaneously.",
         );
     }
-    let mut headers = client.headers.clone();
-    for (k, v) in self::headers(map.get("headers"), &join(path, "headers"), ck) {
-        headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
-        headers.push((k, v));
-    }
+    let headers = self::headers(map.get("headers"), &join(path, "headers"), ck);
+    let headers_value = Value::Object(
+        headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    );
+    bind::check_expressions(&headers_value, "headers", &join(path, "headers"), ck);
+    let mut templates: Vec<Value> = url_path.clone().map(Value::String).into_iter().collect();
+    templates.push(params_value);
+    templates.extend(json.clone());
+    templates.extend(data.clone());
+    templates.push(headers_value);
+    let parent = bind::parent(&templates, resource, names, path, ck);
     let auth = match map.get("auth") {
         Some(Value::Null) => None,
         Some(v) => parts::auth(v, &join(path, "auth"), ck),
@@ -575,11 +647,13 @@ fn endpoint(
         None | Some(Value::Null) => Vec::new(),
         Some(v) => parts::response_actions(v, &join(path, "response_actions"), ck),
     };
-    Some(Endpoint {
+    let base = client.base_url.replace('{', "{{").replace('}', "}}");
+    let endpoint = Endpoint {
         response_actions,
-        url: join_url(&client.base_url, &url_path?),
+        url: join_url(&base, &url_path?),
         method,
         params,
+        client_headers: client.headers.clone(),
         headers,
         json,
         data,
@@ -587,9 +661,9 @@ fn endpoint(
         data_selector,
         auth,
         retry,
-    })
+    };
+    Some((endpoint, parent))
 }
-
 /// A paginator from its dlt config form (used for paginators stored in checkpoints).
 pub fn paginator_from_value(v: &Value, path: &str) -> Result<Option<Paginator>, Error> {
     let mut ck = Checker::default();
@@ -601,97 +675,18 @@ pub fn paginator_from_value(v: &Value, path: &str) -> Result<Option<Paginator>, 
     }
 }
 
-/// dlt's `data`: a dict or a list of pairs is a form, a string is sent as it is. Values render as `str()`.
-fn form(v: Option<&Value>, path: &str, ck: &mut Checker) -> Option<Form> {
-    let v = v.filter(|v| !v.is_null())?;
-    let v = unescape_value(v, path, ck);
-    match &v {
-        Value::String(s) => Some(Form::Raw(s.clone())),
-        Value::Object(m) => Some(Form::Pairs(
-            m.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), py_str(v)))
-                .collect(),
-        )),
-        Value::Array(items) => {
-            let mut pairs = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                match item.as_array().map(Vec::as_slice) {
-                    Some([k, v]) => pairs.push((py_str(k), py_str(v))),
-                    _ => ck.problem(format!("{path}[{i}]"), "expected a [key, value] pair"),
-                }
-            }
-            Some(Form::Pairs(pairs))
-        }
-        other => {
-            ck.wrong_type(path, other, "dict | list | str");
-            None
-        }
-    }
-}
-
-/// Fill legacy `{name}` path placeholders from static params (removing them from the query) and unescape braces.
-fn bind_path(
-    path: &str,
-    params: &mut Vec<(String, Value)>,
-    at: &str,
-    ck: &mut Checker,
-) -> Option<String> {
-    if ck.is_opaque(path) {
-        return Some(path.to_string());
-    }
-    let pieces = parse_template(path).map_err(|e| ck.problem(at, e)).ok()?;
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Text(t) => out.push_str(&t),
-            Piece::Field(f) if f.starts_with("resources.") || f.starts_with("incremental.") => {
-                ck.problem(at, format!("placeholder `{{{f}}}` is not supported yet"));
-                return None;
-            }
-            Piece::Field(f) => match params.iter().position(|(k, _)| *k == f) {
-                Some(i) if !params[i].1.is_object() => out.push_str(&py_str(&params.remove(i).1)),
-                _ => {
-                    ck.problem(at, format!("The path '{path}' requires a param named '{f}', but it was not found in 'endpoint.params'"));
-                    return None;
-                }
-            },
-        }
-    }
-    Some(out)
-}
-
-/// Unescape `{{`/`}}` in strings of a param or body value; single-brace placeholders are not supported yet.
-fn unescape_value(v: &Value, at: &str, ck: &mut Checker) -> Value {
+/// dlt's `data`: a dict or a list of `[key, value]` pairs is a form, a string is sent as it is.
+fn check_data(v: &Value, path: &str, ck: &mut Checker) {
     match v {
-        Value::String(s) if ck.is_opaque(s) => v.clone(),
-        Value::String(s) => match parse_template(s) {
-            Ok(pieces) => {
-                let mut out = String::new();
-                for p in pieces {
-                    match p {
-                        Piece::Text(t) => out.push_str(&t),
-                        Piece::Field(f) => {
-                            ck.problem(at, format!("placeholder `{{{f}}}` is not supported yet"))
-                        }
-                    }
-                }
-                Value::String(out)
-            }
-            Err(e) => {
-                ck.problem(at, e);
-                v.clone()
-            }
-        },
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), unescape_value(x, &join(at, k), ck)))
-                .collect(),
-        ),
+        Value::String(_) | Value::Object(_) => {}
         Value::Array(items) => {
-            Value::Array(items.iter().map(|x| unescape_value(x, at, ck)).collect())
+            for (i, item) in items.iter().enumerate() {
+                if !matches!(item.as_array().map(Vec::len), Some(2)) {
+                    ck.problem(format!("{path}[{i}]"), "expected a [key, value] pair");
+                }
+            }
         }
-        other => other.clone(),
+        other => ck.wrong_type(path, other, "dict | list | str"),
     }
 }
 

@@ -1,0 +1,233 @@
+//! Placeholders at config time (dlt §7–8): binding the path (static and `resolve` params), checking every
+//! template's expressions, and finding the parent resource they reference.
+
+use super::check::{Checker, join};
+use crate::render::{Piece, parse_template, py_str};
+use crate::template::{Field, expressions};
+use serde_json::Value;
+
+/// Contexts a placeholder may use.
+const CONTEXTS: [&str; 2] = ["resources", "incremental"];
+
+/// Bind the path: a `{p}` naming a plain param is filled with its value and the param leaves the query; a `{p}`
+/// naming a `resolve` param becomes `{resources.<resource>.<field>}` and the param leaves the query. Returns the
+/// path template (braces still escaped).
+pub fn bind_path(
+    path: &str,
+    params: &mut Vec<(String, Value)>,
+    resource: &str,
+    at: &str,
+    ck: &mut Checker,
+) -> Option<String> {
+    if ck.is_opaque(path) {
+        return Some(path.replace('{', "{{").replace('}', "}}"));
+    }
+    let pieces = parse_template(path).map_err(|e| ck.problem(at, e)).ok()?;
+    let mut out = String::new();
+    let mut ok = true;
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => out.push_str(&t.replace('{', "{{").replace('}', "}}")),
+            Piece::Field(raw) => {
+                let field = Field::parse(&raw);
+                if field.name.contains('.') {
+                    if !CONTEXTS
+                        .iter()
+                        .any(|c| field.name.starts_with(&format!("{c}.")))
+                    {
+                        ck.problem(at, format!(
+                            "The `path={path}` defined in resource `{resource}` contains a placeholder `{}`. This placeholder is not a valid name. Valid names are: ['resources', 'incremental'].",
+                            field.name
+                        ));
+                        ok = false;
+                    }
+                    out.push_str(&format!("{{{raw}}}"));
+                    continue;
+                }
+                match params.iter().position(|(k, _)| *k == field.name) {
+                    Some(i) if is_resolve(&params[i].1) => {
+                        let spec = params.remove(i).1;
+                        let res = spec
+                            .get("resource")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        let f = spec
+                            .get("field")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        out.push_str(&format!("{{resources.{res}.{f}}}"));
+                    }
+                    Some(i) if !params[i].1.is_object() => {
+                        let value = py_str(&params.remove(i).1);
+                        out.push_str(&value.replace('{', "{{").replace('}', "}}"));
+                    }
+                    _ => {
+                        let known: Vec<String> = params
+                            .iter()
+                            .map(|(k, v)| format!("'{k}': {}", crate::render::py_repr(v)))
+                            .collect();
+                        ck.problem(at, format!(
+                            "The path '{path}' defined in resource '{resource}' requires a param named '{}', but it was not found in 'endpoint.params': {{{}}}",
+                            field.name,
+                            known.join(", ")
+                        ));
+                        ok = false;
+                    }
+                }
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+/// `{"type": "resolve", ...}`.
+pub fn is_resolve(v: &Value) -> bool {
+    v.get("type").and_then(Value::as_str) == Some("resolve")
+}
+
+/// Check a legacy `resolve` param (it must name a resource and a field) and the `type` of any dict param.
+/// Returns false for a param that must not stay in the query.
+pub fn check_param(name: &str, v: &Value, at: &str, ck: &mut Checker) {
+    let Some(kind) = v.as_object().and_then(|m| m.get("type")) else {
+        return;
+    };
+    match kind.as_str() {
+        Some("resolve") => {
+            for key in ["resource", "field"] {
+                if v.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
+                    ck.problem(join(at, key), "missing required field");
+                }
+            }
+        }
+        Some("incremental") => ck.problem(at, "`incremental` params are not supported yet"),
+        _ => ck.problem(
+            at,
+            format!("Received invalid value `{name}['type']={}`. Valid values are: ['incremental', 'resolve']", py_str(kind)),
+        ),
+    }
+}
+
+/// Check the expressions of a template value (`params`, `json`, `data`, `headers`): each must start with a
+/// context this endpoint has. `incremental.*` is refused until incremental loading is supported.
+pub fn check_expressions(value: &Value, location: &str, at: &str, ck: &mut Checker) {
+    let found = match expressions(&without_secrets(value, ck)) {
+        Ok(found) => found,
+        Err(e) => {
+            ck.problem(at, e);
+            return;
+        }
+    };
+    for expr in &found {
+        if expr.starts_with("incremental.") {
+            ck.problem(
+                at,
+                format!("placeholder `{{{expr}}}` is not supported yet (incremental loading)"),
+            );
+        } else if !expr.starts_with("resources.") {
+            ck.problem(at, format!(
+                "Expression `{expr}` defined in `{location}` is not valid. Valid expressions must start with one of: `{{'resources'}}`. If you need to use literal curly braces in your expression, escape them by doubling them: {{{{ and }}}}"
+            ));
+        }
+    }
+}
+
+/// The parent a resource's templates reference through `{resources.<parent>.<field>}`: it must exist and be
+/// the only one.
+pub fn parent(
+    templates: &[Value],
+    resource: &str,
+    names: &[String],
+    at: &str,
+    ck: &mut Checker,
+) -> Option<String> {
+    let mut parents: Vec<(String, String)> = Vec::new();
+    for template in templates {
+        for expr in expressions(&without_secrets(template, ck)).unwrap_or_default() {
+            let Some(rest) = expr.strip_prefix("resources.") else {
+                continue;
+            };
+            match rest.split_once('.') {
+                Some((p, f)) if !p.is_empty() && !f.is_empty() => {
+                    if !parents.iter().any(|(q, _)| q == p) {
+                        parents.push((p.to_string(), expr.clone()));
+                    }
+                }
+                _ => ck.problem(at, format!("Invalid definition of `{expr}`. Expected format: 'resources.<resource>.<field>'")),
+            }
+        }
+    }
+    match parents.as_slice() {
+        [] => None,
+        [(p, _)] if names.contains(p) => Some(p.clone()),
+        [(p, expr)] => {
+            ck.problem(at, format!("A dependent resource `{resource}` refers to non existing parent resource `{p}` on param `{expr}`"));
+            None
+        }
+        many => {
+            let exprs: Vec<String> = many.iter().map(|(_, e)| format!("'{e}'")).collect();
+            ck.problem(
+                at,
+                format!(
+                    "Multiple parent resources for resource `{resource}` with params `[{}]`",
+                    exprs.join(", ")
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A copy with every secret string blanked: secrets are values, never templates.
+fn without_secrets(value: &Value, ck: &Checker) -> Value {
+    match value {
+        Value::String(s) if ck.is_opaque(s) => Value::String(String::new()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| without_secrets(v, ck)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), without_secrets(v, ck)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Resolve params left in `params` after path binding are not bound in the path (dlt refuses them).
+pub fn unbound_resolve(
+    params: &[(String, Value)],
+    resource: &str,
+    path: &str,
+    at: &str,
+    ck: &mut Checker,
+) {
+    let unbound: Vec<String> = params
+        .iter()
+        .filter(|(_, v)| is_resolve(v))
+        .map(|(k, _)| format!("'{k}'"))
+        .collect();
+    if !unbound.is_empty() {
+        ck.problem(at, format!(
+            "Resource `{resource}` defines resolve params `[{}]` that are not bound in path `{path}`. To reference parent resource in query params use syntax 'resources.<parent_resource>.<field>'",
+            unbound.join(", ")
+        ));
+    }
+}
+
+/// Parent links must not form a cycle; returns the resources on one, if any.
+pub fn cycle(parents: &[Option<usize>]) -> Option<Vec<usize>> {
+    for start in 0..parents.len() {
+        let mut seen = vec![start];
+        let mut at = start;
+        while let Some(p) = parents[at] {
+            if p == start {
+                seen.push(start);
+                return Some(seen);
+            }
+            if seen.contains(&p) {
+                break;
+            }
+            seen.push(p);
+            at = p;
+        }
+    }
+    None
+}

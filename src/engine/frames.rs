@@ -1,0 +1,372 @@
+//! The run as a stack of frames (dlt §8): a root resource being paged and, for each record of a parent page,
+//! its children paged with fresh paginator state. Pages, replays on resume, and the checkpoint of each page.
+
+use super::{Engine, Exchange, Page, Purpose};
+use crate::checkpoint::{self, Checkpoint, FrameState, PendingState};
+use crate::error::{Error, contains_secret};
+use crate::paginator::{PageView, Paginator, Position};
+use crate::request::HttpResponse;
+use crate::select;
+use serde_json::Value;
+
+/// One resource being paged.
+#[derive(Debug, Clone)]
+pub(super) struct Frame {
+    /// Resource index.
+    pub resource: usize,
+    /// Position of the next request.
+    pub position: Position,
+    /// The paginator detected from the first response, when the config sets none.
+    pub found: Option<Paginator>,
+    /// The record path detected from the first response, when there is no `data_selector`.
+    pub data_path: Option<Vec<String>>,
+    /// For a child: the index of its parent record in the parent's page, and the record.
+    pub parent: Option<(usize, Value)>,
+    /// For a parent: the records of its last page whose children are being fetched.
+    pub pending: Option<Pending>,
+    /// On resume: re-fetch the parent page at this position to get `pending` back.
+    pub replay: Option<PendingState>,
+    /// On resume: the parent record index this child pages for (its record comes with the parent's replay).
+    pub parent_index: Option<usize>,
+}
+
+/// Parent records waiting for their children.
+#[derive(Debug, Clone)]
+pub(super) struct Pending {
+    records: Vec<Value>,
+    from: Position,
+    next_record: usize,
+    next_child: usize,
+}
+
+impl Frame {
+    fn new(resource: usize, position: Position, parent: Option<(usize, Value)>) -> Self {
+        let parent_index = parent.as_ref().map(|(i, _)| *i);
+        Self {
+            resource,
+            position,
+            found: None,
+            data_path: None,
+            parent,
+            pending: None,
+            replay: None,
+            parent_index,
+        }
+    }
+}
+
+/// Frames from a checkpoint: every frame with pending children re-fetches its page first.
+pub(super) fn restore(cp: &Checkpoint, detected: Vec<Option<Paginator>>) -> Vec<Frame> {
+    cp.frames
+        .iter()
+        .zip(detected)
+        .map(|(state, found)| Frame {
+            found,
+            replay: state.pending.clone(),
+            parent_index: state.parent_record,
+            ..Frame::new(state.index, state.position.clone(), None)
+        })
+        .collect()
+}
+
+/// The position of a resource's first request.
+fn start(paginator: Option<&Paginator>) -> Position {
+    paginator.map_or(Position::First, Paginator::start)
+}
+
+impl Engine {
+    /// The frame to send the next request for, pushing and popping frames as pages and children finish.
+    pub(super) fn next_frame(&mut self) -> Option<(usize, Purpose)> {
+        if let Some(i) = self.frames.iter().position(|f| f.replay.is_some()) {
+            return Some((i, Purpose::Replay));
+        }
+        loop {
+            let Some(top) = self.frames.len().checked_sub(1) else {
+                let root = (self.next_root..self.config.resources.len())
+                    .find(|&r| self.config.resources[r].parent.is_none() && self.wanted[r])?;
+                self.next_root = root + 1;
+                let paginator = self.config.resources[root].endpoint.paginator.as_ref();
+                self.frames.push(Frame::new(root, start(paginator), None));
+                continue;
+            };
+            if let Some(child) = self.next_child(top) {
+                self.frames.push(child);
+                continue;
+            }
+            if self.frames[top].position == Position::Done {
+                self.frames.pop();
+                continue;
+            }
+            return Some((top, Purpose::Page));
+        }
+    }
+
+    /// The next child frame of the frame at `top`, advancing its pending cursor; `None` when it has none left.
+    fn next_child(&mut self, top: usize) -> Option<Frame> {
+        let frame = &mut self.frames[top];
+        let children: Vec<usize> = self.config.children[frame.resource]
+            .iter()
+            .copied()
+            .filter(|&c| self.wanted[c])
+            .collect();
+        let pending = frame.pending.as_mut()?;
+        if pending.next_record >= pending.records.len() || children.is_empty() {
+            frame.pending = None;
+            return None;
+        }
+        let child = children[pending.next_child];
+        let index = pending.next_record;
+        let record = pending.records[index].clone();
+        pending.next_child += 1;
+        if pending.next_child == children.len() {
+            pending.next_child = 0;
+            pending.next_record += 1;
+        }
+        let paginator = self.config.resources[child].endpoint.paginator.as_ref();
+        Some(Frame::new(child, start(paginator), Some((index, record))))
+    }
+
+    /// Parse a page body and select its records with the frame's selector (or the detected path).
+    fn records(
+        &mut self,
+        frame: usize,
+        exchange: &Exchange,
+        body: &[u8],
+    ) -> Result<(Value, Vec<Value>), Error> {
+        let body: Value = serde_json::from_slice(body)
+            .map_err(|e| self.bad(exchange, format!("body is not JSON: {e}")))?;
+        let resource = &self.config.resources[self.frames[frame].resource];
+        let mut records: Vec<Value> = match &resource.endpoint.data_selector {
+            Some(path) => path.records(&body).into_iter().cloned().collect(),
+            None => {
+                let keys = self.frames[frame]
+                    .data_path
+                    .get_or_insert_with(|| select::detect_data_path(&body));
+                select::records_at_keys(&body, keys)
+                    .into_iter()
+                    .cloned()
+                    .collect()
+            }
+        };
+        if let (Some((_, parent)), Some(p)) = (&self.frames[frame].parent, resource.parent) {
+            let parent_name = &self.config.resources[p].name;
+            for record in &mut records {
+                include_from_parent(record, parent, parent_name, &resource.include_from_parent)
+                    .map_err(|m| self.bad(exchange, m))?;
+            }
+        }
+        Ok((body, records))
+    }
+
+    pub(super) fn take_page(
+        &mut self,
+        exchange: &Exchange,
+        response: &HttpResponse,
+    ) -> Result<(), Error> {
+        let f = exchange.frame;
+        let (body, records) = match self.records(f, exchange, &response.body) {
+            Ok(x) => x,
+            Err(e) => return self.fail(e),
+        };
+        let resource = &self.config.resources[self.frames[f].resource];
+        let url = exchange.request.url.clone();
+        let view = PageView {
+            body: &body,
+            headers: &response.headers,
+            record_count: records.len(),
+            url: &url,
+        };
+        let position = self.frames[f].position.clone();
+        let (paginator, at) = match (&resource.endpoint.paginator, &self.frames[f].found) {
+            (Some(p), _) | (None, Some(p)) => (p.clone(), position.clone()),
+            (None, None) => {
+                let p = crate::detect::detect_paginator(&response.headers, &body);
+                let at = p.start();
+                (p, at)
+            }
+        };
+        let next = match paginator.advance(&at, &view) {
+            Ok(next) => self.strip_auth_from_next(f, next),
+            Err(message) => return self.fail(self.bad(exchange, message)),
+        };
+        if next != Position::Done && next == position {
+            let message = format!("pagination does not advance: the response sends {next:?} again");
+            return self.fail(self.bad(exchange, message));
+        }
+        if resource.endpoint.paginator.is_none() {
+            self.frames[f].found = Some(paginator);
+        }
+        let (index, selected, name) = (
+            self.frames[f].resource,
+            resource.selected,
+            resource.name.clone(),
+        );
+        let mut lines = Vec::new();
+        if selected {
+            for record in &records {
+                self.schemas[index].observe(record);
+                serde_json::to_writer(&mut lines, record).expect("a JSON value serialises");
+                lines.push(b'\n');
+            }
+        }
+        let count = if selected { records.len() as u32 } else { 0 };
+        let has_children = self.config.children[index].iter().any(|&c| self.wanted[c]);
+        if has_children && !records.is_empty() {
+            self.frames[f].pending = Some(Pending {
+                records,
+                from: position,
+                next_record: 0,
+                next_child: 0,
+            });
+        }
+        self.frames[f].position = next;
+        let checkpoint = match self.checkpoint() {
+            Ok(c) => c,
+            Err(message) => return self.fail(self.bad(exchange, message)),
+        };
+        self.ready = Some(Page {
+            resource: name,
+            records: lines,
+            record_count: count,
+            checkpoint,
+        });
+        Ok(())
+    }
+
+    /// A replayed parent page: its records come back (nothing is stored again), and its child gets its record.
+    pub(super) fn take_replay(
+        &mut self,
+        exchange: &Exchange,
+        response: &HttpResponse,
+    ) -> Result<(), Error> {
+        let f = exchange.frame;
+        let (_, records) = match self.records(f, exchange, &response.body) {
+            Ok(x) => x,
+            Err(e) => return self.fail(e),
+        };
+        let state = self.frames[f]
+            .replay
+            .take()
+            .expect("a replay exchange has a replay");
+        if let Some(child) = self.frames.get_mut(f + 1) {
+            let index = child.parent_index.unwrap_or_default();
+            match records.get(index) {
+                Some(record) => child.parent = Some((index, record.clone())),
+                None => {
+                    let message =
+                        format!("cannot resume: the parent page no longer has record {index}");
+                    return self.fail(self.bad(exchange, message));
+                }
+            }
+        }
+        self.frames[f].pending = Some(Pending {
+            records,
+            from: state.from,
+            next_record: state.next_record,
+            next_child: state.next_child,
+        });
+        Ok(())
+    }
+
+    /// Whether a `response_actions` entry of the frame's resource ignores this response.
+    pub(super) fn ignores(&self, frame: usize, response: &HttpResponse) -> bool {
+        let actions = &self.resource_of(frame).endpoint.response_actions;
+        !actions.is_empty() && {
+            let text = String::from_utf8_lossy(&response.body);
+            actions.iter().any(|a| a.matches(response.status, &text))
+        }
+    }
+
+    /// An ignored response ends that pagination loop: no records from it, no retry (dlt's
+    /// `IgnoreResponseException`). An empty page carries the checkpoint that says so.
+    pub(super) fn ignore(&mut self, frame: usize) -> Result<(), Error> {
+        self.frames[frame].position = Position::Done;
+        let name = self.resource_of(frame).name.clone();
+        let checkpoint = self.checkpoint().map_err(Error::Internal)?;
+        self.ready = Some(Page {
+            resource: name,
+            records: Vec::new(),
+            record_count: 0,
+            checkpoint,
+        });
+        Ok(())
+    }
+
+    /// The checkpoint of the current frames; an error text if a position would hold a secret.
+    fn checkpoint(&self) -> Result<String, String> {
+        let frames: Vec<FrameState> = self
+            .frames
+            .iter()
+            .map(|f| {
+                let resource = &self.config.resources[f.resource];
+                FrameState {
+                    resource: resource.name.clone(),
+                    index: f.resource,
+                    position: f.position.clone(),
+                    detected: resource
+                        .endpoint
+                        .paginator
+                        .is_none()
+                        .then(|| f.found.as_ref()?.describe())
+                        .flatten(),
+                    parent_record: f.parent.as_ref().map(|(i, _)| *i),
+                    pending: f.pending.as_ref().map(|p| PendingState {
+                        from: p.from.clone(),
+                        next_record: p.next_record,
+                        next_child: p.next_child,
+                    }),
+                }
+            })
+            .collect();
+        let positions = serde_json::to_string(&frames).expect("serialises");
+        if contains_secret(&positions, &self.masks()) {
+            return Err(
+                "the next page's position holds a secret value; it cannot be checkpointed".into(),
+            );
+        }
+        let cp = Checkpoint {
+            v: checkpoint::VERSION,
+            config: self.fingerprint.clone(),
+            next_root: self.next_root,
+            frames,
+        };
+        Ok(cp.to_json())
+    }
+
+    fn bad(&self, exchange: &Exchange, message: String) -> Error {
+        Error::BadResponse {
+            resource: self.exchange_name(exchange),
+            url: self.redact(exchange.frame, &exchange.request.url),
+            message,
+        }
+    }
+}
+
+/// dlt's `include_from_parent`: copy top-level parent fields into the child record as `_<parent>_<field>`.
+fn include_from_parent(
+    record: &mut Value,
+    parent: &Value,
+    parent_name: &str,
+    fields: &[String],
+) -> Result<(), String> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    for field in fields {
+        let key = format!("_{parent_name}_{field}");
+        let Some(value) = parent.get(field) else {
+            let available: Vec<String> = parent
+                .as_object()
+                .map(|m| m.keys().map(|k| format!("'{k}'")).collect())
+                .unwrap_or_default();
+            return Err(format!(
+                "Resource expects a field `{field}` to be present in the incoming data from resource `{parent_name}` in order to include it in child records under `{key}`. Available parent fields are: [{}]",
+                available.join(", ")
+            ));
+        };
+        if let Value::Object(map) = record {
+            map.insert(key, value.clone());
+        }
+    }
+    Ok(())
+}
