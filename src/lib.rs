@@ -10,6 +10,7 @@ pub mod config;
 pub mod detect;
 pub mod engine;
 pub mod error;
+pub mod incremental;
 pub mod paginator;
 pub mod redact;
 pub mod render;

@@ -1,0 +1,385 @@
+//! Incremental loading (dlt §14): a cursor read from each record, filtered against the start value (from the
+//! previous run's state, lag applied, or `initial_value`) and the optional end value, with boundary
+//! deduplication on the primary key. Pure: the state goes into checkpoints.
+
+use crate::select::Path;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::cmp::Ordering;
+
+/// `last_value_func`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `max`: the cursor moves up.
+    Max,
+    /// `min`: the cursor moves down.
+    Min,
+}
+
+/// `on_cursor_value_missing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// An error.
+    Raise,
+    /// Keep the record, cursor unchanged.
+    Include,
+    /// Drop the record.
+    Exclude,
+}
+
+/// `row_order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOrder {
+    /// Ascending: stop once past the end value.
+    Asc,
+    /// Descending: stop once below the start value.
+    Desc,
+}
+
+/// An endpoint's incremental settings.
+#[derive(Debug, Clone)]
+pub struct Incremental {
+    /// JSONPath of the cursor in each record.
+    pub cursor_path: Path,
+    /// Start when there is no state.
+    pub initial_value: Option<Value>,
+    /// Exclusive (by default) upper bound; makes the run stateless.
+    pub end_value: Option<Value>,
+    /// Query param receiving the start value.
+    pub start_param: Option<String>,
+    /// Query param receiving the end value.
+    pub end_param: Option<String>,
+    /// Attribution window subtracted from the stored last value.
+    pub lag: Option<f64>,
+    /// Stop paging once the data is out of range.
+    pub row_order: Option<RowOrder>,
+    /// What a record without a cursor value does.
+    pub on_missing: Missing,
+    /// `range_start` is `open` (exclude the start value).
+    pub start_open: bool,
+    /// `range_end` is `closed` (include the end value).
+    pub end_closed: bool,
+    /// `last_value_func`.
+    pub direction: Direction,
+    /// Dedup key: `None` uses the resource's primary key; empty disables dedup.
+    pub primary_key: Option<Vec<String>>,
+}
+
+/// The state of one resource's cursor: what the run started from and how far it got.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CursorState {
+    /// The start value this run filters against (and sends).
+    pub start_value: Option<Value>,
+    /// Hashes of the records at the start value loaded by the previous run (deduplicated now).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start_hashes: Vec<String>,
+    /// The highest (or lowest, for `min`) cursor value seen in this run.
+    pub last_value: Option<Value>,
+    /// Hashes of this run's records at `last_value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boundary: Vec<String>,
+}
+
+/// What the filter decided for one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verdict {
+    /// The record is kept.
+    pub keep: bool,
+    /// It fell below the start value (or was a duplicate at it).
+    pub start_out: bool,
+    /// It reached the end value.
+    pub end_out: bool,
+}
+
+impl Verdict {
+    fn keep() -> Self {
+        Self {
+            keep: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// Compare two cursor values as Python would: numbers with numbers, strings with strings; anything else is an
+/// error (dlt: `IncrementalCursorInvalidCoercion`).
+pub fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
+    let number = |v: &Value| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    };
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => Ok(x.cmp(y)),
+        (Value::Number(x), Value::Number(y)) if x.is_i64() && y.is_i64() => {
+            Ok(x.as_i64().cmp(&y.as_i64()))
+        }
+        _ => match (number(a), number(b)) {
+            (Some(x), Some(y)) => x
+                .partial_cmp(&y)
+                .ok_or_else(|| "cannot compare NaN".to_string()),
+            _ => Err(format!("cannot compare {} with {}", kind(a), kind(b))),
+        },
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "None",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// A stable hash of a record's dedup key (its primary key values, or the whole record).
+fn row_hash(record: &Value, key: &[String]) -> String {
+    let text = if key.is_empty() {
+        record.to_string()
+    } else {
+        let values: Vec<&Value> = key
+            .iter()
+            .map(|k| record.get(k).unwrap_or(&Value::Null))
+            .collect();
+        serde_json::to_string(&values).expect("serialises")
+    };
+    crate::checkpoint::fingerprint(&text)
+}
+
+impl Incremental {
+    /// Whether the run keeps state across runs (dlt: `end_value` makes it stateless).
+    pub fn stateful(&self) -> bool {
+        self.end_value.is_none()
+    }
+
+    /// The state a run starts from: the previous run's final state (lag applied), or `initial_value`.
+    pub fn bind(&self, previous: Option<&CursorState>) -> Result<CursorState, String> {
+        let previous = previous.filter(|_| self.stateful());
+        let stored = previous.and_then(|p| p.last_value.clone().or_else(|| p.start_value.clone()));
+        let Some(stored) = stored else {
+            return Ok(CursorState {
+                start_value: self.initial_value.clone(),
+                ..CursorState::default()
+            });
+        };
+        let previous = previous.expect("stored comes from it");
+        let hashes = previous.final_hashes();
+        let start = match self.lag {
+            Some(lag) => {
+                let lagged = apply_lag(&stored, lag, self.direction)?;
+                match &self.initial_value {
+                    Some(initial) if self.beyond(initial, &lagged)? => initial.clone(),
+                    _ => lagged,
+                }
+            }
+            None => stored,
+        };
+        Ok(CursorState {
+            start_value: Some(start),
+            start_hashes: hashes,
+            ..CursorState::default()
+        })
+    }
+
+    /// `a` is strictly past `b` in this cursor's direction.
+    fn beyond(&self, a: &Value, b: &Value) -> Result<bool, String> {
+        let order = compare(a, b)?;
+        Ok(match self.direction {
+            Direction::Max => order == Ordering::Greater,
+            Direction::Min => order == Ordering::Less,
+        })
+    }
+
+    fn dedup(&self) -> bool {
+        self.lag.is_none()
+            && self.end_value.is_none()
+            && !self.start_open
+            && self.primary_key.as_ref().is_none_or(|k| !k.is_empty())
+    }
+
+    /// dlt's `JsonIncremental.__call__` for one record, updating `state`.
+    pub fn filter(
+        &self,
+        state: &mut CursorState,
+        record: &Value,
+        resource_key: &[String],
+    ) -> Result<Verdict, String> {
+        let value = match self.cursor_path.first(record) {
+            Some(v) if !v.is_null() => v,
+            found => {
+                return match self.on_missing {
+                    Missing::Exclude => Ok(Verdict::default()),
+                    Missing::Include => Ok(Verdict::keep()),
+                    Missing::Raise if found.is_none() => Err(format!(
+                        "Cursor element with JSON path `{}` was not found in extracted data item. All data items must contain this path. Use the same names of fields as in your JSON document because they can be different from the names you see in database.",
+                        self.cursor_path.as_str()
+                    )),
+                    Missing::Raise => Err(format!(
+                        "Cursor element with JSON path `{}` has the value `None` in extracted data item. All data items must contain a value != None. Construct the incremental with on_cursor_value_none='include' if you want to include such rows",
+                        self.cursor_path.as_str()
+                    )),
+                };
+            }
+        };
+        let coerce = |what: &str, other: &Value, e: String| {
+            format!(
+                "Could not coerce {what} with value `{other}` and type `{}` to actual data item with value `{value}` and type `{}`: {e}",
+                kind(other),
+                kind(value)
+            )
+        };
+        if let Some(end) = &self.end_value {
+            let order = compare(value, end).map_err(|e| coerce("end_value", end, e))?;
+            let past = if self.end_closed {
+                self.beyond(value, end)
+                    .map_err(|e| coerce("end_value", end, e))?
+            } else {
+                order == Ordering::Equal
+                    || self
+                        .beyond(value, end)
+                        .map_err(|e| coerce("end_value", end, e))?
+            };
+            if past {
+                return Ok(Verdict {
+                    end_out: true,
+                    ..Verdict::default()
+                });
+            }
+        }
+        let key = self.primary_key.as_deref().unwrap_or(resource_key);
+        let last = state
+            .last_value
+            .clone()
+            .or_else(|| state.start_value.clone());
+        let beyond_last = match &last {
+            None => true,
+            Some(last) => self
+                .beyond(value, last)
+                .map_err(|e| coerce("start_value/initial_value", last, e))?,
+        };
+        if beyond_last {
+            state.last_value = Some(value.clone());
+            state.boundary = if self.dedup() {
+                vec![row_hash(record, key)]
+            } else {
+                Vec::new()
+            };
+            return Ok(Verdict::keep());
+        }
+        if let Some(start) = &state.start_value {
+            let at_start = compare(value, start)
+                .map_err(|e| coerce("start_value/initial_value", start, e))?
+                == Ordering::Equal;
+            if self.start_open && at_start {
+                return Ok(Verdict {
+                    start_out: true,
+                    ..Verdict::default()
+                });
+            }
+            if !at_start && self.beyond(start, value)? {
+                return Ok(Verdict {
+                    start_out: true,
+                    ..Verdict::default()
+                });
+            }
+            if at_start && self.dedup() && state.start_hashes.contains(&row_hash(record, key)) {
+                return Ok(Verdict {
+                    start_out: true,
+                    ..Verdict::default()
+                });
+            }
+        }
+        let at_last = last
+            .as_ref()
+            .is_some_and(|l| compare(value, l).is_ok_and(|o| o == Ordering::Equal));
+        if at_last && self.dedup() {
+            state.boundary.push(row_hash(record, key));
+        }
+        Ok(Verdict::keep())
+    }
+
+    /// The value of an `{incremental.<attr>}` placeholder for a run bound to `state`.
+    pub fn placeholder(&self, attr: &str, state: &CursorState) -> Option<Value> {
+        let or_null = |v: &Option<Value>| v.clone().unwrap_or(Value::Null);
+        Some(match attr {
+            "start_value" | "last_value" => or_null(&state.start_value),
+            "initial_value" => or_null(&self.initial_value),
+            "end_value" => or_null(&self.end_value),
+            "cursor_path" => Value::String(self.cursor_path.as_str().to_string()),
+            "lag" => self
+                .lag
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Value::Null, Value::Number),
+            _ => return None,
+        })
+    }
+}
+
+impl CursorState {
+    /// The hashes to deduplicate against in the next run: this run's boundary records, plus the previous
+    /// boundary when the cursor did not move.
+    pub fn final_hashes(&self) -> Vec<String> {
+        let moved = self.last_value.is_some() && self.last_value != self.start_value;
+        let mut hashes = if moved {
+            Vec::new()
+        } else {
+            self.start_hashes.clone()
+        };
+        for h in &self.boundary {
+            if !hashes.contains(h) {
+                hashes.push(h.clone());
+            }
+        }
+        hashes
+    }
+}
+
+/// dlt's lag: numbers step back by `lag` (forward for `min`); ISO date-times by `lag` seconds, keeping their
+/// format; date-only strings (`%Y-%m-%d`, `%Y%m%d`) by `lag` days.
+pub fn apply_lag(value: &Value, lag: f64, direction: Direction) -> Result<Value, String> {
+    let sign = if direction == Direction::Max {
+        -1.0
+    } else {
+        1.0
+    };
+    match value {
+        Value::Number(n) if n.is_i64() && lag.fract() == 0.0 => Ok(Value::from(
+            n.as_i64().unwrap_or_default() + (sign * lag) as i64,
+        )),
+        Value::Number(n) => {
+            let v = n.as_f64().unwrap_or_default() + sign * lag;
+            serde_json::Number::from_f64(v)
+                .map(Value::Number)
+                .ok_or_else(|| "lag gives a non-finite value".into())
+        }
+        Value::String(s) => lag_string(s, sign * lag).map(Value::String),
+        other => Err(format!("lag cannot be applied to a {}", kind(other))),
+    }
+}
+
+fn lag_string(s: &str, delta: f64) -> Result<String, String> {
+    use chrono::{DateTime, Duration, NaiveDate, SecondsFormat};
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        let shifted = t + Duration::milliseconds((delta * 1000.0) as i64);
+        let format = if s.contains('.') {
+            SecondsFormat::AutoSi
+        } else {
+            SecondsFormat::Secs
+        };
+        return Ok(shifted.to_rfc3339_opts(format, s.ends_with('Z')));
+    }
+    for format in ["%Y-%m-%d", "%Y%m%d"] {
+        if let Ok(d) = NaiveDate::parse_from_str(s, format) {
+            let shifted = d + Duration::days(delta as i64);
+            return Ok(shifted.format(format).to_string());
+        }
+    }
+    Err(format!(
+        "lag cannot be applied to `{s}`: not a number, an ISO date-time or a date"
+    ))
+}
+
+#[cfg(test)]
+mod tests;
