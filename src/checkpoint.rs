@@ -27,6 +27,13 @@ pub struct Checkpoint {
     pub next_root: usize,
     /// The resources being paged, outermost first.
     pub frames: Vec<FrameState>,
+    /// The incremental cursor of each resource that has one, by resource name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub incremental: std::collections::BTreeMap<String, crate::incremental::CursorState>,
+    /// True on the last page of a run: nothing is left to fetch. Given to `configure`, such a checkpoint starts
+    /// the next run, whose incremental resources continue from their cursors.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub complete: bool,
 }
 
 /// One frame of a checkpoint.
@@ -211,6 +218,8 @@ mod tests {
             config: "f".into(),
             next_root: 1,
             frames: vec![parent, child],
+            incremental: Default::default(),
+            complete: false,
         };
         let text = c.to_json();
         assert_eq!(

@@ -8,6 +8,7 @@ use crate::auth::Auth;
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{self, Resource, SourceConfig};
 use crate::error::{Error, scrub_text};
+use crate::incremental::CursorState;
 use crate::request::{HttpRequest, HttpResponse};
 use crate::retry::RetryPolicy;
 use crate::schema::TableSchema;
@@ -90,6 +91,8 @@ pub struct Engine {
     next_root: usize,
     /// Per resource: rows are stored, or it feeds a resource whose rows are.
     wanted: Vec<bool>,
+    /// Per resource with incremental loading: its cursor for this run.
+    cursors: Vec<Option<CursorState>>,
     /// The OAuth2 token in use.
     token: Option<Token>,
     /// A token was just fetched and not used yet.
@@ -115,17 +118,32 @@ impl Engine {
         let scrub = |e: Error| e.scrub(&secrets);
         let parsed = config::parse_with_secrets(config, &secrets).map_err(scrub)?;
         let fingerprint = checkpoint::fingerprint(config_as_written);
-        let (frames, next_root) = match checkpoint {
-            Some(text) => {
-                let (cp, detected) =
-                    Checkpoint::load(text, &parsed, &fingerprint).map_err(scrub)?;
-                (frames::restore(&cp, detected), cp.next_root)
-            }
-            None => (Vec::new(), 0),
+        let loaded = match checkpoint {
+            Some(text) => Some(Checkpoint::load(text, &parsed, &fingerprint).map_err(scrub)?),
+            None => None,
+        };
+        let cursors = bind_cursors(&parsed, loaded.as_ref().map(|(cp, _)| cp)).map_err(scrub)?;
+        let (frames, next_root) = match loaded {
+            Some((cp, detected)) if !cp.complete => (frames::restore(&cp, detected), cp.next_root),
+            _ => (Vec::new(), 0),
         };
         Ok(Self {
-            schemas: parsed.resources.iter().map(TableSchema::declared).collect(),
+            schemas: parsed
+                .resources
+                .iter()
+                .map(|r| {
+                    let mut t = TableSchema::declared(r);
+                    t.parent = r.parent.map(|p| parsed.resources[p].name.clone());
+                    t.incremental_cursor = r
+                        .endpoint
+                        .incremental
+                        .as_ref()
+                        .map(|i| i.cursor_path.as_str().to_string());
+                    t
+                })
+                .collect(),
             wanted: wanted(&parsed),
+            cursors,
             config: parsed,
             secrets,
             fingerprint,
@@ -438,6 +456,36 @@ impl Engine {
         self.phase = Phase::Idle;
         Err(error)
     }
+}
+
+/// Each incremental resource's cursor: from a checkpoint of an unfinished run as it was; from a finished run's
+/// checkpoint, continued (lag applied); else from `initial_value`.
+fn bind_cursors(
+    config: &SourceConfig,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<Vec<Option<CursorState>>, Error> {
+    let bad = |name: &str, why: String| {
+        Error::config(
+            "checkpoint",
+            format!("incremental state of `{name}`: {why}"),
+        )
+    };
+    config
+        .resources
+        .iter()
+        .map(|r| {
+            let Some(inc) = &r.endpoint.incremental else {
+                return Ok(None);
+            };
+            let stored =
+                checkpoint.and_then(|cp| cp.incremental.get(&r.name).map(|s| (cp.complete, s)));
+            match stored {
+                Some((false, state)) => Ok(Some(state.clone())),
+                Some((true, state)) => inc.bind(Some(state)).map(Some).map_err(|e| bad(&r.name, e)),
+                None => inc.bind(None).map(Some).map_err(|e| bad(&r.name, e)),
+            }
+        })
+        .collect()
 }
 
 /// Per resource: its rows are stored (`selected`), or a resource below it wants them.

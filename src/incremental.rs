@@ -66,7 +66,7 @@ pub struct Incremental {
 }
 
 /// The state of one resource's cursor: what the run started from and how far it got.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CursorState {
     /// The start value this run filters against (and sends).
     pub start_value: Option<Value>,

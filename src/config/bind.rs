@@ -6,9 +6,6 @@ use crate::render::{Piece, parse_template, py_str};
 use crate::template::{Field, expressions};
 use serde_json::Value;
 
-/// Contexts a placeholder may use.
-const CONTEXTS: [&str; 2] = ["resources", "incremental"];
-
 /// Bind the path: a `{p}` naming a plain param is filled with its value and the param leaves the query; a `{p}`
 /// naming a `resolve` param becomes `{resources.<resource>.<field>}` and the param leaves the query. Returns the
 /// path template (braces still escaped).
@@ -16,6 +13,7 @@ pub fn bind_path(
     path: &str,
     params: &mut Vec<(String, Value)>,
     resource: &str,
+    incremental: bool,
     at: &str,
     ck: &mut Checker,
 ) -> Option<String> {
@@ -31,10 +29,9 @@ pub fn bind_path(
             Piece::Field(raw) => {
                 let field = Field::parse(&raw);
                 if field.name.contains('.') {
-                    if !CONTEXTS
-                        .iter()
-                        .any(|c| field.name.starts_with(&format!("{c}.")))
-                    {
+                    let context_ok = field.name.starts_with("resources.")
+                        || (incremental && field.name.starts_with("incremental."));
+                    if !context_ok {
                         ck.problem(at, format!(
                             "The `path={path}` defined in resource `{resource}` contains a placeholder `{}`. This placeholder is not a valid name. Valid names are: ['resources', 'incremental'].",
                             field.name
@@ -99,7 +96,7 @@ pub fn check_param(name: &str, v: &Value, at: &str, ck: &mut Checker) {
                 }
             }
         }
-        Some("incremental") => ck.problem(at, "`incremental` params are not supported yet"),
+        Some("incremental") => {}
         _ => ck.problem(
             at,
             format!("Received invalid value `{name}['type']={}`. Valid values are: ['incremental', 'resolve']", py_str(kind)),
@@ -109,7 +106,13 @@ pub fn check_param(name: &str, v: &Value, at: &str, ck: &mut Checker) {
 
 /// Check the expressions of a template value (`params`, `json`, `data`, `headers`): each must start with a
 /// context this endpoint has. `incremental.*` is refused until incremental loading is supported.
-pub fn check_expressions(value: &Value, location: &str, at: &str, ck: &mut Checker) {
+pub fn check_expressions(
+    value: &Value,
+    location: &str,
+    incremental: bool,
+    at: &str,
+    ck: &mut Checker,
+) {
     let found = match expressions(&without_secrets(value, ck)) {
         Ok(found) => found,
         Err(e) => {
@@ -117,15 +120,17 @@ pub fn check_expressions(value: &Value, location: &str, at: &str, ck: &mut Check
             return;
         }
     };
+    let contexts = if incremental {
+        "{'resources', 'incremental'}"
+    } else {
+        "{'resources'}"
+    };
     for expr in &found {
-        if expr.starts_with("incremental.") {
-            ck.problem(
-                at,
-                format!("placeholder `{{{expr}}}` is not supported yet (incremental loading)"),
-            );
-        } else if !expr.starts_with("resources.") {
+        let ok =
+            expr.starts_with("resources.") || (incremental && expr.starts_with("incremental."));
+        if !ok {
             ck.problem(at, format!(
-                "Expression `{expr}` defined in `{location}` is not valid. Valid expressions must start with one of: `{{'resources'}}`. If you need to use literal curly braces in your expression, escape them by doubling them: {{{{ and }}}}"
+                "Expression `{expr}` defined in `{location}` is not valid. Valid expressions must start with one of: `{contexts}`. If you need to use literal curly braces in your expression, escape them by doubling them: {{{{ and }}}}"
             ));
         }
     }

@@ -5,6 +5,7 @@
 
 mod bind;
 mod check;
+mod incremental;
 mod parts;
 
 use crate::auth::Auth;
@@ -105,6 +106,8 @@ pub struct Endpoint {
     pub retry: RetryPolicy,
     /// Responses to ignore: they end that pagination loop without records and are never retried.
     pub response_actions: Vec<ResponseAction>,
+    /// Incremental loading (`endpoint.incremental`, or a legacy `type: incremental` param).
+    pub incremental: Option<crate::incremental::Incremental>,
 }
 
 const TOP_KEYS: [&str; 3] = ["client", "resources", "resource_defaults"];
@@ -544,9 +547,7 @@ fn endpoint(
     ck: &mut Checker,
 ) -> Option<(Endpoint, Option<String>)> {
     ck.only_keys(map, &ENDPOINT_KEYS, path);
-    if map.get("incremental").is_some_and(|v| !v.is_null()) {
-        ck.problem(join(path, "incremental"), "is not supported yet");
-    }
+    let has_incremental = map.get("incremental").is_some_and(|v| !v.is_null());
     let method = match ck.opt_str(map, "method", path) {
         None => Method::Get,
         Some(m) => match ck
@@ -567,9 +568,25 @@ fn endpoint(
     for (k, v) in &params {
         bind::check_param(k, v, &format!("{path}.params.{k}"), ck);
     }
+    let from_param = incremental::param_incremental(&params, path, ck);
+    if let Some((name, _)) = &from_param {
+        params.retain(|(k, _)| k != name);
+    }
+    let own = map
+        .get("incremental")
+        .filter(|v| !v.is_null())
+        .and_then(|v| incremental::incremental(v, None, &join(path, "incremental"), ck));
+    let incremental = from_param.map(|(_, i)| i).or(own);
     let raw_path = ck.opt_str(map, "path", path).unwrap_or_default();
     let single_entity = crate::detect::single_entity_path(&raw_path);
-    let url_path = bind::bind_path(&raw_path, &mut params, resource, &join(path, "path"), ck);
+    let url_path = bind::bind_path(
+        &raw_path,
+        &mut params,
+        resource,
+        has_incremental,
+        &join(path, "path"),
+        ck,
+    );
     bind::unbound_resolve(&params, resource, &raw_path, &join(path, "params"), ck);
     params.retain(|(_, v)| !bind::is_resolve(v));
     if !raw_path.starts_with("http://")
@@ -582,15 +599,21 @@ fn endpoint(
         );
     }
     let params_value = Value::Object(params.iter().cloned().collect());
-    bind::check_expressions(&params_value, "params", &join(path, "params"), ck);
+    bind::check_expressions(
+        &params_value,
+        "params",
+        has_incremental,
+        &join(path, "params"),
+        ck,
+    );
     let json = map.get("json").filter(|v| !v.is_null()).cloned();
     if let Some(j) = &json {
-        bind::check_expressions(j, "json", &join(path, "json"), ck);
+        bind::check_expressions(j, "json", has_incremental, &join(path, "json"), ck);
     }
     let data = map.get("data").filter(|v| !v.is_null()).cloned();
     if let Some(d) = &data {
         check_data(d, &join(path, "data"), ck);
-        bind::check_expressions(d, "data", &join(path, "data"), ck);
+        bind::check_expressions(d, "data", has_incremental, &join(path, "data"), ck);
     }
     let truthy = |v: &Option<Value>| {
         v.as_ref().is_some_and(|v| match v {
@@ -613,7 +636,13 @@ fn endpoint(
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect(),
     );
-    bind::check_expressions(&headers_value, "headers", &join(path, "headers"), ck);
+    bind::check_expressions(
+        &headers_value,
+        "headers",
+        has_incremental,
+        &join(path, "headers"),
+        ck,
+    );
     let mut templates: Vec<Value> = url_path.clone().map(Value::String).into_iter().collect();
     templates.push(params_value);
     templates.extend(json.clone());
@@ -649,6 +678,7 @@ fn endpoint(
     };
     let base = client.base_url.replace('{', "{{").replace('}', "}}");
     let endpoint = Endpoint {
+        incremental,
         response_actions,
         url: join_url(&base, &url_path?),
         method,

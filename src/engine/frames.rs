@@ -201,6 +201,11 @@ impl Engine {
             resource.selected,
             resource.name.clone(),
         );
+        let (records, stop) = match self.filter_incremental(index, records) {
+            Ok(x) => x,
+            Err(message) => return self.fail(self.bad(exchange, message)),
+        };
+        let next = if stop { Position::Done } else { next };
         let mut lines = Vec::new();
         if selected {
             for record in &records {
@@ -324,13 +329,64 @@ impl Engine {
                 "the next page's position holds a secret value; it cannot be checkpointed".into(),
             );
         }
+        let incremental = self
+            .cursors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((self.config.resources[i].name.clone(), c.clone()?)))
+            .collect();
+        let complete = self.finished();
         let cp = Checkpoint {
             v: checkpoint::VERSION,
             config: self.fingerprint.clone(),
             next_root: self.next_root,
             frames,
+            incremental,
+            complete,
         };
         Ok(cp.to_json())
+    }
+
+    /// Nothing is left to fetch: every frame is done with no children pending, and no root is left.
+    fn finished(&self) -> bool {
+        let frames_done = self.frames.iter().all(|f| {
+            f.position == Position::Done
+                && f.pending
+                    .as_ref()
+                    .is_none_or(|p| p.next_record >= p.records.len())
+        });
+        let roots_left = (self.next_root..self.config.resources.len())
+            .any(|r| self.config.resources[r].parent.is_none() && self.wanted[r]);
+        frames_done && !roots_left
+    }
+
+    /// Apply the resource's incremental filter to a page's records; whether `row_order` says to stop paging.
+    fn filter_incremental(
+        &mut self,
+        index: usize,
+        records: Vec<Value>,
+    ) -> Result<(Vec<Value>, bool), String> {
+        let resource = &self.config.resources[index];
+        let (Some(inc), Some(state)) =
+            (&resource.endpoint.incremental, self.cursors[index].as_mut())
+        else {
+            return Ok((records, false));
+        };
+        let mut kept = Vec::with_capacity(records.len());
+        let mut stop = false;
+        for record in records {
+            let verdict = inc.filter(state, &record, &resource.primary_key)?;
+            stop |= match inc.row_order {
+                Some(crate::incremental::RowOrder::Asc) => verdict.end_out,
+                Some(crate::incremental::RowOrder::Desc) => verdict.start_out,
+                None => false,
+            };
+            if verdict.keep {
+                kept.push(record);
+            }
+        }
+        // dlt closes the generator only for resources without a parent.
+        Ok((kept, stop && resource.parent.is_none()))
     }
 
     fn bad(&self, exchange: &Exchange, message: String) -> Error {

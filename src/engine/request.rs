@@ -4,6 +4,7 @@
 use super::Engine;
 use crate::auth::{Auth, KeyLocation};
 use crate::error::{Error, contains_secret, scrub_text};
+use crate::incremental::{CursorState, Incremental};
 use crate::paginator::Position;
 use crate::redact::redact_url_with;
 use crate::request::{Form, HttpRequest, RequestParts, origin};
@@ -14,11 +15,20 @@ use serde_json::Value;
 /// Placeholder values for one request: `resources.<parent>.<field>` from the parent record.
 struct Scope<'a> {
     parent: Option<(&'a str, &'a Value)>,
+    incremental: Option<(&'a Incremental, &'a CursorState)>,
     opaque: &'a [String],
 }
 
 impl Lookup for Scope<'_> {
     fn value(&self, name: &str) -> Result<Value, String> {
+        if let Some(attr) = name.strip_prefix("incremental.") {
+            let (inc, state) = self
+                .incremental
+                .ok_or_else(|| format!("placeholder `{{{name}}}` needs `incremental`"))?;
+            return inc
+                .placeholder(attr, state)
+                .ok_or_else(|| format!("`{{{name}}}` is not an attribute of incremental"));
+        }
         let Some((resource, field)) = name
             .strip_prefix("resources.")
             .and_then(|r| r.split_once('.'))
@@ -80,8 +90,13 @@ impl Engine {
         let parent_name = resource
             .parent
             .map(|p| self.config.resources[p].name.as_str());
+        let incremental = ep
+            .incremental
+            .as_ref()
+            .zip(self.cursors[f.resource].as_ref());
         let scope = Scope {
             parent: parent_name.zip(f.parent.as_ref().map(|(_, r)| r)),
+            incremental,
             opaque: &self.secrets,
         };
         let render_error = |message: String| Error::BadResponse {
@@ -90,6 +105,14 @@ impl Engine {
             message,
         };
         let mut parts = render_parts(ep, &scope).map_err(render_error)?;
+        if let Some((inc, state)) = incremental {
+            if let Some(param) = &inc.start_param {
+                parts.set_param(param, state.start_value.clone().unwrap_or(Value::Null));
+            }
+            if let Some(param) = &inc.end_param {
+                parts.set_param(param, inc.end_value.clone().unwrap_or(Value::Null));
+            }
+        }
         let position = match (&f.replay, replay) {
             (Some(state), true) => &state.from,
             _ => &f.position,

@@ -891,3 +891,175 @@ fn resume_mid_fan_out_replays_the_parent_page() {
     assert_eq!(page.record_count, 1);
     assert_eq!(r.poll(at(4)).unwrap(), Step::Done);
 }
+
+fn incremental_config(inc: Value, params: Value) -> Value {
+    json!({"client": {"base_url": "https://api.example.com"}, "resources": [{"name": "events", "primary_key": "id",
+        "endpoint": {"path": "events", "data_selector": "data", "paginator": {"type": "page_number", "base_page": 1, "total_path": "pages"},
+            "params": params, "incremental": inc}}]})
+}
+
+fn events(rows: &[(i64, &str)], pages: i64) -> HttpResponse {
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|(id, ts)| json!({"id": id, "updated_at": ts}))
+        .collect();
+    ok(json!({"data": data, "pages": pages}))
+}
+
+/// Drive an engine to the end with scripted responses per URL; the URLs asked for, the rows and the last
+/// checkpoint.
+fn drive(
+    e: &mut Engine,
+    respond: &dyn Fn(&str) -> HttpResponse,
+) -> (Vec<String>, Vec<i64>, String) {
+    let (mut urls, mut ids, mut last) = (Vec::new(), Vec::new(), String::new());
+    for step in 0.. {
+        match e.poll(at(step)).unwrap() {
+            Step::Send(req) => {
+                urls.push(req.url.clone());
+                e.on_response(at(step), respond(&req.url)).unwrap();
+            }
+            Step::Page(p) => {
+                for line in String::from_utf8(p.records).unwrap().lines() {
+                    ids.push(
+                        serde_json::from_str::<Value>(line).unwrap()["id"]
+                            .as_i64()
+                            .unwrap(),
+                    );
+                }
+                last = p.checkpoint;
+            }
+            Step::Done => break,
+            Step::Sleep { .. } => panic!("no sleep expected"),
+        }
+    }
+    (urls, ids, last)
+}
+
+/// dlt `test_offline.py::test_incremental_*` shape and reference §14.3–14.4: the start value is sent once per
+/// run (start_param and placeholders), records are filtered, and the finished run's checkpoint starts the next
+/// run from its cursor with boundary dedup.
+#[test]
+fn dlt_incremental_across_two_runs() {
+    let config = incremental_config(
+        json!({"cursor_path": "updated_at", "initial_value": "2024-01-01", "start_param": "since"}),
+        json!({"from": "{incremental.start_value}", "initial": "{incremental.initial_value}"}),
+    );
+    let text = config.to_string();
+    let mut run1 = Engine::new(&text, &config, vec![], None).unwrap();
+    let (urls, ids, cp) = drive(&mut run1, &|url| {
+        if url.contains("page=2") {
+            events(&[(3, "2024-01-02"), (4, "2023-12-31")], 2)
+        } else {
+            events(&[(1, "2024-01-01"), (2, "2024-01-02")], 2)
+        }
+    });
+    assert_eq!(
+        urls,
+        vec![
+            "https://api.example.com/events?from=2024-01-01&initial=2024-01-01&since=2024-01-01&page=1",
+            "https://api.example.com/events?from=2024-01-01&initial=2024-01-01&since=2024-01-01&page=2",
+        ],
+        "the start value is fixed for the run; only the page changes (dlt's order: params, incremental, page)"
+    );
+    assert_eq!(ids, vec![1, 2, 3], "id 4 is before the start value");
+    assert!(cp.contains(r#""complete":true"#), "{cp}");
+    assert!(cp.contains(r#""last_value":"2024-01-02""#), "{cp}");
+
+    let mut run2 = Engine::new(&text, &config, vec![], Some(&cp)).unwrap();
+    let (urls, ids, _) = drive(&mut run2, &|_| {
+        events(
+            &[
+                (2, "2024-01-02"),
+                (3, "2024-01-02"),
+                (5, "2024-01-02"),
+                (6, "2024-01-03"),
+            ],
+            1,
+        )
+    });
+    assert_eq!(
+        urls,
+        vec![
+            "https://api.example.com/events?from=2024-01-02&initial=2024-01-01&since=2024-01-02&page=1"
+        ]
+    );
+    assert_eq!(
+        ids,
+        vec![5, 6],
+        "ids 2 and 3 were loaded at the boundary last run"
+    );
+}
+
+/// Reference §14.1 (verified): `row_order: asc` stops paging once a record reaches `end_value`; the page is
+/// still processed.
+#[test]
+fn dlt_row_order_asc_stops_requesting_pages() {
+    let config = incremental_config(
+        json!({"cursor_path": "updated_at", "initial_value": "2024-01-01", "end_value": "2024-01-03", "row_order": "asc", "end_param": "until"}),
+        json!({}),
+    );
+    let mut e = engine(config);
+    let (urls, ids, cp) = drive(&mut e, &|url| {
+        let page: i64 = url
+            .split("page=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let day = format!("2024-01-0{page}");
+        events(&[(page, day.as_str())], 5)
+    });
+    assert_eq!(urls.len(), 3, "pages 1-3 of 5: {urls:?}");
+    assert!(urls[0].ends_with("until=2024-01-03&page=1"), "{}", urls[0]);
+    assert_eq!(ids, vec![1, 2], "2024-01-03 is the exclusive end");
+    assert!(cp.contains(r#""complete":true"#));
+}
+
+/// A resumed run (unfinished checkpoint) keeps the run's start value and boundary: nothing is re-sent
+/// differently and nothing loaded before the checkpoint loads again.
+#[test]
+fn resuming_mid_run_keeps_the_start_value() {
+    let config = incremental_config(
+        json!({"cursor_path": "updated_at", "initial_value": "2024-01-01", "start_param": "since"}),
+        json!({}),
+    );
+    let text = config.to_string();
+    let mut e = Engine::new(&text, &config, vec![], None).unwrap();
+    expect_send(&mut e, at(0));
+    e.on_response(at(1), events(&[(1, "2024-01-05")], 2))
+        .unwrap();
+    let cp = expect_page(&mut e, at(1)).checkpoint;
+    assert!(!cp.contains("complete"), "{cp}");
+    let mut resumed = Engine::new(&text, &config, vec![], Some(&cp)).unwrap();
+    let req = expect_send(&mut resumed, at(0));
+    assert!(
+        req.url.ends_with("since=2024-01-01&page=2"),
+        "same start value, next page: {}",
+        req.url
+    );
+}
+
+/// `schema()` names each resource's parent and incremental cursor.
+#[test]
+fn schema_names_parents_and_cursors() {
+    let config = json!({"client": {"base_url": "https://a", "paginator": "single_page"}, "resources": [
+        {"name": "posts", "endpoint": {"incremental": {"cursor_path": "updated_at"}}},
+        {"name": "comments", "endpoint": "posts/{resources.posts.id}/comments"}]});
+    let e = engine(config);
+    let got: Vec<(Option<String>, Option<String>)> = e
+        .schemas()
+        .iter()
+        .map(|t| (t.parent.clone(), t.incremental_cursor.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (None, Some("updated_at".into())),
+            (Some("posts".into()), None)
+        ]
+    );
+}
