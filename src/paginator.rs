@@ -110,8 +110,8 @@ pub enum Position {
     Offset(i64),
     /// A page number.
     Page(i64),
-    /// A cursor value.
-    Cursor(String),
+    /// A cursor value, as the response gave it (sent raw in a JSON body, as `str()` in a query).
+    Cursor(Value),
     /// A next URL (absolute).
     NextUrl(String),
     /// No more pages.
@@ -206,11 +206,11 @@ impl Paginator {
                     parts.set_param("limit", Value::from(*limit));
                 }
                 if let Position::Cursor(c) = pos {
-                    cursor_slot.set(parts, Value::String(c.clone()));
+                    cursor_slot.set(parts, c.clone());
                 }
             }
             (Paginator::HeaderCursor { cursor_param, .. }, Position::Cursor(c)) => {
-                parts.set_param(cursor_param, Value::String(c.clone()));
+                parts.set_param(cursor_param, c.clone());
             }
             (_, Position::NextUrl(url)) => parts.replace_url(url),
             _ => {}
@@ -282,8 +282,8 @@ impl Paginator {
                 {
                     return Ok(Position::Done);
                 }
-                Ok(match cursor_path.first(page.body).and_then(cursor_text) {
-                    Some(c) => Position::Cursor(c),
+                Ok(match cursor_path.first(page.body).filter(|v| truthy(v)) {
+                    Some(c) => Position::Cursor(c.clone()),
                     None => Position::Done,
                 })
             }
@@ -303,19 +303,22 @@ impl Paginator {
                 }
             }
             Paginator::HeaderCursor { cursor_key, .. } => Ok(header(page.headers, cursor_key)
-                .map_or(Position::Done, |v| Position::Cursor(v.to_string()))),
+                .map_or(Position::Done, |v| {
+                    Position::Cursor(Value::String(v.to_string()))
+                })),
         }
     }
 }
 
-/// A cursor value as dlt sends it; `None` for the values that stop pagination (missing or falsy).
-fn cursor_text(value: &Value) -> Option<String> {
+/// Python truthiness of a cursor: `null`, `false`, `0`, `""`, `[]` and `{}` stop pagination (dlt).
+fn truthy(value: &Value) -> bool {
     match value {
-        Value::Null | Value::Bool(false) => None,
-        Value::String(s) if s.is_empty() => None,
-        Value::Number(n) if n.as_f64() == Some(0.0) => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(crate::render::py_str(other)),
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Bool(true) => true,
     }
 }
 

@@ -174,6 +174,10 @@ impl RequestParts {
             (None, Some(Form::Raw(text))) => Some(text.into_bytes()),
             _ => None,
         };
+        if let Some(body) = &body {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-length"));
+            headers.push(("Content-Length".into(), body.len().to_string()));
+        }
         HttpRequest {
             method: self.method,
             url,

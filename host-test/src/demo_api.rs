@@ -29,6 +29,8 @@ pub struct DemoSpec {
     pub token_lifetime_s: u64,
     /// Largest page served (a larger `limit` is cut to this).
     pub max_page: usize,
+    /// Which API to serve: the seed-shaped one, or dlt's test mock.
+    pub routes: Routes,
     /// Origin put in front of the cursor pages' `paging.next.link` (relative when `None`).
     pub link_origin: Option<String>,
 }
@@ -45,6 +47,7 @@ impl Default for DemoSpec {
             client: ("demo-client".into(), "demo-client-secret".into()),
             token_lifetime_s: 3600,
             max_page: 1000,
+            routes: Routes::Seeds,
             link_origin: None,
         }
     }
@@ -253,9 +256,15 @@ fn handle(shared: &Shared, mut request: Request) {
     if let Ok(mut log) = shared.log.lock() {
         log.push(logged);
     }
-    let mut response = Response::from_string(payload.to_string())
-        .with_status_code(status)
-        .with_header(Header::from_bytes("Content-Type", "application/json").expect("valid header"));
+    let (text, content_type) = match payload {
+        Body::Json(v) => (v.to_string(), Some("application/json")),
+        Body::Text(t) => (t, Some("text/plain")),
+        Body::Empty => (String::new(), None),
+    };
+    let mut response = Response::from_string(text).with_status_code(status);
+    if let Some(t) = content_type {
+        response.add_header(Header::from_bytes("Content-Type", t).expect("valid header"));
+    }
     for (k, v) in extra {
         if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
             response.add_header(h);
@@ -264,7 +273,31 @@ fn handle(shared: &Shared, mut request: Request) {
     let _ = request.respond(response);
 }
 
-type Answer = (u16, Value, Vec<(String, String)>);
+/// Which API the fixture serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Routes {
+    /// The seed-shaped API (api_key + offset, oauth2 + cursor).
+    #[default]
+    Seeds,
+    /// dlt's test mock API (see [`crate::dlt_mock`]).
+    Dlt,
+}
+
+/// A response body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// JSON, sent with `Content-Type: application/json`.
+    Json(Value),
+    /// Plain text.
+    Text(String),
+    /// No body at all (204).
+    Empty,
+}
+
+/// Status, body and extra headers of an answer.
+pub type Answer = (u16, Body, Vec<(String, String)>);
+
+type SeedAnswer = (u16, Value, Vec<(String, String)>);
 
 fn answer(shared: &Shared, req: &Logged) -> Answer {
     if let Some(fault) = fault_for(shared, req) {
@@ -272,8 +305,24 @@ fn answer(shared: &Shared, req: &Logged) -> Answer {
             .retry_after
             .map(|v| vec![("Retry-After".to_string(), v)])
             .unwrap_or_default();
-        return (fault.status, json!({"error": "injected fault"}), extra);
+        return (
+            fault.status,
+            Body::Json(json!({"error": "injected fault"})),
+            extra,
+        );
     }
+    if shared.spec.routes == Routes::Dlt {
+        return crate::dlt_mock::answer(req).unwrap_or((
+            404,
+            Body::Json(json!({"error": "not found"})),
+            vec![],
+        ));
+    }
+    let (status, body, headers) = seed_answer(shared, req);
+    (status, Body::Json(body), headers)
+}
+
+fn seed_answer(shared: &Shared, req: &Logged) -> SeedAnswer {
     let spec = &shared.spec;
     if req.path == "/oauth/v1/token" {
         return token(shared, req);
@@ -330,7 +379,7 @@ fn answer(shared: &Shared, req: &Logged) -> Answer {
     (200, json!({"data": data, "total": total}), vec![])
 }
 
-fn token(shared: &Shared, req: &Logged) -> Answer {
+fn token(shared: &Shared, req: &Logged) -> SeedAnswer {
     let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body.as_bytes())
         .into_owned()
         .collect();

@@ -31,36 +31,29 @@ impl JsonlDir {
         }
     }
 
-    /// The file a resource's rows go to.
+    /// The file a resource's rows go to: the name with every byte outside `A-Za-z0-9_-.` percent-encoded (and
+    /// a leading `.` too), so any resource name maps to one plain file inside the directory and no two collide.
     pub fn file_for(dir: &Path, resource: &str) -> PathBuf {
-        dir.join(format!("{resource}.jsonl"))
+        dir.join(format!("{}.jsonl", file_stem(resource)))
     }
 }
 
-/// A resource name must be one plain file name: the config comes from a tenant and must not reach outside the
-/// output directory.
-fn check_name(name: &str) -> std::io::Result<()> {
-    let bad = name.is_empty()
-        || name == "."
-        || name == ".."
-        || name.contains(['/', '\\'])
-        || name.chars().any(char::is_control);
-    if bad {
-        let message =
-            format!("resource name {name:?} cannot be used as a file name in the output directory");
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            message,
-        ));
+/// A resource name as a plain file name (see [`JsonlDir::file_for`]).
+fn file_stem(name: &str) -> String {
+    let mut out = String::new();
+    for (i, b) in name.bytes().enumerate() {
+        let plain = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0);
+        if plain {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
-    Ok(())
+    if out.is_empty() { "%".into() } else { out }
 }
 
 impl Destination for JsonlDir {
     fn begin(&mut self, resources: &[ResourceInfo], resuming: bool) -> std::io::Result<()> {
-        for r in resources.iter().filter(|r| r.selected) {
-            check_name(&r.name)?;
-        }
         std::fs::create_dir_all(&self.dir)?;
         for r in resources.iter().filter(|r| r.selected) {
             let mut options = OpenOptions::new();
@@ -100,22 +93,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_that_leave_the_directory_are_refused() {
-        for bad in [
-            "",
-            ".",
-            "..",
-            "../x",
-            "a/b",
-            "/etc/passwd",
-            "a\\b",
-            "a\0b",
-            "a\nb",
-        ] {
-            assert!(check_name(bad).is_err(), "{bad:?}");
+    fn every_name_is_one_plain_file_inside_the_directory() {
+        let cases = [
+            ("users", "users"),
+            ("customer_usage", "customer_usage"),
+            ("a.b", "a.b"),
+            ("..", "%2E."),
+            ("../x", "%2E.%2Fx"),
+            ("/protected/posts", "%2Fprotected%2Fposts"),
+            ("a\\b", "a%5Cb"),
+            ("a\nb", "a%0Ab"),
+            ("ü", "%C3%BC"),
+            ("", "%"),
+        ];
+        for (name, stem) in cases {
+            assert_eq!(file_stem(name), stem, "{name:?}");
+            let file = JsonlDir::file_for(Path::new("/out"), name);
+            assert_eq!(file.parent(), Some(Path::new("/out")), "{name:?}");
         }
-        for good in ["users", "customer_usage", "a.b", "..hidden", "ünïcode"] {
-            assert!(check_name(good).is_ok(), "{good:?}");
-        }
+        assert_ne!(file_stem("a/b"), file_stem("a%2Fb"), "no collisions");
     }
 }

@@ -10,6 +10,7 @@
 pub mod build;
 pub mod demo_api;
 pub mod dest;
+pub mod dlt_mock;
 pub mod egress;
 pub mod runtime;
 pub mod secrets;

@@ -170,7 +170,7 @@ fn cursor_stops_on_missing_or_falsy_cursor() {
         ),
         (
             json!({"paging": {"next": {"after": 17}}}),
-            Position::Cursor("17".into()),
+            Position::Cursor(json!(17)),
         ),
         (json!({"paging": {"next": {"after": ""}}}), Position::Done),
         (json!({"paging": {"next": {"after": null}}}), Position::Done),
@@ -251,6 +251,12 @@ fn apply_puts_positions_in_query_or_body() {
         r.full_url(),
         "https://a/v1/x?keep=1&limit=100",
         "first cursor request: limit, no cursor"
+    );
+    cursor(None, false).apply(&Position::Cursor(json!(17)), &mut r);
+    assert_eq!(
+        r.full_url(),
+        "https://a/v1/x?keep=1&limit=100&after=17",
+        "a number cursor renders with str()"
     );
     cursor(None, false).apply(&Position::Cursor("c 1".into()), &mut r);
     assert_eq!(r.full_url(), "https://a/v1/x?keep=1&limit=100&after=c+1");

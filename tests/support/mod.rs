@@ -88,3 +88,52 @@ pub fn rows(dir: &Path, resource: &str) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect()
 }
+
+/// dlt's test mock API (`tests/sources/rest_api/conftest.py`) on loopback.
+pub fn dlt_api() -> DemoApi {
+    let spec = DemoSpec {
+        routes: host_test::demo_api::Routes::Dlt,
+        ..DemoSpec::default()
+    };
+    DemoApi::start(spec, 0).expect("the fixture API starts")
+}
+
+/// What a run against dlt's mock produced.
+pub struct Outcome {
+    /// The run's result.
+    pub result: Result<RunSummary, RunFailure>,
+    /// Rows per resource file (missing files read as no rows).
+    pub rows: std::collections::BTreeMap<String, Vec<Value>>,
+    /// The requests the mock received.
+    pub log: Vec<host_test::demo_api::Logged>,
+}
+
+/// Run `config` (a dlt config as JSON) against dlt's mock with `secrets`.
+pub fn run_dlt(config: Value, secrets: &[(&str, &str)]) -> Outcome {
+    let api = dlt_api();
+    let mut t = tenant(&api, &config.to_string());
+    t.secrets = SecretStore::from_pairs(secrets.iter().copied());
+    let (result, dir) = run(&t);
+    let mut rows_by = std::collections::BTreeMap::new();
+    if let Some(resources) = config["resources"].as_array() {
+        for r in resources {
+            let name = r
+                .as_str()
+                .or_else(|| r["name"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let file = JsonlDir::file_for(dir.path(), &name);
+            let got = if file.exists() {
+                rows(dir.path(), &name)
+            } else {
+                Vec::new()
+            };
+            rows_by.insert(name, got);
+        }
+    }
+    Outcome {
+        result,
+        rows: rows_by,
+        log: api.log(),
+    }
+}
