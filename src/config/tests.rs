@@ -466,3 +466,206 @@ fn dlt_resolve_params_bind_the_path() {
     assert_eq!(cfg.resources[1].parent, Some(0));
     assert_eq!(cfg.children, vec![vec![1], vec![]]);
 }
+
+/// dlt `source_configs.py::VALID_CONFIGS`: every JSON-expressible one parses (Python instances written as their
+/// dict forms; the lambda `table_name` and `DltResource` entries are not expressible).
+#[test]
+fn dlt_valid_configs() {
+    let resolve =
+        |res: &str, field: &str| json!({"type": "resolve", "resource": res, "field": field});
+    let configs = vec![
+        json!({"client": {"base_url": "https://api.example.com"}, "resources": ["posts",
+            {"name": "post_comments", "endpoint": {"path": "posts/{post_id}/comments", "params": {"post_id": resolve("posts", "id")}}}]}),
+        json!({"client": {"base_url": "https://api.example.com"}, "resources": ["posts",
+            {"name": "post_comments", "endpoint": {"path": "posts/{resources.posts.id}/comments"}}]}),
+        json!({"client": {"base_url": "https://api.example.com"}, "resources": ["posts",
+            {"name": "post_comments", "endpoint": "posts/{resources.posts.id}/comments"}]}),
+        json!({"client": {"base_url": "https://api.example.com"}, "resources": [
+            {"name": "posts", "endpoint": {"path": "posts", "params": {"limit": 100}, "paginator": "json_link"}}]}),
+        json!({"client": {"base_url": "https://api.example.com"}, "resources": [
+            {"name": "posts", "endpoint": {"path": "posts", "params": {"limit": 1}, "paginator": "single_page"}}]}),
+        json!({"client": {"base_url": "https://example.com", "auth": {"type": "bearer", "token": "X"}}, "resources": ["users"]}),
+        json!({"client": {"base_url": "https://example.com", "auth": {"token": "X"}}, "resources": ["users"]}),
+        json!({"client": {"base_url": "https://example.com", "paginator": "header_link",
+            "auth": {"type": "http_basic", "username": "my-secret", "password": ""}}, "resources": ["users"]}),
+        json!({"client": {"base_url": "https://api.example.com"}, "resources": [{"name": "posts", "endpoint": {"path": "posts",
+            "params": {"limit": 100, "since": {"type": "incremental", "cursor_path": "updated_at", "initial_value": "2024-01-25T11:21:28Z"}},
+            "paginator": "json_link"}}]}),
+        json!({"client": {"base_url": "https://api.example.com"}, "resources": [{"name": "posts", "endpoint": {"path": "posts",
+            "params": {"limit": 100}, "paginator": "json_link", "incremental": {"start_param": "since", "end_param": "until",
+            "cursor_path": "updated_at", "initial_value": "2024-01-25T11:21:28Z"}}}]}),
+        json!({"client": {"base_url": "https://api.example.com", "headers": {"X-Test-Header": "test42"}},
+            "resources": ["users", {"name": "users_2"}, {"name": "users_list", "endpoint": "users_list"}]}),
+        json!({"client": {"base_url": "https://github.com/api/v2"}, "resources": [
+            {"name": "issues", "endpoint": {"path": "{org}/{repo}/issues/", "params": {"org": "dlt-hub", "repo": "dlt"}}},
+            {"name": "comments", "endpoint": {"path": "{org}/{repo}/issues/{id}/comments",
+                "params": {"org": "dlt-hub", "repo": "dlt", "id": resolve("issues", "id")}}}]}),
+        json!({"client": {"base_url": "https://github.com/api/v2"}, "resources": [{"name": "issues", "endpoint": {"path": "user/repos",
+            "auth": {"type": "http_basic", "username": "", "password": "BASIC_AUTH_TOKEN"}}}]}),
+    ];
+    for config in configs {
+        parse(&config).unwrap_or_else(|e| panic!("{config}\n{e}"));
+    }
+    let issues = parse(&json!({"client": {"base_url": "https://github.com/api/v2"}, "resources": [
+        {"name": "issues", "endpoint": {"path": "{org}/{repo}/issues/", "params": {"org": "dlt-hub", "repo": "dlt"}}},
+        {"name": "comments", "endpoint": {"path": "{org}/{repo}/issues/{id}/comments",
+            "params": {"org": "dlt-hub", "repo": "dlt", "id": resolve("issues", "id")}}}]}))
+    .unwrap();
+    assert_eq!(
+        issues.resources[1].endpoint.url,
+        "https://github.com/api/v2/dlt-hub/dlt/issues/{resources.issues.id}/comments"
+    );
+}
+
+/// dlt `source_configs.py::INVALID_CONFIGS` (JSON-expressible ones): each is refused, naming what dlt names.
+#[test]
+fn dlt_invalid_configs() {
+    let resolve = |res: &str| json!({"type": "resolve", "resource": res, "field": "id"});
+    let cases = vec![
+        (
+            json!({"client": {"base_url": ""}}),
+            "missing required field `resources`",
+        ),
+        (json!({"resources": []}), "missing required field `client`"),
+        (
+            json!({"client": {"base_url": "https://api.example.com", "auth": "api_key"}, "resources": ["posts"]}),
+            "client.auth: auth `api_key` needs its fields",
+        ),
+        (
+            json!({"client": {"base_url": "https://api.example.com", "auth": {"type": "api_key", "location": "header"}}, "resources": ["posts"]}),
+            "client.auth.api_key: missing required field",
+        ),
+        (
+            json!({"client": {"base_url": "https://api.example.com", "invalid_key": "value"}, "resources": ["posts"]}),
+            "client: received unexpected field `invalid_key`",
+        ),
+        (
+            json!({"client": {"base_url": "https://api.example.com", "paginator": "invalid_paginator"}, "resources": ["posts"]}),
+            "client.paginator.type: `invalid_paginator` is not one of",
+        ),
+        (
+            json!({"client": {"base_url": "https://github.com/api/v2"}, "resources": ["issues",
+            {"name": "comments", "endpoint": {"path": "issues/{id}/comments", "params": {"id": resolve("issuess")}}}]}),
+            "issuess",
+        ),
+        (
+            json!({"client": {"base_url": "https://github.com/api/v2"}, "resources": [
+            {"name": "issues", "endpoint": {"path": "{org}/{repo}/issues/"}},
+            {"name": "comments", "endpoint": {"path": "{org}/{repo}/issues/{id}/comments", "params": {"id": resolve("issues")}}}]}),
+            "{org}/{repo}/issues/",
+        ),
+    ];
+    for (config, want) in cases {
+        let got = problems(config.clone());
+        assert!(
+            got.iter().any(|g| g.contains(want)),
+            "{config}\nwant: {want}\ngot: {got:?}"
+        );
+    }
+}
+
+/// dlt `source_configs.py::PAGINATOR_TYPE_CONFIGS` (`test_paginator_config.py`): each dict form builds.
+#[test]
+fn dlt_paginator_type_configs() {
+    let paginators = [
+        json!({"type": "auto"}),
+        json!({"type": "single_page"}),
+        json!({"type": "page_number", "page": 10, "base_page": 1, "total_path": "response.pages"}),
+        json!({"type": "offset", "limit": 100, "maximum_offset": 1000}),
+        json!({"type": "header_link", "links_next_key": "next_page"}),
+        json!({"type": "header_cursor", "cursor_key": "X-Next-Cursor", "cursor_param": "cursor"}),
+        json!({"type": "json_link", "next_url_path": "response.nex_page_link"}),
+        json!({"type": "cursor", "cursor_param": "cursor"}),
+        json!("json_link"),
+        json!("json_response"),
+        json!("header_link"),
+        json!("header_cursor"),
+        json!("auto"),
+        json!("single_page"),
+        json!("cursor"),
+        json!("page_number"),
+    ];
+    for p in paginators {
+        parse(&base(json!([{"name": "r", "endpoint": {"paginator": p}}])))
+            .unwrap_or_else(|e| panic!("{p}: {e}"));
+    }
+    let got = problems(base(
+        json!([{"name": "r", "endpoint": {"paginator": "offset"}}]),
+    ));
+    assert!(
+        got[0].contains("Paginator `offset` requires arguments"),
+        "{got:?}"
+    );
+}
+
+/// dlt `test_configuration.py::test_paginator_overrides` and `test_paginator_overrides_single_entity_paths`:
+/// every combination of client, defaults and endpoint paginator (absent, set, or an explicit `null`), on a
+/// plain path and on a single-entity path.
+#[test]
+fn dlt_paginator_precedence_matrix() {
+    let client_p = json!("header_link");
+    let defaults_p = json!({"type": "json_link", "next_url_path": "from_defaults"});
+    let endpoint_p = json!({"type": "json_link", "next_url_path": "from_endpoint"});
+    let kind = |p: &Option<Paginator>| match p {
+        None => "auto".to_string(),
+        Some(Paginator::HeaderLink { .. }) => "client".to_string(),
+        Some(Paginator::SinglePage) => "single_page".to_string(),
+        Some(Paginator::JsonLink { next_url_path }) => next_url_path
+            .as_str()
+            .trim_start_matches("from_")
+            .to_string(),
+        Some(other) => format!("{other:?}"),
+    };
+    let mut cases = 0;
+    for client in [false, true] {
+        for defaults in [false, true] {
+            for endpoint in ["absent", "set", "null"] {
+                for single in [false, true] {
+                    let mut cfg = json!({"client": {"base_url": "https://api.example.com"}, "resources": ["users"]});
+                    if client {
+                        cfg["client"]["paginator"] = client_p.clone();
+                    }
+                    if defaults {
+                        cfg["resource_defaults"] = json!({"endpoint": {"paginator": defaults_p}});
+                    }
+                    let path = if single {
+                        "user/{resources.users.id}"
+                    } else {
+                        "user"
+                    };
+                    let mut ep = json!({"path": path});
+                    match endpoint {
+                        "set" => ep["paginator"] = endpoint_p.clone(),
+                        "null" => ep["paginator"] = Value::Null,
+                        _ => {}
+                    }
+                    cfg["resources"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(json!({"name": "user", "endpoint": ep}));
+                    let parsed = ok(cfg);
+                    // The endpoint's own (a null resets the default), else the default; single-entity paths
+                    // then get single_page; others fall back to the client, then to detection.
+                    let merged = match endpoint {
+                        "set" => Some("endpoint"),
+                        "absent" if defaults => Some("defaults"),
+                        _ => None,
+                    };
+                    let want = match (merged, single, client) {
+                        (Some(m), _, _) => m,
+                        (None, true, _) => "single_page",
+                        (None, false, true) => "client",
+                        (None, false, false) => "auto",
+                    };
+                    assert_eq!(
+                        kind(&parsed.resources[1].endpoint.paginator),
+                        want,
+                        "client {client}, defaults {defaults}, endpoint {endpoint}, single {single}"
+                    );
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 24);
+}

@@ -1063,3 +1063,105 @@ fn schema_names_parents_and_cursors() {
         ]
     );
 }
+
+/// Count requests and sleeps until the run ends: `(requests, sleeps in ms, outcome)`.
+fn run_with(
+    e: &mut Engine,
+    responses: &mut dyn FnMut(usize) -> Result<HttpResponse, &'static str>,
+) -> (usize, Vec<u64>, Result<(), Error>) {
+    let (mut sent, mut sleeps, mut now) = (0, Vec::new(), 0u64);
+    loop {
+        match e.poll(at(now)) {
+            Ok(Step::Send(_)) => {
+                let outcome = match responses(sent) {
+                    Ok(r) => e.on_response(at(now), r),
+                    Err(m) => e.on_transport_error(at(now), m, true),
+                };
+                sent += 1;
+                if let Err(err) = outcome {
+                    return (sent, sleeps, Err(err));
+                }
+            }
+            Ok(Step::Sleep { until_ms }) => {
+                sleeps.push(until_ms - now);
+                now = until_ms;
+            }
+            Ok(Step::Page(_)) => {}
+            Ok(Step::Done) => return (sent, sleeps, Ok(())),
+            Err(err) => return (sent, sleeps, Err(err)),
+        }
+    }
+}
+
+fn single(handler: Value) -> Engine {
+    engine(
+        json!({"client": {"base_url": "https://api.example.com"}, "resources": [{"name": "r", "endpoint": {
+        "path": "x", "paginator": "single_page", "error_handler": handler}}]}),
+    )
+}
+
+/// dlt `tests/sources/helpers/test_requests.py` with a fake clock: default settings (5 attempts, waits
+/// 1, 2, 4, 8 s), success after 2, exceptions, `Retry-After`, and custom settings (`error_handler` here).
+#[test]
+fn dlt_test_requests_retry_cases() {
+    // test_retry_on_status_all_fails / test_default_session_retry_settings
+    let (sent, sleeps, outcome) = run_with(&mut single(json!({})), &mut |_| Ok(status(503, &[])));
+    assert_eq!((sent, sleeps), (5, vec![1000, 2000, 4000, 8000]));
+    assert!(matches!(
+        outcome,
+        Err(Error::Http {
+            status: Some(503),
+            attempts: 5,
+            ..
+        })
+    ));
+    // test_retry_on_status_success_after_2
+    let (sent, sleeps, outcome) = run_with(&mut single(json!({})), &mut |n| {
+        Ok(if n < 2 {
+            text(503, "error")
+        } else {
+            ok(json!([{"id": 1}]))
+        })
+    });
+    assert_eq!((sent, sleeps.len()), (3, 2));
+    assert!(outcome.is_ok());
+    // test_retry_on_exception_all_fails (ConnectionError, Timeout, ChunkedEncodingError)
+    for err in [
+        "connection refused",
+        "no response within the timeout",
+        "reading the response body failed",
+    ] {
+        let (sent, _, outcome) = run_with(&mut single(json!({})), &mut |_| Err(err));
+        assert_eq!(sent, 5, "{err}");
+        assert!(
+            matches!(
+                outcome,
+                Err(Error::Http {
+                    status: None,
+                    attempts: 5,
+                    ..
+                })
+            ),
+            "{err}"
+        );
+    }
+    // test_wait_retry_after_int (dlt adds up to 1 s of jitter; none here)
+    let (sent, sleeps, _) = run_with(&mut single(json!({})), &mut |n| {
+        Ok(if n == 0 {
+            status(429, &[("retry-after", "4")])
+        } else {
+            ok(json!([]))
+        })
+    });
+    assert_eq!((sent, sleeps), (2, vec![4000]));
+    // test_custom_session_retry_settings: 14 attempts, multiplier 2, capped
+    let (sent, sleeps, _) = run_with(
+        &mut single(json!({"max_retries": 13, "backoff_factor": 2, "max_delay": 60})),
+        &mut |_| Ok(status(500, &[])),
+    );
+    assert_eq!(sent, 14);
+    assert_eq!(&sleeps[..6], &[2000, 4000, 8000, 16000, 32000, 60000]);
+    // non-retried statuses: one request (reference §15: 404 makes one call)
+    let (sent, sleeps, _) = run_with(&mut single(json!({})), &mut |_| Ok(status(404, &[])));
+    assert_eq!((sent, sleeps.len()), (1, 0));
+}
