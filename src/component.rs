@@ -402,5 +402,6 @@ fn table_schema(t: &crate::schema::TableSchema) -> wit::TableSchema {
         write_disposition: disposition(t.write_disposition),
         parent: t.parent.clone(),
         incremental_cursor: t.incremental_cursor.clone(),
+        selected: t.selected,
     }
 }

@@ -90,6 +90,8 @@ pub struct TableSchema {
     pub parent: Option<String>,
     /// Incremental cursor path.
     pub incremental_cursor: Option<String>,
+    /// Whether rows are stored.
+    pub selected: bool,
     records_seen: u64,
 }
 
@@ -105,6 +107,7 @@ impl TableSchema {
             write_disposition: resource.write_disposition,
             parent: None,
             incremental_cursor: None,
+            selected: resource.selected,
             records_seen: 0,
         }
     }
@@ -174,6 +177,7 @@ mod tests {
             write_disposition: WriteDisposition::Merge,
             parent: None,
             incremental_cursor: None,
+            selected: true,
             records_seen: 0,
         }
     }

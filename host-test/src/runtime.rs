@@ -436,6 +436,7 @@ pub fn describe_schema(tables: &[TableSchema]) -> serde_json::Value {
                 "write_disposition": disposition_name(t.write_disposition),
                 "parent": t.parent,
                 "incremental_cursor": t.incremental_cursor,
+                "selected": t.selected,
             })
         })
         .collect();

@@ -154,6 +154,7 @@ fn schema_prints_declared_hints_and_invalid_configs_list_every_problem() {
     assert_eq!(schema[0]["table_name"], "resource_name");
     assert_eq!(schema[0]["primary_key"], serde_json::json!(["id"]));
     assert_eq!(schema[0]["write_disposition"], "merge");
+    assert_eq!(schema[0]["selected"], true);
 
     let bad = dir.path().join("bad.json");
     std::fs::write(
