@@ -117,20 +117,12 @@ pub fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
             (Some(x), Some(y)) => x
                 .partial_cmp(&y)
                 .ok_or_else(|| "cannot compare NaN".to_string()),
-            _ => Err(format!("cannot compare {} with {}", kind(a), kind(b))),
+            _ => Err(format!(
+                "cannot compare {} with {}",
+                crate::render::py_type_name(a),
+                crate::render::py_type_name(b)
+            )),
         },
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "None",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
     }
 }
 
@@ -226,8 +218,8 @@ impl Incremental {
         let coerce = |what: &str, other: &Value, e: String| {
             format!(
                 "Could not coerce {what} with value `{other}` and type `{}` to actual data item with value `{value}` and type `{}`: {e}",
-                kind(other),
-                kind(value)
+                crate::render::py_type_name(other),
+                crate::render::py_type_name(value)
             )
         };
         if let Some(end) = &self.end_value {
@@ -355,7 +347,10 @@ pub fn apply_lag(value: &Value, lag: f64, direction: Direction) -> Result<Value,
                 .ok_or_else(|| "lag gives a non-finite value".into())
         }
         Value::String(s) => lag_string(s, sign * lag).map(Value::String),
-        other => Err(format!("lag cannot be applied to a {}", kind(other))),
+        other => Err(format!(
+            "lag cannot be applied to a {}",
+            crate::render::py_type_name(other)
+        )),
     }
 }
 

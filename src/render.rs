@@ -10,6 +10,20 @@ pub fn py_str(value: &Value) -> String {
     }
 }
 
+/// Python's name of the type `json.loads` gives for the value (`NoneType`, `bool`, `int`, `float`, `str`,
+/// `list`, `dict`), as dlt's messages use them.
+pub fn py_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
 /// Python's `repr()` of the value `json.loads` would give.
 pub fn py_repr(value: &Value) -> String {
     match value {

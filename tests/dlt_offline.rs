@@ -18,8 +18,26 @@ fn field(rows: &[Value], key: &str) -> Vec<Value> {
     rows.iter().map(|r| r[key].clone()).collect()
 }
 
-fn query(log: &host_test::demo_api::Logged) -> Vec<(String, String)> {
-    log.query.clone()
+/// The call's query pairs, without `skip`, against `expected` (order-independent, as dlt's `parse_qs`).
+fn assert_query(
+    call: &host_test::demo_api::Logged,
+    skip: &str,
+    expected: &[(&str, &str)],
+    context: &str,
+) {
+    let mut got: Vec<(String, String)> = call
+        .query
+        .iter()
+        .filter(|(k, _)| k != skip)
+        .cloned()
+        .collect();
+    let mut want: Vec<(String, String)> = expected
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "{context}: {}", call.path);
 }
 
 /// `test_load_mock_api`, all five configs: posts, their comments (50 each, paged) and details.
@@ -142,15 +160,10 @@ fn dlt_test_single_resource_query_string_params() {
         out.result.as_ref().unwrap_or_else(|e| panic!("{id}: {e}"));
         assert_eq!(out.log.len(), 5, "{id}");
         for (i, call) in out.log.iter().enumerate() {
-            let mut want: Vec<(String, String)> = expected
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            want.push(("page".into(), (i + 1).to_string()));
-            let mut got = query(call);
-            got.sort();
-            want.sort();
-            assert_eq!(got, want, "{id} request {i}");
+            let page = (i + 1).to_string();
+            let mut want = expected.clone();
+            want.push(("page", page.as_str()));
+            assert_query(call, "", &want, &format!("{id} request {i}"));
         }
     }
 }
@@ -225,17 +238,7 @@ fn dlt_test_dependent_resource_query_string_params() {
             "{id}: 10 pages of comments for each of 25 posts"
         );
         for call in calls {
-            let mut got: Vec<(String, String)> = query(call)
-                .into_iter()
-                .filter(|(k, _)| k != "page")
-                .collect();
-            let mut want: Vec<(String, String)> = expected
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            got.sort();
-            want.sort();
-            assert_eq!(got, want, "{id}: {}", call.path);
+            assert_query(call, "page", &expected, id);
         }
     }
 }
@@ -282,17 +285,7 @@ fn dlt_test_interpolate_params_in_query_string() {
                 Some(index.to_string().as_str()),
                 "{id}"
             );
-            let mut got: Vec<(String, String)> = query(call)
-                .into_iter()
-                .filter(|(k, _)| k != "post_id")
-                .collect();
-            let mut want: Vec<(String, String)> = expected
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            got.sort();
-            want.sort();
-            assert_eq!(got, want, "{id}");
+            assert_query(call, "post_id", &expected, id);
         }
     }
 }

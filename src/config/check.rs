@@ -12,19 +12,6 @@ pub struct Checker {
     pub opaque: Vec<String>,
 }
 
-/// Python's name of a JSON value's type, as dlt's messages use them.
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
 /// `parent.key`, or `key` at the top.
 pub fn join(parent: &str, key: &str) -> String {
     if parent.is_empty() || parent == "." {
@@ -51,7 +38,7 @@ impl Checker {
             path,
             format!(
                 "has invalid type `{}` while `{expected}` is expected",
-                type_name(v)
+                crate::render::py_type_name(v)
             ),
         );
     }
