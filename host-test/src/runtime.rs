@@ -248,10 +248,17 @@ impl Runtime {
         let component = Component::from_file(&self.engine, path).map_err(load_err)?;
         let pre = self.linker.instantiate_pre(&component).map_err(load_err)?;
         let pre = ConnectorCorePre::new(pre).map_err(load_err)?;
-        Ok(Plugin {
+        let plugin = Plugin {
             engine: self.engine.clone(),
             pre,
-        })
+        };
+        plugin.probe().map_err(|e| RunError::Load {
+            path: path.display().to_string(),
+            message: format!(
+                "the component does not implement this host's connector contract: {e:#}"
+            ),
+        })?;
+        Ok(plugin)
     }
 }
 
@@ -271,8 +278,23 @@ pub struct Session {
 }
 
 impl Plugin {
-    /// Instantiate the component for `tenant` in a fresh store and call `configure`.
-    pub fn configure(&self, tenant: &Tenant) -> Result<Session, RunError> {
+    /// Call every export once on a throwaway instance, so that a component built against another version of
+    /// the contract is refused at load, not on its first run (typed calls check the signatures).
+    fn probe(&self) -> wasmtime::Result<()> {
+        let (mut store, _) = self.store(&Tenant::default());
+        let bindings = self.pre.instantiate(&mut store)?;
+        let source = bindings.rest_source_connector_source();
+        let configured = source.call_configure(&mut store, "{}", None)?;
+        if configured.is_ok() {
+            wasmtime::bail!("configure accepted an empty config");
+        }
+        source.call_next_page(&mut store)?.ok();
+        source.call_schema(&mut store)?.ok();
+        Ok(())
+    }
+
+    /// A fresh store for one tenant run, with its limits, secrets and egress policy.
+    fn store(&self, tenant: &Tenant) -> (Store<TenantState>, Arc<Mutex<Vec<EgressEvent>>>) {
         let events = Arc::new(Mutex::new(Vec::new()));
         let state = TenantState {
             tenant: tenant.name.clone(),
@@ -290,6 +312,12 @@ impl Plugin {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        (store, events)
+    }
+
+    /// Instantiate the component for `tenant` in a fresh store and call `configure`.
+    pub fn configure(&self, tenant: &Tenant) -> Result<Session, RunError> {
+        let (mut store, events) = self.store(tenant);
         let bindings = self.pre.instantiate(&mut store).map_err(trap)?;
         let resources = bindings
             .rest_source_connector_source()
