@@ -54,6 +54,13 @@ pub struct FrameState {
     /// For a parent whose children are being fetched: where its records came from and what comes next.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingState>,
+    /// Pages fetched so far in this pagination loop (for `max_pages`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pages: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The children still to fetch for a parent page.
@@ -194,6 +201,7 @@ mod tests {
 
     fn frame(resource: &str, index: usize, position: Position) -> FrameState {
         FrameState {
+            pages: 0,
             resource: resource.into(),
             index,
             position,

@@ -97,6 +97,8 @@ pub struct Engine {
     token: Option<Token>,
     /// A token was just fetched and not used yet.
     token_fresh: bool,
+    /// The token was dropped after a 401 and no page has succeeded since.
+    refreshed: bool,
     phase: Phase,
     ready: Option<Page>,
     failed: Option<Error>,
@@ -151,6 +153,7 @@ impl Engine {
             next_root,
             token: None,
             token_fresh: false,
+            refreshed: false,
             phase: Phase::Idle,
             ready: None,
             failed: None,
@@ -274,6 +277,9 @@ impl Engine {
             self.phase = Phase::Idle;
             return self.ignore(frame);
         }
+        if self.refresh_on_401(&response) {
+            return Ok(());
+        }
         let retryable = self
             .policy_of(&self.phase)
             .is_some_and(|p| p.retries_status(response.status));
@@ -312,6 +318,34 @@ impl Engine {
             message: message.to_string(),
         };
         self.fail(error)
+    }
+
+    /// A 401 to a page request of an OAuth2 resource drops the token; the page is asked for again with a new
+    /// one, once (dlt does not refresh on 401). A second 401 fails as usual.
+    fn refresh_on_401(&mut self, response: &HttpResponse) -> bool {
+        let Phase::InFlight(x) = &self.phase else {
+            return false;
+        };
+        let oauth = self
+            .resource_of(x.frame)
+            .endpoint
+            .auth
+            .as_ref()
+            .and_then(Auth::oauth2)
+            .is_some();
+        if response.status != 401 || x.purpose == Purpose::Token || !oauth || self.refreshed {
+            return false;
+        }
+        let note = format!(
+            "resource `{}`: status 401 from {}; fetching a new token and asking once more",
+            self.exchange_name(x),
+            self.redact(x.frame, &x.request.url)
+        );
+        self.notes.push(note);
+        self.refreshed = true;
+        self.token = None;
+        self.phase = Phase::Idle;
+        true
     }
 
     /// Count the attempt of the request in flight. When it may be retried and attempts remain, schedule the

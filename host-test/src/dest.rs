@@ -1,34 +1,51 @@
 //! Destinations: where a run's pages go.
 
 use crate::runtime::{Page, ResourceInfo};
+use crate::state::{RunState, StateFile, VERSION};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Receives a run's pages in order.
 pub trait Destination {
-    /// Called once, before any page, with the resources the connector will produce. `resuming` is true when
-    /// the run continues from a checkpoint: rows stored before it must stay.
-    fn begin(&mut self, resources: &[ResourceInfo], resuming: bool) -> std::io::Result<()>;
-    /// Store one page's records. When this returns, the records are written.
+    /// Called once, before any page, with the resources the connector will produce and the state the run
+    /// resumes from (if any): rows committed before it stay, rows written after it are dropped.
+    fn begin(
+        &mut self,
+        resources: &[ResourceInfo],
+        resume: Option<&RunState>,
+    ) -> std::io::Result<()>;
+    /// Write one page's records.
     fn write_page(&mut self, page: &Page) -> std::io::Result<()>;
+    /// Make the records written so far durable, then store `checkpoint` with them. `complete` marks the end of
+    /// the run. The checkpoint is stored only after the records before it are durable (the no-loss rule).
+    fn commit(&mut self, checkpoint: &str, complete: bool) -> std::io::Result<()>;
     /// Called once after the last page, or after a failure; make what was written durable.
     fn finish(&mut self) -> std::io::Result<()>;
 }
 
-/// JSON Lines files, one per selected resource: `<dir>/<resource>.jsonl`.
+/// JSON Lines files, one per selected resource: `<dir>/<resource>.jsonl`, with an optional state file.
 pub struct JsonlDir {
     dir: PathBuf,
     files: Vec<(String, File)>,
+    state: Option<StateFile>,
 }
 
 impl JsonlDir {
-    /// A destination writing into `dir` (created if missing).
+    /// A destination writing into `dir` (created if missing), keeping no state.
     pub fn new(dir: &Path) -> Self {
         Self {
             dir: dir.to_path_buf(),
             files: Vec::new(),
+            state: None,
         }
+    }
+
+    /// Also commit the run state to `state` after every page (records first, then the state).
+    pub fn with_state(mut self, state: StateFile) -> Self {
+        self.state = Some(state);
+        self
     }
 
     /// The file a resource's rows go to: the name with every byte outside `A-Za-z0-9_-.` percent-encoded (and
@@ -53,20 +70,45 @@ fn file_stem(name: &str) -> String {
 }
 
 impl Destination for JsonlDir {
-    fn begin(&mut self, resources: &[ResourceInfo], resuming: bool) -> std::io::Result<()> {
+    fn begin(
+        &mut self,
+        resources: &[ResourceInfo],
+        resume: Option<&RunState>,
+    ) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         for r in resources.iter().filter(|r| r.selected) {
-            let mut options = OpenOptions::new();
-            options.create(true);
-            if resuming {
-                options.append(true);
-            } else {
-                options.write(true).truncate(true);
+            let path = Self::file_for(&self.dir, &r.name);
+            let file = OpenOptions::new().create(true).append(true).open(&path)?;
+            match resume {
+                // Resuming: keep what was committed, drop what was written after the last commit.
+                Some(state) if !state.complete => {
+                    file.set_len(state.files.get(&r.name).copied().unwrap_or(0))?
+                }
+                // A finished run's state starts the next run, which appends.
+                Some(_) => {}
+                None => file.set_len(0)?,
             }
-            let file = options.open(Self::file_for(&self.dir, &r.name))?;
             self.files.push((r.name.clone(), file));
         }
         Ok(())
+    }
+
+    fn commit(&mut self, checkpoint: &str, complete: bool) -> std::io::Result<()> {
+        let Some(state) = &self.state else {
+            return Ok(());
+        };
+        let mut files = BTreeMap::new();
+        for (name, file) in &mut self.files {
+            file.sync_data()?;
+            files.insert(name.clone(), file.metadata()?.len());
+        }
+        let run = RunState {
+            v: VERSION,
+            checkpoint: checkpoint.to_string(),
+            complete,
+            files,
+        };
+        state.store(&run).map_err(std::io::Error::other)
     }
 
     fn write_page(&mut self, page: &Page) -> std::io::Result<()> {

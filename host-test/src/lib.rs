@@ -15,6 +15,7 @@ pub mod egress;
 pub mod runtime;
 pub mod secrets;
 pub mod seed;
+pub mod state;
 
 pub use runtime::{Plugin, RunError, RunFailure, RunSummary, Runtime, Tenant};
 

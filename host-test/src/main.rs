@@ -8,6 +8,7 @@ use host_test::dest::JsonlDir;
 use host_test::egress::{EgressPolicy, Origin};
 use host_test::runtime::{Limits, describe_schema};
 use host_test::secrets::SecretStore;
+use host_test::state::StateFile;
 use host_test::{Plugin, Runtime, Tenant, default_plugin_path, seed};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -55,6 +56,10 @@ enum Command {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+        /// Keep the run state here: resume from it if it exists; commit every page to it. A finished run's
+        /// state starts the next run (incremental resources continue from their cursors).
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
     /// Validate a config and print the declared schema as JSON (no request is sent).
     Schema {
@@ -102,7 +107,7 @@ fn one_line(text: &str) -> String {
 
 fn real_main() -> Result<()> {
     match Cli::parse().command {
-        Command::Run { common, out } => run(&common, &out),
+        Command::Run { common, out, state } => run(&common, &out, state.as_deref()),
         Command::Schema { common } => schema(&common),
         Command::Demo { plugin, rows, out } => demo(plugin, rows, out),
         Command::DemoApi { port, rows } => serve(port, rows),
@@ -166,11 +171,27 @@ fn tenant(common: &Common) -> Result<Tenant> {
     })
 }
 
-fn run(common: &Common, out: &Path) -> Result<()> {
+fn run(common: &Common, out: &Path, state: Option<&Path>) -> Result<()> {
     let plugin = load_plugin(common.plugin.as_deref())?;
-    let tenant = tenant(common)?;
+    let mut tenant = tenant(common)?;
+    let mut dest = JsonlDir::new(out);
+    let mut resume = None;
+    if let Some(path) = state {
+        let file = StateFile::new(path);
+        resume = file.load()?;
+        if let Some(stored) = &resume {
+            let what = if stored.complete {
+                "starting the next run after"
+            } else {
+                "resuming"
+            };
+            eprintln!("{what} the state in {}", path.display());
+            tenant.checkpoint = Some(stored.checkpoint.clone());
+        }
+        dest = dest.with_state(file);
+    }
     let started = Instant::now();
-    let summary = plugin.run(&tenant, &mut JsonlDir::new(out))?;
+    let summary = plugin.run(&tenant, &mut dest, resume.as_ref())?;
     let total: u64 = summary.rows.iter().map(|(_, n)| n).sum();
     for (name, rows) in &summary.rows {
         println!(
@@ -239,7 +260,7 @@ fn demo(plugin: Option<PathBuf>, rows: usize, out: Option<PathBuf>) -> Result<()
         let dir = out.join(format!("seed-{id}"));
         let started = Instant::now();
         let summary = plugin
-            .run(&tenant, &mut JsonlDir::new(&dir))
+            .run(&tenant, &mut JsonlDir::new(&dir), None)
             .with_context(|| format!("seed {id}"))?;
         let seconds = started.elapsed().as_secs_f64();
         for (name, count) in &summary.rows {

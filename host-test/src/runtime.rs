@@ -7,6 +7,7 @@
 use crate::dest::Destination;
 use crate::egress::{EgressEvent, EgressHooks, EgressPolicy};
 use crate::secrets::SecretStore;
+use crate::state::RunState;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -334,13 +335,17 @@ impl Plugin {
 
     /// Configure, then move every page into `dest` until the connector is done or fails. On failure the
     /// summary of what was done (rows, last checkpoint, logs) comes with the error.
+    ///
+    /// `resume` is the stored state the tenant's checkpoint came from, if any: the destination drops rows
+    /// written after it. Every page is committed (records, then checkpoint); the end is committed as complete.
     pub fn run(
         &self,
         tenant: &Tenant,
         dest: &mut dyn Destination,
+        resume: Option<&RunState>,
     ) -> Result<RunSummary, RunFailure> {
         let mut summary = RunSummary::default();
-        match self.run_into(tenant, dest, &mut summary) {
+        match self.run_into(tenant, dest, resume, &mut summary) {
             Ok(()) => Ok(summary),
             Err(error) => Err(RunFailure {
                 error,
@@ -353,10 +358,11 @@ impl Plugin {
         &self,
         tenant: &Tenant,
         dest: &mut dyn Destination,
+        resume: Option<&RunState>,
         summary: &mut RunSummary,
     ) -> Result<(), RunError> {
         let mut session = self.configure(tenant)?;
-        dest.begin(&session.resources, tenant.checkpoint.is_some())?;
+        dest.begin(&session.resources, resume)?;
         summary.rows = session
             .resources
             .iter()
@@ -366,7 +372,10 @@ impl Plugin {
         let outcome = loop {
             match session.next_page() {
                 Ok(Some(page)) => {
-                    if let Err(e) = dest.write_page(&page) {
+                    if let Err(e) = dest
+                        .write_page(&page)
+                        .and_then(|()| dest.commit(&page.checkpoint, false))
+                    {
                         break Err(e.into());
                     }
                     if let Some(slot) = summary.rows.iter_mut().find(|(n, _)| *n == page.resource) {
@@ -375,7 +384,17 @@ impl Plugin {
                     summary.pages += 1;
                     summary.last_checkpoint = Some(page.checkpoint);
                 }
-                Ok(None) => break Ok(()),
+                Ok(None) => {
+                    // The end of the run: the last checkpoint again, marked complete.
+                    let last = summary
+                        .last_checkpoint
+                        .clone()
+                        .or_else(|| tenant.checkpoint.clone());
+                    break match last {
+                        Some(cp) => dest.commit(&cp, true).map_err(RunError::from),
+                        None => Ok(()),
+                    };
+                }
                 Err(e) => break Err(e),
             }
         };

@@ -108,6 +108,8 @@ pub struct Endpoint {
     pub response_actions: Vec<ResponseAction>,
     /// Incremental loading (`endpoint.incremental`, or a legacy `type: incremental` param).
     pub incremental: Option<crate::incremental::Incremental>,
+    /// Stop a pagination loop cleanly after this many pages (extension; dlt's `add_limit`).
+    pub max_pages: Option<u32>,
 }
 
 const TOP_KEYS: [&str; 3] = ["client", "resources", "resource_defaults"];
@@ -132,7 +134,8 @@ const RESOURCE_KEYS: [&str; 18] = [
     "parent_table_name",
     "nested_hints",
 ];
-const ENDPOINT_KEYS: [&str; 12] = [
+const ENDPOINT_KEYS: [&str; 13] = [
+    "max_pages",
     "path",
     "method",
     "params",
@@ -677,7 +680,16 @@ fn endpoint(
         Some(v) => parts::response_actions(v, &join(path, "response_actions"), ck),
     };
     let base = client.base_url.replace('{', "{{").replace('}', "}}");
+    let max_pages = match ck.opt_int(map, "max_pages", path) {
+        Some(n) if n >= 1 => u32::try_from(n).ok(),
+        Some(_) => {
+            ck.problem(join(path, "max_pages"), "must be a positive integer");
+            None
+        }
+        None => None,
+    };
     let endpoint = Endpoint {
+        max_pages,
         incremental,
         response_actions,
         url: join_url(&base, &url_path?),

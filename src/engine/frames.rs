@@ -28,6 +28,8 @@ pub(super) struct Frame {
     pub replay: Option<PendingState>,
     /// On resume: the parent record index this child pages for (its record comes with the parent's replay).
     pub parent_index: Option<usize>,
+    /// Pages fetched in this pagination loop (for `max_pages`).
+    pub pages: u32,
 }
 
 /// Parent records waiting for their children.
@@ -51,6 +53,7 @@ impl Frame {
             pending: None,
             replay: None,
             parent_index,
+            pages: 0,
         }
     }
 }
@@ -64,6 +67,7 @@ pub(super) fn restore(cp: &Checkpoint, detected: Vec<Option<Paginator>>) -> Vec<
             found,
             replay: state.pending.clone(),
             parent_index: state.parent_record,
+            pages: state.pages,
             ..Frame::new(state.index, state.position.clone(), None)
         })
         .collect()
@@ -190,9 +194,17 @@ impl Engine {
             Err(message) => return self.fail(self.bad(exchange, message)),
         };
         if next != Position::Done && next == position {
-            let message = format!("pagination does not advance: the response sends {next:?} again");
+            let message = format!(
+                "pagination does not advance: the page requested at {position:?} points to {next:?} again, so the next page would repeat it"
+            );
             return self.fail(self.bad(exchange, message));
         }
+        self.refreshed = false;
+        self.frames[f].pages += 1;
+        let next = match resource.endpoint.max_pages {
+            Some(max) if self.frames[f].pages >= max => Position::Done,
+            _ => next,
+        };
         if resource.endpoint.paginator.is_none() {
             self.frames[f].found = Some(paginator);
         }
@@ -315,6 +327,7 @@ impl Engine {
                         .then(|| f.found.as_ref()?.describe())
                         .flatten(),
                     parent_record: f.parent.as_ref().map(|(i, _)| *i),
+                    pages: f.pages,
                     pending: f.pending.as_ref().map(|p| PendingState {
                         from: p.from.clone(),
                         next_record: p.next_record,

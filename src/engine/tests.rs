@@ -1165,3 +1165,87 @@ fn dlt_test_requests_retry_cases() {
     let (sent, sleeps, _) = run_with(&mut single(json!({})), &mut |_| Ok(status(404, &[])));
     assert_eq!((sent, sleeps.len()), (1, 0));
 }
+
+/// A 401 with OAuth2 fetches a new token and asks once more; a second 401 fails (dlt never refreshes on 401).
+#[test]
+fn an_oauth_401_refreshes_the_token_once() {
+    let mut e = engine(oauth_config());
+    expect_send(&mut e, at(0));
+    e.on_response(at(1), ok(json!({"access_token": "old"})))
+        .unwrap();
+    expect_send(&mut e, at(1));
+    e.on_response(at(2), status(401, &[])).unwrap();
+    assert!(
+        e.take_notes()[0].contains("status 401"),
+        "the refresh is logged"
+    );
+    assert!(
+        expect_send(&mut e, at(3)).url.ends_with("/token"),
+        "a new token first"
+    );
+    e.on_response(at(4), ok(json!({"access_token": "new"})))
+        .unwrap();
+    let again = expect_send(&mut e, at(4));
+    assert!(
+        again
+            .headers
+            .contains(&("Authorization".into(), "Bearer new".into()))
+    );
+    e.on_response(at(5), ok(json!({"data": [{"id": 1}], "next": "n"})))
+        .unwrap();
+    expect_page(&mut e, at(5));
+    // A later 401 gets its own single refresh; two in a row fail.
+    expect_send(&mut e, at(6));
+    e.on_response(at(7), status(401, &[])).unwrap();
+    expect_send(&mut e, at(8));
+    e.on_response(at(9), ok(json!({"access_token": "newer"})))
+        .unwrap();
+    expect_send(&mut e, at(9));
+    let err = e
+        .on_response(at(10), status(401, &[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("(status 401)"), "{err}");
+}
+
+/// `max_pages` (extension, dlt's `add_limit`) ends each pagination loop cleanly; the count rides in the
+/// checkpoint so a resume stops at the same place.
+#[test]
+fn max_pages_stops_cleanly_and_survives_resume() {
+    let config = json!({"client": {"base_url": "https://api.example.com"}, "resources": [{"name": "r", "endpoint": {
+        "path": "x", "data_selector": "data", "max_pages": 3, "paginator": {"type": "page_number", "base_page": 1, "total_path": null}}}]});
+    let text = config.to_string();
+    let mut e = engine(config.clone());
+    let mut cp = String::new();
+    for page in 1..=2 {
+        assert!(
+            expect_send(&mut e, at(page))
+                .url
+                .ends_with(&format!("page={page}"))
+        );
+        e.on_response(at(page), ok(json!({"data": [{"id": page}]})))
+            .unwrap();
+        cp = expect_page(&mut e, at(page)).checkpoint;
+    }
+    assert!(cp.contains(r#""pages":2"#), "{cp}");
+    let mut resumed = Engine::new(&text, &config, vec![], Some(&cp)).unwrap();
+    assert!(expect_send(&mut resumed, at(0)).url.ends_with("page=3"));
+    resumed
+        .on_response(at(1), ok(json!({"data": [{"id": 3}]})))
+        .unwrap();
+    expect_page(&mut resumed, at(1));
+    assert_eq!(
+        resumed.poll(at(2)).unwrap(),
+        Step::Done,
+        "three pages in all"
+    );
+    let bad = json!({"client": {"base_url": "https://a", "paginator": "single_page"}, "resources": [{"name": "r", "endpoint": {"max_pages": 0}}]});
+    let err = Engine::new(&bad.to_string(), &bad, vec![], None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("max_pages: must be a positive integer"),
+        "{err}"
+    );
+}

@@ -76,7 +76,7 @@ pub fn tenant(api: &DemoApi, config: &str) -> Tenant {
 /// Run a tenant into a fresh directory; the summary (or error) and the rows written per file.
 pub fn run(tenant: &Tenant) -> (Result<RunSummary, RunFailure>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let result = plugin().run(tenant, &mut JsonlDir::new(dir.path()));
+    let result = plugin().run(tenant, &mut JsonlDir::new(dir.path()), None);
     (result, dir)
 }
 
