@@ -16,13 +16,7 @@ fn with_error_handler(id: &str, handler: Value) -> String {
 }
 
 fn fault(from: usize, count: Option<usize>, status: u16, retry_after: Option<&str>) -> Fault {
-    Fault {
-        path: "/v1/resource".into(),
-        from,
-        count,
-        status,
-        retry_after: retry_after.map(String::from),
-    }
+    Fault::status("/v1/resource", from, count, status, retry_after)
 }
 
 #[test]

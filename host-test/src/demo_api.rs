@@ -11,6 +11,7 @@
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -96,20 +97,72 @@ impl Logged {
     }
 }
 
-/// Make chosen requests fail: requests to `path` numbered `from` (0-based, counting requests to that path) up to
-/// `from + count` answer `status` (with `Retry-After: retry_after` when set) instead of data.
+/// Make chosen requests to `path` fail. Requests are numbered from 0, counting requests to that path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
     /// Path the rule applies to.
     pub path: String,
-    /// First request (0-based) that fails.
-    pub from: usize,
-    /// How many fail; `None` for all from then on.
-    pub count: Option<usize>,
-    /// Status answered.
-    pub status: u16,
-    /// `Retry-After` value to send.
-    pub retry_after: Option<String>,
+    /// Which requests fail.
+    pub which: Which,
+    /// How they fail.
+    pub kind: FaultKind,
+}
+
+/// Which requests a fault hits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Which {
+    /// Requests `from` up to `from + count` (`None`: all from then on).
+    Range {
+        /// First request that fails.
+        from: usize,
+        /// How many fail.
+        count: Option<usize>,
+    },
+    /// Every k-th request (numbers k-1, 2k-1, …).
+    Every(usize),
+}
+
+/// How a request fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// This status (with `Retry-After` when set) instead of data.
+    Status {
+        /// Status answered.
+        code: u16,
+        /// `Retry-After` value to send.
+        retry_after: Option<String>,
+    },
+    /// Statuses in turn, one per failing request.
+    Cycle(Vec<u16>),
+    /// The real answer cut in half, sent as a complete response (invalid JSON).
+    TruncatedJson,
+    /// The real answer's headers with its full `Content-Length`, then only half the body; the connection is left
+    /// open, so the client waits until its between-bytes timeout.
+    ShortBody,
+    /// The real answer, after this many milliseconds.
+    Slow(u64),
+    /// Bytes that are not an HTTP response at all, as if the connection broke.
+    Broken,
+}
+
+impl Fault {
+    /// Requests `from` to `from + count` answer `code` (a shorthand for the common case).
+    pub fn status(
+        path: &str,
+        from: usize,
+        count: Option<usize>,
+        code: u16,
+        retry_after: Option<&str>,
+    ) -> Self {
+        Self {
+            path: path.into(),
+            which: Which::Range { from, count },
+            kind: FaultKind::Status {
+                code,
+                retry_after: retry_after.map(String::from),
+            },
+        }
+    }
 }
 
 struct Shared {
@@ -251,10 +304,51 @@ fn handle(shared: &Shared, mut request: Request) {
         body,
         status: 0,
     };
-    let (status, payload, extra) = answer(shared, &logged);
+    let fault = fault_for(shared, &logged);
+    let (mut status, mut payload, mut extra) = answer(shared, &logged);
+    let mut raw: Option<Vec<u8>> = None;
+    match fault.map(|(f, nth)| (f.kind, nth)) {
+        Some((FaultKind::Status { code, retry_after }, _)) => {
+            (status, payload) = (code, Body::Json(json!({"error": "injected fault"})));
+            extra = retry_after
+                .map(|v| vec![("Retry-After".to_string(), v)])
+                .unwrap_or_default();
+        }
+        Some((FaultKind::Cycle(codes), nth)) if !codes.is_empty() => {
+            (status, payload, extra) = (
+                codes[nth % codes.len()],
+                Body::Json(json!({"error": "injected fault"})),
+                vec![],
+            );
+        }
+        Some((FaultKind::TruncatedJson, _)) => {
+            let text = body_text(&payload);
+            payload = Body::Text(text[..text.len() / 2].to_string());
+        }
+        Some((FaultKind::ShortBody, _)) => {
+            let text = body_text(&payload);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                text.len()
+            );
+            raw = Some([head.as_bytes(), &text.as_bytes()[..text.len() / 2]].concat());
+            status = 0;
+        }
+        Some((FaultKind::Slow(ms), _)) => std::thread::sleep(std::time::Duration::from_millis(ms)),
+        Some((FaultKind::Broken, _)) => {
+            raw = Some(b"SPLAT 999 ???\r\n\r\n".to_vec());
+            status = 0;
+        }
+        _ => {}
+    }
     logged.status = status;
     if let Ok(mut log) = shared.log.lock() {
         log.push(logged);
+    }
+    if let Some(bytes) = raw {
+        let mut writer = request.into_writer();
+        let _ = writer.write_all(&bytes).and_then(|()| writer.flush());
+        return;
     }
     let (text, content_type) = match payload {
         Body::Json(v) => (v.to_string(), Some("application/json")),
@@ -299,18 +393,15 @@ pub type Answer = (u16, Body, Vec<(String, String)>);
 
 type SeedAnswer = (u16, Value, Vec<(String, String)>);
 
-fn answer(shared: &Shared, req: &Logged) -> Answer {
-    if let Some(fault) = fault_for(shared, req) {
-        let extra = fault
-            .retry_after
-            .map(|v| vec![("Retry-After".to_string(), v)])
-            .unwrap_or_default();
-        return (
-            fault.status,
-            Body::Json(json!({"error": "injected fault"})),
-            extra,
-        );
+fn body_text(body: &Body) -> String {
+    match body {
+        Body::Json(v) => v.to_string(),
+        Body::Text(t) => t.clone(),
+        Body::Empty => String::new(),
     }
+}
+
+fn answer(shared: &Shared, req: &Logged) -> Answer {
     if shared.spec.routes == Routes::Dlt {
         return crate::dlt_mock::answer(req).unwrap_or((
             404,
@@ -399,7 +490,8 @@ fn token(shared: &Shared, req: &Logged) -> SeedAnswer {
     (200, body, vec![])
 }
 
-fn fault_for(shared: &Shared, req: &Logged) -> Option<Fault> {
+/// The fault that hits this request, and how many requests that fault has hit before it.
+fn fault_for(shared: &Shared, req: &Logged) -> Option<(Fault, usize)> {
     let faults = shared.faults.lock().ok()?;
     let seen = shared
         .log
@@ -410,6 +502,14 @@ fn fault_for(shared: &Shared, req: &Logged) -> Option<Fault> {
         .count();
     faults
         .iter()
-        .find(|f| f.path == req.path && seen >= f.from && f.count.is_none_or(|c| seen < f.from + c))
-        .cloned()
+        .filter(|f| f.path == req.path)
+        .find_map(|f| match f.which {
+            Which::Range { from, count }
+                if seen >= from && count.is_none_or(|c| seen < from + c) =>
+            {
+                Some((f.clone(), seen - from))
+            }
+            Which::Every(k) if k > 0 && (seen + 1) % k == 0 => Some((f.clone(), seen / k)),
+            _ => None,
+        })
 }
