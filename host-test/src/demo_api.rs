@@ -32,6 +32,8 @@ pub struct DemoSpec {
     pub max_page: usize,
     /// Which API to serve: the seed-shaped one, or dlt's test mock.
     pub routes: Routes,
+    /// Milliseconds to wait before every answer (to make runs long enough to interrupt).
+    pub delay_ms: u64,
     /// Origin put in front of the cursor pages' `paging.next.link` (relative when `None`).
     pub link_origin: Option<String>,
 }
@@ -49,6 +51,7 @@ impl Default for DemoSpec {
             token_lifetime_s: 3600,
             max_page: 1000,
             routes: Routes::Seeds,
+            delay_ms: 0,
             link_origin: None,
         }
     }
@@ -304,6 +307,9 @@ fn handle(shared: &Shared, mut request: Request) {
         body,
         status: 0,
     };
+    if shared.spec.delay_ms > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(shared.spec.delay_ms));
+    }
     let fault = fault_for(shared, &logged);
     let (mut status, mut payload, mut extra) = answer(shared, &logged);
     let mut raw: Option<Vec<u8>> = None;

@@ -12,6 +12,7 @@ pub mod demo_api;
 pub mod dest;
 pub mod dlt_mock;
 pub mod egress;
+pub mod precompile;
 pub mod runtime;
 pub mod secrets;
 pub mod seed;

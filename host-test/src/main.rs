@@ -136,7 +136,11 @@ fn load_plugin(path: Option<&Path>) -> Result<Plugin> {
     if !path.exists() {
         bail!("no component at {}", path.display());
     }
-    let runtime = Runtime::new().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    // Compiled components are cached beside the plugin file, so later runs skip compiling it.
+    let cache = path.parent().unwrap_or(Path::new(".")).join(".precompiled");
+    let runtime = Runtime::new()
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?
+        .with_cache(&cache);
     Ok(runtime.load(&path)?)
 }
 

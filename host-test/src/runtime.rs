@@ -10,7 +10,7 @@ use crate::secrets::SecretStore;
 use crate::state::RunState;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -227,6 +227,7 @@ impl bindings::rest_source::connector::logging::Host for TenantState {
 pub struct Runtime {
     engine: Engine,
     linker: Linker<TenantState>,
+    cache: Option<std::path::PathBuf>,
 }
 
 impl Runtime {
@@ -237,16 +238,27 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
         ConnectorCore::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        Ok(Self { engine, linker })
+        Ok(Self {
+            engine,
+            linker,
+            cache: None,
+        })
     }
 
-    /// Compile and pre-instantiate a component file.
+    /// Keep compiled components in `dir` (which only this host may write to), so a component is compiled once.
+    pub fn with_cache(mut self, dir: &Path) -> Self {
+        self.cache = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Compile (or load from the cache) and pre-instantiate a component file.
     pub fn load(&self, path: &Path) -> Result<Plugin, RunError> {
         let load_err = |e: wasmtime::Error| RunError::Load {
             path: path.display().to_string(),
             message: format!("{e:#}"),
         };
-        let component = Component::from_file(&self.engine, path).map_err(load_err)?;
+        let component =
+            crate::precompile::load(&self.engine, path, self.cache.as_deref()).map_err(load_err)?;
         let pre = self.linker.instantiate_pre(&component).map_err(load_err)?;
         let pre = ConnectorCorePre::new(pre).map_err(load_err)?;
         let plugin = Plugin {
