@@ -178,3 +178,59 @@ fn a_missing_secret_is_a_config_error_naming_it_before_any_request() {
     );
     assert!(api.log().is_empty());
 }
+
+/// The tenant's time budget counts the waits before retries (they happen inside the component): the run stops
+/// at the first page boundary past it, with the checkpoint of the last stored page.
+#[test]
+fn the_time_budget_counts_retry_waits_and_stops_at_a_page_boundary() {
+    let api = api();
+    api.inject(fault(1, Some(2), 503, Some("0.4")));
+    let mut tenant = tenant(&api, &seed_config("000"));
+    tenant.limits.time_budget = Some(std::time::Duration::from_millis(500));
+    let (result, dir) = run(&tenant);
+    let failure = result.expect_err("two 0.4 s waits exceed a 0.5 s budget");
+    assert!(
+        matches!(failure.error, RunError::TimeBudget { pages: 2, .. }),
+        "{:?}",
+        failure.error
+    );
+    assert!(
+        failure
+            .to_string()
+            .starts_with("time budget of 0.5 s used up after 2 pages"),
+        "{failure}"
+    );
+    assert_eq!(
+        rows(dir.path(), "resource_name").len(),
+        200,
+        "the pages before the boundary are stored"
+    );
+    assert_eq!(
+        api.log().len(),
+        4,
+        "page 1, two failures, page 2; nothing after"
+    );
+}
+
+/// The OAuth2 token request is retried under the resource's policy, like any request.
+#[test]
+fn the_token_request_is_retried_like_any_request() {
+    let api = api();
+    api.inject(Fault::status(
+        "/oauth/v1/token",
+        0,
+        Some(2),
+        503,
+        Some("0.01"),
+    ));
+    let (result, dir) = run(&tenant(&api, &seed_config("001")));
+    result.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(dir.path(), "resource_name"), api.rows("resource"));
+    let tokens: Vec<u16> = api
+        .log()
+        .iter()
+        .filter(|l| l.path == "/oauth/v1/token")
+        .map(|l| l.status)
+        .collect();
+    assert_eq!(tokens, vec![503, 503, 200]);
+}

@@ -45,6 +45,9 @@ struct Common {
     /// Let the connector reach loopback, private and link-local addresses (refused by default).
     #[arg(long)]
     allow_internal: bool,
+    /// Stop the run cleanly at the first page boundary after this many seconds (waits before retries count).
+    #[arg(long, value_name = "SECONDS")]
+    time_budget: Option<f64>,
 }
 
 #[derive(Subcommand)]
@@ -169,7 +172,10 @@ fn tenant(common: &Common) -> Result<Tenant> {
         config,
         secrets,
         egress,
-        limits: Limits::default(),
+        limits: Limits {
+            time_budget: common.time_budget.map(std::time::Duration::from_secs_f64),
+            ..Limits::default()
+        },
         checkpoint: None,
         echo_logs: common.verbose,
     })

@@ -51,6 +51,16 @@ pub enum RunError {
     /// The destination failed.
     #[error("destination: {0}")]
     Destination(std::io::Error),
+    /// The tenant's time budget ran out (waits before retries count).
+    #[error(
+        "time budget of {seconds} s used up after {pages} pages (waits before retries count); resume from the last checkpoint"
+    )]
+    TimeBudget {
+        /// The budget.
+        seconds: f64,
+        /// Pages stored before it ran out.
+        pages: u64,
+    },
 }
 
 impl From<std::io::Error> for RunError {
@@ -100,12 +110,16 @@ pub fn describe(e: &ConnectorError) -> String {
 pub struct Limits {
     /// Largest linear memory the guest may grow to, in bytes.
     pub memory_bytes: usize,
+    /// Wall-clock budget of a run, waits before retries included. It is checked after every page, so a run
+    /// stops cleanly at a page boundary (one page's retries can overrun it, as far as `error_handler` allows).
+    pub time_budget: Option<std::time::Duration>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             memory_bytes: 512 * 1024 * 1024,
+            time_budget: None,
         }
     }
 }
@@ -381,6 +395,7 @@ impl Plugin {
             .filter(|r| r.selected)
             .map(|r| (r.name.clone(), 0))
             .collect();
+        let started = std::time::Instant::now();
         let outcome = loop {
             match session.next_page() {
                 Ok(Some(page)) => {
@@ -395,6 +410,14 @@ impl Plugin {
                     }
                     summary.pages += 1;
                     summary.last_checkpoint = Some(page.checkpoint);
+                    if let Some(budget) =
+                        tenant.limits.time_budget.filter(|b| started.elapsed() > *b)
+                    {
+                        break Err(RunError::TimeBudget {
+                            seconds: budget.as_secs_f64(),
+                            pages: summary.pages,
+                        });
+                    }
                 }
                 Ok(None) => {
                     // The end of the run: the last checkpoint again, marked complete.
