@@ -5,7 +5,9 @@
 
 mod bind;
 mod check;
+mod hints;
 mod incremental;
+mod merge;
 mod parts;
 
 use crate::auth::Auth;
@@ -198,7 +200,7 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
         Some(Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 let path = format!("resources[{i}]");
-                let Some(m) = expand(item, &defaults, &path, &mut ck) else {
+                let Some(m) = merge::expand(item, &defaults, &path, &mut ck) else {
                     continue;
                 };
                 if let Some(Value::String(name)) = m.get("name") {
@@ -281,88 +283,6 @@ fn headers(v: Option<&Value>, path: &str, ck: &mut Checker) -> Vec<(String, Stri
         .collect()
 }
 
-/// A resource entry expanded from its shorthand and merged with the defaults (dlt's `_merge_resource_endpoints`).
-fn expand(
-    item: &Value,
-    defaults: &Map<String, Value>,
-    path: &str,
-    ck: &mut Checker,
-) -> Option<Map<String, Value>> {
-    let mut resource = match item {
-        Value::String(s) => {
-            let mut m = Map::new();
-            m.insert("name".into(), Value::String(s.clone()));
-            m
-        }
-        other => ck.object(other, path)?.clone(),
-    };
-    let own_endpoint = match resource.remove("endpoint") {
-        Some(Value::String(p)) => Some(Map::from_iter([("path".to_string(), Value::String(p))])),
-        Some(Value::Object(m)) => Some(m),
-        Some(Value::Null) | None => None,
-        Some(other) => {
-            ck.wrong_type(&join(path, "endpoint"), &other, "str | Endpoint");
-            return None;
-        }
-    };
-    let default_endpoint = match defaults.get("endpoint") {
-        Some(Value::Object(m)) => m.clone(),
-        Some(Value::String(p)) => Map::from_iter([("path".to_string(), Value::String(p.clone()))]),
-        _ => Map::new(),
-    };
-    let mut endpoint = default_endpoint.clone();
-    for (k, v) in own_endpoint.unwrap_or_default() {
-        let merged = match (k.as_str(), default_endpoint.get(&k), &v) {
-            ("params" | "json", Some(Value::Object(d)), Value::Object(r)) => {
-                let mut m = d.clone();
-                m.extend(r.clone());
-                Value::Object(m)
-            }
-            _ => v,
-        };
-        endpoint.insert(k, merged);
-    }
-    let columns = merge_columns(defaults.get("columns"), resource.get("columns"));
-    let mut merged = defaults.clone();
-    merged.remove("endpoint");
-    merged.extend(resource);
-    if let Some(columns) = columns {
-        merged.insert("columns".into(), columns);
-    }
-    if !endpoint.contains_key("path")
-        && let Some(Value::String(name)) = merged.get("name")
-    {
-        endpoint.insert("path".into(), Value::String(name.clone()));
-    }
-    merged.insert("endpoint".into(), Value::Object(endpoint));
-    Some(merged)
-}
-
-/// dlt's column merge: when defaults and resource both give columns (as a dict or a list), merge them hint by
-/// hint per column; resource hints win, default-only columns stay first. `None` leaves the shallow merge.
-fn merge_columns(defaults: Option<&Value>, own: Option<&Value>) -> Option<Value> {
-    let as_map = |v: &Value| -> Option<Map<String, Value>> {
-        match v {
-            Value::Object(m) => Some(m.clone()),
-            Value::Array(items) => items
-                .iter()
-                .map(|c| Some((c.get("name")?.as_str()?.to_string(), c.clone())))
-                .collect(),
-            _ => None,
-        }
-    };
-    let (mut merged, own) = (as_map(defaults?)?, as_map(own?)?);
-    for (name, hints) in own {
-        match (merged.get_mut(&name), hints) {
-            (Some(Value::Object(base)), Value::Object(h)) => base.extend(h),
-            (_, hints) => {
-                merged.insert(name, hints);
-            }
-        }
-    }
-    Some(Value::Object(merged))
-}
-
 /// One merged resource, and the name of the parent its templates reference.
 fn resource(
     map: &Map<String, Value>,
@@ -382,7 +302,7 @@ fn resource(
             "needs Python callables, which a JSON config cannot carry",
         );
     }
-    let write_disposition = write_disposition(
+    let write_disposition = hints::write_disposition(
         map.get("write_disposition"),
         &join(path, "write_disposition"),
         ck,
@@ -406,7 +326,7 @@ fn resource(
         write_disposition,
         primary_key: ck.str_list(map, "primary_key", path),
         merge_key: ck.str_list(map, "merge_key", path),
-        columns: columns(map.get("columns"), &join(path, "columns"), ck),
+        columns: hints::columns(map.get("columns"), &join(path, "columns"), ck),
         selected: ck.opt_bool(map, "selected", path).unwrap_or(true),
         parent: None,
         include_from_parent,
@@ -454,90 +374,6 @@ fn link_parents(
         }
     }
     children
-}
-fn write_disposition(v: Option<&Value>, path: &str, ck: &mut Checker) -> WriteDisposition {
-    let text = match v {
-        None | Some(Value::Null) => return WriteDisposition::Append,
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Object(m)) => match m.get("disposition") {
-            Some(Value::String(s)) => s.clone(),
-            _ => {
-                ck.problem(join(path, "disposition"), "missing required field");
-                return WriteDisposition::Append;
-            }
-        },
-        Some(other) => {
-            ck.wrong_type(path, other, "str | dict");
-            return WriteDisposition::Append;
-        }
-    };
-    match ck
-        .literal(&text, &["append", "replace", "merge", "skip"], path)
-        .as_deref()
-    {
-        Some("replace") => WriteDisposition::Replace,
-        Some("merge") => WriteDisposition::Merge,
-        Some("skip") => WriteDisposition::Skip,
-        _ => WriteDisposition::Append,
-    }
-}
-
-const DATA_TYPES: [&str; 11] = [
-    "text",
-    "bigint",
-    "double",
-    "bool",
-    "timestamp",
-    "date",
-    "time",
-    "decimal",
-    "json",
-    "binary",
-    "wei",
-];
-
-fn columns(v: Option<&Value>, path: &str, ck: &mut Checker) -> Vec<ColumnHint> {
-    let entries: Vec<(String, &Value)> = match v {
-        None | Some(Value::Null) => return Vec::new(),
-        Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|c| {
-                (
-                    c.get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    c,
-                )
-            })
-            .collect(),
-        Some(other) => {
-            ck.wrong_type(path, other, "dict | list");
-            return Vec::new();
-        }
-    };
-    let mut out = Vec::new();
-    for (name, spec) in entries {
-        let cpath = join(path, &name);
-        let Some(m) = ck.object(spec, &cpath) else {
-            continue;
-        };
-        if name.is_empty() {
-            ck.problem(path, "a column without a `name`");
-            continue;
-        }
-        let data_type = ck.opt_str(m, "data_type", &cpath);
-        if let Some(t) = &data_type {
-            ck.literal(t, &DATA_TYPES, &join(&cpath, "data_type"));
-        }
-        out.push(ColumnHint {
-            nullable: ck.opt_bool(m, "nullable", &cpath),
-            data_type,
-            name,
-        });
-    }
-    out
 }
 
 /// An endpoint, and the parent its templates reference.
