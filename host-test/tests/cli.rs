@@ -7,7 +7,17 @@ use std::sync::OnceLock;
 
 fn component() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| host_test::build::build_component().expect("the component builds"))
+    PATH.get_or_init(|| {
+        let path = host_test::build::build_component().expect("the component builds");
+        // Warm the compiled-component cache the CLI uses, so the processes below do not each compile it.
+        let cache = path.parent().unwrap().join(".precompiled");
+        host_test::Runtime::new()
+            .unwrap()
+            .with_cache(&cache)
+            .load(&path)
+            .expect("the component loads");
+        path
+    })
 }
 
 fn host(args: &[&str]) -> Output {
