@@ -34,6 +34,9 @@ pub struct Checkpoint {
     /// the next run, whose incremental resources continue from their cursors.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub complete: bool,
+    /// The inferred schema of each resource that has seen records, by resource name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub schema: std::collections::BTreeMap<String, crate::schema::Inferred>,
 }
 
 /// One frame of a checkpoint.
@@ -228,6 +231,7 @@ mod tests {
             frames: vec![parent, child],
             incremental: Default::default(),
             complete: false,
+            schema: Default::default(),
         };
         let text = c.to_json();
         assert_eq!(

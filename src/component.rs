@@ -121,6 +121,7 @@ fn run_until_page(engine: &mut Engine) -> Result<Option<wit::Page>, Error> {
                     records: page.records,
                     record_count: page.record_count,
                     checkpoint: page.checkpoint,
+                    schema_changes: page.schema_changes.into_iter().map(schema_change).collect(),
                 }));
             }
             Step::Done => return Ok(None),
@@ -384,6 +385,29 @@ fn data_type(t: DataType) -> wit::DataType {
     }
 }
 
+fn source(s: crate::schema::Source) -> wit::FactSource {
+    match s {
+        crate::schema::Source::Declared => wit::FactSource::Declared,
+        crate::schema::Source::Inferred => wit::FactSource::Inferred,
+    }
+}
+
+fn schema_change(c: crate::schema::Change) -> wit::SchemaChange {
+    use crate::schema::Change;
+    let (column, kind, data_type, previous_type) = match c {
+        Change::NewColumn(col, t) => (col, wit::ChangeKind::NewColumn, t, None),
+        Change::Widened(col, from, to) => (col, wit::ChangeKind::Widened, Some(to), Some(from)),
+        Change::BecameNullable(col) => (col, wit::ChangeKind::BecameNullable, None, None),
+        Change::Typed(col, t) => (col, wit::ChangeKind::Typed, Some(t), None),
+    };
+    wit::SchemaChange {
+        column,
+        kind,
+        data_type: data_type.map(self::data_type),
+        previous_type: previous_type.map(self::data_type),
+    }
+}
+
 fn table_schema(t: &crate::schema::TableSchema) -> wit::TableSchema {
     wit::TableSchema {
         resource: t.resource.clone(),
@@ -395,6 +419,11 @@ fn table_schema(t: &crate::schema::TableSchema) -> wit::TableSchema {
                 name: c.name.clone(),
                 data_type: c.data_type.map(data_type),
                 nullable: c.nullable,
+                type_source: source(c.type_source),
+                nullable_source: source(c.nullable_source),
+                primary_key: c.primary_key,
+                merge_key: c.merge_key,
+                cursor: c.cursor,
             })
             .collect(),
         primary_key: t.primary_key.clone(),

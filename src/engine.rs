@@ -35,6 +35,8 @@ pub struct Page {
     pub record_count: u32,
     /// Checkpoint JSON.
     pub checkpoint: String,
+    /// What this page's records changed in the resource's inferred schema.
+    pub schema_changes: Vec<crate::schema::Change>,
 }
 
 /// What the engine wants done next.
@@ -125,25 +127,13 @@ impl Engine {
             None => None,
         };
         let cursors = bind_cursors(&parsed, loaded.as_ref().map(|(cp, _)| cp)).map_err(scrub)?;
+        let schemas = schemas(&parsed, loaded.as_ref().map(|(cp, _)| cp));
         let (frames, next_root) = match loaded {
             Some((cp, detected)) if !cp.complete => (frames::restore(&cp, detected), cp.next_root),
             _ => (Vec::new(), 0),
         };
         Ok(Self {
-            schemas: parsed
-                .resources
-                .iter()
-                .map(|r| {
-                    let mut t = TableSchema::declared(r);
-                    t.parent = r.parent.map(|p| parsed.resources[p].name.clone());
-                    t.incremental_cursor = r
-                        .endpoint
-                        .incremental
-                        .as_ref()
-                        .map(|i| i.cursor_path.as_str().to_string());
-                    t
-                })
-                .collect(),
+            schemas,
             wanted: wanted(&parsed),
             cursors,
             config: parsed,
@@ -518,6 +508,25 @@ fn bind_cursors(
                 Some((true, state)) => inc.bind(Some(state)).map(Some).map_err(|e| bad(&r.name, e)),
                 None => inc.bind(None).map(Some).map_err(|e| bad(&r.name, e)),
             }
+        })
+        .collect()
+}
+
+/// The declared schema of each resource, with what a checkpoint says was inferred so far.
+fn schemas(config: &SourceConfig, checkpoint: Option<&Checkpoint>) -> Vec<TableSchema> {
+    config
+        .resources
+        .iter()
+        .map(|r| {
+            let mut t = TableSchema::declared(r);
+            t.parent = r.parent.map(|p| config.resources[p].name.clone());
+            if let Some(inc) = &r.endpoint.incremental {
+                t.set_cursor(inc.cursor_path.as_str());
+            }
+            if let Some(inferred) = checkpoint.and_then(|cp| cp.schema.get(&r.name)) {
+                t.restore(inferred);
+            }
+            t
         })
         .collect()
 }

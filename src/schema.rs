@@ -1,10 +1,21 @@
 //! Table schemas: declared hints merged with the types the records seen so far show.
+//!
+//! Inference, per value: `null` has no type (it makes the column nullable); `true`/`false` are `bool`; integers
+//! are `bigint`, other numbers `double`; strings are `timestamp` when they are ISO-8601 date-times
+//! (`2024-01-02T03:04:05Z`, with an offset, fraction or a space), `date` when they are `YYYY-MM-DD`, else `text`;
+//! objects and lists are `json`. A column missing from a record, or null in it, is nullable.
+//!
+//! Widening, when a column sees another type (deterministic, order-independent): `bigint` + `double` →
+//! `double`; `date` + `timestamp` → `timestamp`; anything + `json` → `json`; any other mix → `text`.
+//! Declared `columns` hints always win and are never widened.
 
 use crate::config::{ColumnHint, Resource, WriteDisposition};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// dlt data types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DataType {
     /// text
     Text,
@@ -46,16 +57,72 @@ impl DataType {
         })
     }
 
-    fn of(value: &Value) -> Option<Self> {
+    /// The type a JSON value shows; `None` for `null`.
+    pub fn of(value: &Value) -> Option<Self> {
         match value {
             Value::Null => None,
             Value::Bool(_) => Some(Self::Bool),
             Value::Number(n) if n.is_i64() || n.is_u64() => Some(Self::Bigint),
             Value::Number(_) => Some(Self::Double),
+            Value::String(s) if is_iso_timestamp(s) => Some(Self::Timestamp),
+            Value::String(s) if is_iso_date(s) => Some(Self::Date),
             Value::String(_) => Some(Self::Text),
             Value::Array(_) | Value::Object(_) => Some(Self::Json),
         }
     }
+
+    /// The type a column that has shown both `self` and `other` gets.
+    pub fn widen(self, other: Self) -> Self {
+        use DataType::*;
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Bigint, Double) | (Double, Bigint) => Double,
+            (Date, Timestamp) | (Timestamp, Date) => Timestamp,
+            (Json, _) | (_, Json) => Json,
+            _ => Text,
+        }
+    }
+}
+
+/// `YYYY-MM-DD`.
+fn is_iso_date(s: &str) -> bool {
+    s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+/// An ISO-8601 date-time with a time part: RFC 3339, or without an offset, `T` or space separated.
+fn is_iso_timestamp(s: &str) -> bool {
+    if s.len() < 16
+        || !s.as_bytes()[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+    {
+        return false;
+    }
+    chrono::DateTime::parse_from_rfc3339(s).is_ok()
+        || [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S%.f%:z",
+        ]
+        .iter()
+        .any(|f| {
+            chrono::NaiveDateTime::parse_from_str(s, f).is_ok()
+                || chrono::DateTime::parse_from_str(s, f).is_ok()
+        })
+}
+
+/// Where a fact about a column comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The config's `columns` hints.
+    Declared,
+    /// The records seen so far.
+    Inferred,
 }
 
 /// One column of a table schema.
@@ -63,12 +130,34 @@ impl DataType {
 pub struct Column {
     /// Name.
     pub name: String,
-    /// Declared or inferred type.
+    /// Declared or inferred type; `None` if only nulls were seen.
     pub data_type: Option<DataType>,
     /// Whether nulls or missing values are allowed or were seen.
     pub nullable: bool,
-    declared: bool,
+    /// Where the type comes from.
+    pub type_source: Source,
+    /// Where the nullability comes from.
+    pub nullable_source: Source,
+    /// Part of the primary key.
+    pub primary_key: bool,
+    /// Part of the merge key.
+    pub merge_key: bool,
+    /// The incremental cursor column.
+    pub cursor: bool,
     seen_in: u64,
+}
+
+/// A change of the inferred schema, for hosts to act on (add a column, widen a type, drop a NOT NULL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A column appeared (with its type, if a non-null value was seen).
+    NewColumn(String, Option<DataType>),
+    /// A column's type widened.
+    Widened(String, DataType, DataType),
+    /// A column became nullable.
+    BecameNullable(String),
+    /// A column seen only as null so far got its first type.
+    Typed(String, DataType),
 }
 
 /// The schema of one resource's table.
@@ -95,10 +184,19 @@ pub struct TableSchema {
     records_seen: u64,
 }
 
+/// The inferred part of a table schema, as it rides in checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Inferred {
+    /// Records seen.
+    pub records: u64,
+    /// Inferred columns in order: name, type, nullable, records the column was present in.
+    pub columns: Vec<(String, Option<DataType>, bool, u64)>,
+}
+
 impl TableSchema {
     /// The schema declared by a resource's hints, before any record.
     pub fn declared(resource: &Resource) -> Self {
-        Self {
+        let mut t = Self {
             resource: resource.name.clone(),
             table_name: resource.table_name.clone(),
             columns: resource.columns.iter().map(declared_column).collect(),
@@ -109,114 +207,162 @@ impl TableSchema {
             incremental_cursor: None,
             selected: resource.selected,
             records_seen: 0,
+        };
+        t.mark_keys();
+        t
+    }
+
+    /// Set the incremental cursor (a top-level column when the path is a plain name).
+    pub fn set_cursor(&mut self, cursor_path: &str) {
+        self.incremental_cursor = Some(cursor_path.to_string());
+        self.mark_keys();
+    }
+
+    fn mark_keys(&mut self) {
+        let cursor = self
+            .incremental_cursor
+            .as_deref()
+            .map(|c| c.trim_start_matches("$."))
+            .unwrap_or_default();
+        for c in &mut self.columns {
+            c.primary_key = self.primary_key.contains(&c.name);
+            c.merge_key = self.merge_key.contains(&c.name);
+            c.cursor = c.name == cursor;
         }
     }
 
-    /// Learn from one record: new columns, types of undeclared ones, nullability.
-    pub fn observe(&mut self, record: &Value) {
+    /// Learn from one record; the changes it made to the inferred schema.
+    pub fn observe(&mut self, record: &Value) -> Vec<Change> {
+        let mut changes = Vec::new();
         self.records_seen += 1;
-        let Value::Object(map) = record else { return };
+        let Value::Object(map) = record else {
+            return changes;
+        };
         for (key, value) in map {
             let observed = DataType::of(value);
-            let column = match self.columns.iter_mut().position(|c| c.name == *key) {
-                Some(i) => &mut self.columns[i],
+            let i = match self.columns.iter().position(|c| c.name == *key) {
+                Some(i) => i,
                 None => {
+                    // A column first seen after some records is missing from those.
+                    let nullable = self.records_seen > 1 || observed.is_none();
                     self.columns.push(Column {
                         name: key.clone(),
-                        data_type: None,
-                        // A column first seen after some records is missing from those.
-                        nullable: self.records_seen > 1,
-                        declared: false,
+                        data_type: observed,
+                        nullable,
+                        type_source: Source::Inferred,
+                        nullable_source: Source::Inferred,
+                        primary_key: false,
+                        merge_key: false,
+                        cursor: false,
                         seen_in: 0,
                     });
-                    self.columns.last_mut().expect("pushed above")
+                    changes.push(Change::NewColumn(key.clone(), observed));
+                    self.columns.len() - 1
                 }
             };
+            let column = &mut self.columns[i];
             column.seen_in += 1;
-            if observed.is_none() && !column.declared {
-                column.nullable = true;
-            }
-            if !column.declared {
-                column.data_type = match (column.data_type, observed) {
+            if column.type_source == Source::Inferred {
+                let widened = match (column.data_type, observed) {
                     (None, t) => t,
-                    (Some(DataType::Bigint), Some(DataType::Double)) => Some(DataType::Double),
-                    (t, _) => t,
+                    (Some(t), Some(o)) => Some(t.widen(o)),
+                    (t, None) => t,
                 };
+                match (column.data_type, widened) {
+                    (Some(from), Some(to)) if from != to => {
+                        changes.push(Change::Widened(key.clone(), from, to))
+                    }
+                    (None, Some(to)) if column.seen_in > 1 => {
+                        changes.push(Change::Typed(key.clone(), to))
+                    }
+                    _ => {}
+                }
+                column.data_type = widened;
+            }
+            if observed.is_none() {
+                mark_nullable(column, &mut changes);
             }
         }
-        for column in self.columns.iter_mut().filter(|c| !c.declared) {
-            if column.seen_in < self.records_seen {
-                column.nullable = true;
+        let seen = self.records_seen;
+        for column in self.columns.iter_mut().filter(|c| c.seen_in < seen) {
+            mark_nullable(column, &mut changes);
+        }
+        self.mark_keys();
+        changes
+    }
+
+    /// The inferred part, for a checkpoint.
+    pub fn inferred(&self) -> Inferred {
+        Inferred {
+            records: self.records_seen,
+            columns: self
+                .columns
+                .iter()
+                .filter(|c| {
+                    c.type_source == Source::Inferred || c.nullable_source == Source::Inferred
+                })
+                .map(|c| (c.name.clone(), c.data_type, c.nullable, c.seen_in))
+                .collect(),
+        }
+    }
+
+    /// Take back what a checkpoint says was inferred (declared hints keep winning).
+    pub fn restore(&mut self, inferred: &Inferred) {
+        self.records_seen = inferred.records;
+        for (name, data_type, nullable, seen_in) in &inferred.columns {
+            match self.columns.iter_mut().find(|c| c.name == *name) {
+                Some(c) => {
+                    c.seen_in = *seen_in;
+                    if c.type_source == Source::Inferred {
+                        c.data_type = *data_type;
+                    }
+                    if c.nullable_source == Source::Inferred {
+                        c.nullable = *nullable;
+                    }
+                }
+                None => self.columns.push(Column {
+                    name: name.clone(),
+                    data_type: *data_type,
+                    nullable: *nullable,
+                    type_source: Source::Inferred,
+                    nullable_source: Source::Inferred,
+                    primary_key: false,
+                    merge_key: false,
+                    cursor: false,
+                    seen_in: *seen_in,
+                }),
             }
         }
+        self.mark_keys();
+    }
+}
+
+fn mark_nullable(column: &mut Column, changes: &mut Vec<Change>) {
+    if column.nullable_source == Source::Inferred && !column.nullable {
+        column.nullable = true;
+        changes.push(Change::BecameNullable(column.name.clone()));
     }
 }
 
 fn declared_column(hint: &ColumnHint) -> Column {
+    let data_type = hint.data_type.as_deref().and_then(DataType::from_name);
     Column {
         name: hint.name.clone(),
-        data_type: hint.data_type.as_deref().and_then(DataType::from_name),
+        data_type,
         nullable: hint.nullable.unwrap_or(true),
-        declared: true,
+        type_source: if data_type.is_some() {
+            Source::Declared
+        } else {
+            Source::Inferred
+        },
+        // A declared column is nullable unless declared otherwise (dlt's default for declared columns).
+        nullable_source: Source::Declared,
+        primary_key: false,
+        merge_key: false,
+        cursor: false,
         seen_in: 0,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn table(columns: Vec<ColumnHint>) -> TableSchema {
-        TableSchema {
-            resource: "r".into(),
-            table_name: "r".into(),
-            columns: columns.iter().map(declared_column).collect(),
-            primary_key: vec!["id".into()],
-            merge_key: vec![],
-            write_disposition: WriteDisposition::Merge,
-            parent: None,
-            incremental_cursor: None,
-            selected: true,
-            records_seen: 0,
-        }
-    }
-
-    #[test]
-    fn infers_types_and_nullability() {
-        let mut t = table(vec![]);
-        t.observe(&json!({"id": 1, "name": "a", "score": 1, "tags": [1], "flag": true}));
-        t.observe(
-            &json!({"id": 2, "name": null, "score": 2.5, "tags": [], "flag": false, "late": "x"}),
-        );
-        t.observe(&json!({"id": 3, "score": 3, "tags": {}, "flag": true, "late": "y"}));
-        let got: Vec<(&str, Option<DataType>, bool)> = t
-            .columns
-            .iter()
-            .map(|c| (c.name.as_str(), c.data_type, c.nullable))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("id", Some(DataType::Bigint), false),
-                ("name", Some(DataType::Text), true),
-                ("score", Some(DataType::Double), false),
-                ("tags", Some(DataType::Json), false),
-                ("flag", Some(DataType::Bool), false),
-                ("late", Some(DataType::Text), true),
-            ]
-        );
-    }
-
-    #[test]
-    fn declared_hints_win() {
-        let mut t = table(vec![ColumnHint {
-            name: "id".into(),
-            data_type: Some("text".into()),
-            nullable: Some(false),
-        }]);
-        t.observe(&json!({"id": 5}));
-        assert_eq!(t.columns[0].data_type, Some(DataType::Text));
-        assert!(!t.columns[0].nullable);
-    }
-}
+mod tests;

@@ -6,7 +6,7 @@ use host_test::build::build_component;
 use host_test::demo_api::{DemoApi, DemoSpec};
 use host_test::dest::JsonlDir;
 use host_test::egress::{EgressPolicy, Origin};
-use host_test::runtime::{Limits, describe_schema};
+use host_test::runtime::{Limits, data_type_name, describe_schema, disposition_name, source_name};
 use host_test::secrets::SecretStore;
 use host_test::state::StateFile;
 use host_test::{Plugin, Runtime, Tenant, default_plugin_path, seed};
@@ -68,6 +68,12 @@ enum Command {
     Schema {
         #[command(flatten)]
         common: Common,
+        /// The state file of a run: print the schema that run inferred (no request is sent).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Start the demo API on 127.0.0.1, run the seed configs against it, and print what each produced.
     Demo {
@@ -111,7 +117,11 @@ fn one_line(text: &str) -> String {
 fn real_main() -> Result<()> {
     match Cli::parse().command {
         Command::Run { common, out, state } => run(&common, &out, state.as_deref()),
-        Command::Schema { common } => schema(&common),
+        Command::Schema {
+            common,
+            state,
+            json,
+        } => schema(&common, state.as_deref(), json),
         Command::Demo { plugin, rows, out } => demo(plugin, rows, out),
         Command::DemoApi { port, rows } => serve(port, rows),
         Command::SeedConfig { file } => {
@@ -217,14 +227,63 @@ fn run(common: &Common, out: &Path, state: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn schema(common: &Common) -> Result<()> {
+fn schema(common: &Common, state: Option<&Path>, json: bool) -> Result<()> {
     let plugin = load_plugin(common.plugin.as_deref())?;
-    let mut session = plugin.configure(&tenant(common)?)?;
+    let mut tenant = tenant(common)?;
+    if let Some(path) = state {
+        let stored = StateFile::new(path)
+            .load()?
+            .with_context(|| format!("no state in {}", path.display()))?;
+        tenant.checkpoint = Some(stored.checkpoint);
+    }
+    // configure sends no request: the schema is the declared one plus what the state's run inferred.
+    let mut session = plugin.configure(&tenant)?;
     let tables = session.schema()?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&describe_schema(&tables))?
-    );
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&describe_schema(&tables))?
+        );
+        return Ok(());
+    }
+    for t in &tables {
+        let keys = if t.primary_key.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", t.primary_key.join(", "))
+        };
+        let parent = t
+            .parent
+            .as_ref()
+            .map(|p| format!(", child of {p}"))
+            .unwrap_or_default();
+        println!(
+            "{} (table {}, {}{keys}{parent})",
+            t.resource,
+            t.table_name,
+            disposition_name(t.write_disposition)
+        );
+        for c in &t.columns {
+            let mut marks = Vec::new();
+            for (on, mark) in [
+                (c.primary_key, "primary key"),
+                (c.merge_key, "merge key"),
+                (c.cursor, "cursor"),
+            ] {
+                if on {
+                    marks.push(mark);
+                }
+            }
+            println!(
+                "  {:<24} {:<10} {:<9} {:<9} {}",
+                c.name,
+                c.data_type.map_or("?", data_type_name),
+                if c.nullable { "null" } else { "not null" },
+                source_name(c.type_source),
+                marks.join(", ")
+            );
+        }
+    }
     Ok(())
 }
 

@@ -26,8 +26,8 @@ mod bindings {
 pub use bindings::rest_source::connector::logging::Level;
 use bindings::rest_source::connector::secrets::SecretError;
 pub use bindings::rest_source::connector::types::{
-    Column, ConfigProblem, DataType, Error as ConnectorError, HttpFailure, Page, ResourceFailure,
-    ResourceInfo, TableSchema, WriteDisposition,
+    ChangeKind, Column, ConfigProblem, DataType, Error as ConnectorError, FactSource, HttpFailure,
+    Page, ResourceFailure, ResourceInfo, SchemaChange, TableSchema, WriteDisposition,
 };
 use bindings::{ConnectorCore, ConnectorCorePre};
 
@@ -167,6 +167,8 @@ pub struct RunSummary {
     pub logs: Vec<LogLine>,
     /// Each outgoing request's origin and the policy's decision.
     pub egress: Vec<EgressEvent>,
+    /// The schema changes the pages reported, with their resource, in order.
+    pub schema_changes: Vec<(String, SchemaChange)>,
 }
 
 /// The state of one tenant's store.
@@ -409,6 +411,18 @@ impl Plugin {
                         slot.1 += u64::from(page.record_count);
                     }
                     summary.pages += 1;
+                    for change in &page.schema_changes {
+                        if tenant.echo_logs {
+                            eprintln!(
+                                "[{}] schema: {}",
+                                tenant.name,
+                                describe_change(&page.resource, change)
+                            );
+                        }
+                        summary
+                            .schema_changes
+                            .push((page.resource.clone(), change.clone()));
+                    }
                     summary.last_checkpoint = Some(page.checkpoint);
                     if let Some(budget) =
                         tenant.limits.time_budget.filter(|b| started.elapsed() > *b)
@@ -505,7 +519,12 @@ pub fn describe_schema(tables: &[TableSchema]) -> serde_json::Value {
                     serde_json::json!({
                         "name": c.name,
                         "data_type": c.data_type.map(data_type_name),
-                        "nullable": c.nullable,
+                                                "nullable": c.nullable,
+                        "type_source": source_name(c.type_source),
+                        "nullable_source": source_name(c.nullable_source),
+                        "primary_key": c.primary_key,
+                        "merge_key": c.merge_key,
+                        "cursor": c.cursor,
                     })
                 })
                 .collect();
@@ -523,6 +542,28 @@ pub fn describe_schema(tables: &[TableSchema]) -> serde_json::Value {
         })
         .collect();
     serde_json::Value::Array(tables)
+}
+
+/// Where a column fact comes from, by name.
+pub fn source_name(s: FactSource) -> &'static str {
+    match s {
+        FactSource::Declared => "declared",
+        FactSource::Inferred => "inferred",
+    }
+}
+
+/// One line for a schema change: `events.amount: widened bigint -> double`.
+pub fn describe_change(resource: &str, c: &SchemaChange) -> String {
+    let name = |t: Option<DataType>| t.map_or("unknown", data_type_name);
+    let what = match c.kind {
+        ChangeKind::NewColumn => format!("new column ({})", name(c.data_type)),
+        ChangeKind::Widened => {
+            format!("widened {} -> {}", name(c.previous_type), name(c.data_type))
+        }
+        ChangeKind::BecameNullable => "became nullable".to_string(),
+        ChangeKind::Typed => format!("typed ({})", name(c.data_type)),
+    };
+    format!("{resource}.{}: {what}", c.column)
 }
 
 /// dlt's name of a write disposition.

@@ -146,8 +146,23 @@ fn schema_prints_declared_hints_and_invalid_configs_list_every_problem() {
     let secrets = dir.path().join("s.json");
     std::fs::write(&secrets, r#"{"api_key": "k"}"#).unwrap();
     let plugin = component().to_str().unwrap();
+    let table = host(&[
+        "schema",
+        "--plugin",
+        plugin,
+        "--config",
+        good.to_str().unwrap(),
+        "--secrets",
+        secrets.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.starts_with("resource_name (table resource_name, merge on id)"),
+        "{text}"
+    );
     let out = host(&[
         "schema",
+        "--json",
         "--plugin",
         plugin,
         "--config",

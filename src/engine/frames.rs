@@ -219,9 +219,10 @@ impl Engine {
         };
         let next = if stop { Position::Done } else { next };
         let mut lines = Vec::new();
+        let mut schema_changes = Vec::new();
         if selected {
             for record in &records {
-                self.schemas[index].observe(record);
+                schema_changes.extend(self.schemas[index].observe(record));
                 serde_json::to_writer(&mut lines, record).expect("a JSON value serialises");
                 lines.push(b'\n');
             }
@@ -246,6 +247,7 @@ impl Engine {
             records: lines,
             record_count: count,
             checkpoint,
+            schema_changes,
         });
         Ok(())
     }
@@ -305,6 +307,7 @@ impl Engine {
             records: Vec::new(),
             record_count: 0,
             checkpoint,
+            schema_changes: Vec::new(),
         });
         Ok(())
     }
@@ -349,12 +352,20 @@ impl Engine {
             .filter_map(|(i, c)| Some((self.config.resources[i].name.clone(), c.clone()?)))
             .collect();
         let complete = self.finished();
+        let schema = self
+            .schemas
+            .iter()
+            .filter(|t| t.selected)
+            .map(|t| (t.resource.clone(), t.inferred()))
+            .filter(|(_, i)| i.records > 0)
+            .collect();
         let cp = Checkpoint {
             v: checkpoint::VERSION,
             config: self.fingerprint.clone(),
             next_root: self.next_root,
             frames,
             incremental,
+            schema,
             complete,
         };
         Ok(cp.to_json())
