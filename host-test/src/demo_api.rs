@@ -34,6 +34,8 @@ pub struct DemoSpec {
     pub routes: Routes,
     /// Milliseconds to wait before every answer (to make runs long enough to interrupt).
     pub delay_ms: u64,
+    /// Rows from this index on carry an extra column `late` (to exercise schema evolution).
+    pub late_column_from: Option<usize>,
     /// Origin put in front of the cursor pages' `paging.next.link` (relative when `None`).
     pub link_origin: Option<String>,
 }
@@ -52,12 +54,22 @@ impl Default for DemoSpec {
             max_page: 1000,
             routes: Routes::Seeds,
             delay_ms: 0,
+            late_column_from: None,
             link_origin: None,
         }
     }
 }
 
 impl DemoSpec {
+    /// Row `i` of `resource` as this API serves it ([`row`], plus `late` from `late_column_from` on).
+    pub fn row(&self, resource: &str, i: usize) -> Value {
+        let mut r = row(resource, i);
+        if self.late_column_from.is_some_and(|from| i >= from) {
+            r["late"] = json!(i);
+        }
+        r
+    }
+
     /// The secrets a tenant needs for this API, as a secrets file holds them.
     pub fn secrets_json(&self) -> String {
         json!({"api_key": self.api_key, "client_id": self.client.0, "client_secret": self.client.1})
@@ -239,7 +251,7 @@ impl DemoApi {
             .get(resource)
             .copied()
             .unwrap_or(0);
-        (0..n).map(|i| row(resource, i)).collect()
+        (0..n).map(|i| self.shared.spec.row(resource, i)).collect()
     }
 
     /// The requests received so far.
@@ -455,7 +467,7 @@ fn seed_answer(shared: &Shared, req: &Logged) -> SeedAnswer {
             },
         };
         let end = (start + limit).min(total);
-        let data: Vec<Value> = (start..end).map(|i| row(name, i)).collect();
+        let data: Vec<Value> = (start..end).map(|i| spec.row(name, i)).collect();
         let mut body = json!({"data": data});
         if end < total {
             let origin = spec.link_origin.as_deref().unwrap_or_default();
@@ -472,7 +484,9 @@ fn seed_answer(shared: &Shared, req: &Logged) -> SeedAnswer {
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
     let end = (offset + limit).min(total);
-    let data: Vec<Value> = (offset.min(total)..end).map(|i| row(name, i)).collect();
+    let data: Vec<Value> = (offset.min(total)..end)
+        .map(|i| spec.row(name, i))
+        .collect();
     (200, json!({"data": data, "total": total}), vec![])
 }
 

@@ -16,6 +16,7 @@ pub mod precompile;
 pub mod runtime;
 pub mod secrets;
 pub mod seed;
+pub mod sqlite;
 pub mod state;
 
 pub use runtime::{Plugin, RunError, RunFailure, RunSummary, Runtime, Tenant};

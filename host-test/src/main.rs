@@ -8,6 +8,7 @@ use host_test::dest::JsonlDir;
 use host_test::egress::{EgressPolicy, Origin};
 use host_test::runtime::{Limits, data_type_name, describe_schema, disposition_name, source_name};
 use host_test::secrets::SecretStore;
+use host_test::sqlite::SqliteDb;
 use host_test::state::StateFile;
 use host_test::{Plugin, Runtime, Tenant, default_plugin_path, seed};
 use std::path::{Path, PathBuf};
@@ -56,9 +57,13 @@ enum Command {
     Run {
         #[command(flatten)]
         common: Common,
-        /// Output directory.
+        /// Output directory for JSON Lines files (one per resource).
+        #[arg(long, required_unless_present = "sqlite", conflicts_with = "sqlite")]
+        out: Option<PathBuf>,
+        /// A SQLite database to write instead: tables from the schema, write dispositions honoured, and the run
+        /// state kept in the database (a rerun resumes, or starts the next run after a finished one).
         #[arg(long)]
-        out: PathBuf,
+        sqlite: Option<PathBuf>,
         /// Keep the run state here: resume from it if it exists; commit every page to it. A finished run's
         /// state starts the next run (incremental resources continue from their cursors).
         #[arg(long)]
@@ -116,7 +121,16 @@ fn one_line(text: &str) -> String {
 
 fn real_main() -> Result<()> {
     match Cli::parse().command {
-        Command::Run { common, out, state } => run(&common, &out, state.as_deref()),
+        Command::Run {
+            common,
+            out,
+            sqlite,
+            state,
+        } => match (out, sqlite) {
+            (_, Some(db)) => run_sqlite(&common, &db),
+            (Some(out), None) => run(&common, &out, state.as_deref()),
+            (None, None) => unreachable!("clap requires --out or --sqlite"),
+        },
         Command::Schema {
             common,
             state,
@@ -221,6 +235,33 @@ fn run(common: &Common, out: &Path, state: Option<&Path>) -> Result<()> {
     }
     println!(
         "{total} rows in {} pages, {:.2} s",
+        summary.pages,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run_sqlite(common: &Common, db: &Path) -> Result<()> {
+    let plugin = load_plugin(common.plugin.as_deref())?;
+    let mut tenant = tenant(common)?;
+    let mut dest = SqliteDb::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let resume = dest.state()?;
+    if let Some(stored) = &resume {
+        let what = if stored.complete {
+            "starting the next run after"
+        } else {
+            "resuming"
+        };
+        eprintln!("{what} the state in {}", db.display());
+        tenant.checkpoint = Some(stored.checkpoint.clone());
+    }
+    let started = Instant::now();
+    let summary = plugin.run(&tenant, &mut dest, resume.as_ref())?;
+    for (name, rows) in &summary.rows {
+        println!("{name}: {rows} rows -> {} table", db.display());
+    }
+    println!(
+        "{} pages, {:.2} s",
         summary.pages,
         started.elapsed().as_secs_f64()
     );

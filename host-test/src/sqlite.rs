@@ -1,0 +1,249 @@
+//! An embedded SQLite destination: one table per selected resource, created and evolved from the connector's
+//! schema, written with the resource's `write_disposition`. A page's rows and its checkpoint are committed in one
+//! transaction, so they are durable together or not at all.
+//!
+//! Tables are created from the schema events the pages carry (`new-column` → `ALTER TABLE ADD COLUMN`).
+//! SQLite columns have type *affinities*, so a widened type needs no change and no column is `NOT NULL` (a
+//! column that becomes nullable needs none either). Type mapping: `bigint`/`bool` → `INTEGER`, `double` → `REAL`,
+//! `decimal` → `NUMERIC`, `binary` → `BLOB`, everything else (`text`, `timestamp`, `date`, `time`, `json`) →
+//! `TEXT`; objects and lists are stored as JSON text.
+//!
+//! Dispositions: `append` inserts; `replace` empties the table when a run starts (not when it resumes); `merge`
+//! upserts on the primary key (a unique index over it), `append` without a primary key.
+
+use crate::dest::Destination;
+use crate::runtime::{ChangeKind, DataType, Page, ResourceInfo, SchemaChange, WriteDisposition};
+use crate::state::RunState;
+use rusqlite::{Connection, params_from_iter};
+use serde_json::Value;
+use std::path::Path;
+
+/// The table the run state is kept in.
+const STATE_TABLE: &str = "_rest_source_state";
+
+/// A SQLite database file as the destination.
+pub struct SqliteDb {
+    conn: Connection,
+    tables: Vec<Table>,
+}
+
+struct Table {
+    resource: String,
+    name: String,
+    columns: Vec<String>,
+    primary_key: Vec<String>,
+    merge: bool,
+}
+
+fn io(e: rusqlite::Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+/// A quoted SQL identifier.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn sql_type(t: Option<DataType>) -> &'static str {
+    match t {
+        Some(DataType::Bigint | DataType::Bool) => "INTEGER",
+        Some(DataType::Double) => "REAL",
+        Some(DataType::Decimal) => "NUMERIC",
+        Some(DataType::Binary) => "BLOB",
+        _ => "TEXT",
+    }
+}
+
+fn sql_value(v: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match v {
+        Value::Null => V::Null,
+        Value::Bool(b) => V::Integer(i64::from(*b)),
+        Value::Number(n) => n
+            .as_i64()
+            .map(V::Integer)
+            .unwrap_or_else(|| V::Real(n.as_f64().unwrap_or(f64::NAN))),
+        Value::String(s) => V::Text(s.clone()),
+        other => V::Text(other.to_string()),
+    }
+}
+
+impl SqliteDb {
+    /// Open (or create) the database file.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        let conn = Connection::open(path).map_err(io)?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+             CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);"
+        ))
+        .map_err(io)?;
+        Ok(Self {
+            conn,
+            tables: Vec::new(),
+        })
+    }
+
+    /// The run state stored with the data, if any.
+    pub fn state(&self) -> std::io::Result<Option<RunState>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                &format!("SELECT state FROM {STATE_TABLE} WHERE id = 1"),
+                [],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| {
+                if e == rusqlite::Error::QueryReturnedNoRows {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(io)?;
+        text.map(|t| serde_json::from_str(&t).map_err(std::io::Error::other))
+            .transpose()
+    }
+
+    fn table_columns(&self, name: &str) -> std::io::Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("PRAGMA table_info({})", ident(name)))
+            .map_err(io)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(1)).map_err(io)?;
+        rows.collect::<Result<_, _>>().map_err(io)
+    }
+
+    fn apply(&mut self, resource: &str, changes: &[SchemaChange]) -> std::io::Result<()> {
+        let Some(t) = self.tables.iter_mut().find(|t| t.resource == resource) else {
+            return Ok(());
+        };
+        for c in changes.iter().filter(|c| c.kind == ChangeKind::NewColumn) {
+            if t.columns.contains(&c.column) {
+                continue;
+            }
+            let add = format!(
+                "ALTER TABLE {} ADD COLUMN {} {}",
+                ident(&t.name),
+                ident(&c.column),
+                sql_type(c.data_type)
+            );
+            self.conn.execute(&add, []).map_err(io)?;
+            t.columns.push(c.column.clone());
+            if t.merge
+                && !t.primary_key.is_empty()
+                && t.primary_key.iter().all(|k| t.columns.contains(k))
+            {
+                let cols: Vec<String> = t.primary_key.iter().map(|k| ident(k)).collect();
+                let index = format!(
+                    "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
+                    ident(&format!("{}__primary_key", t.name)),
+                    ident(&t.name),
+                    cols.join(", ")
+                );
+                self.conn.execute(&index, []).map_err(io)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Destination for SqliteDb {
+    fn begin(
+        &mut self,
+        resources: &[ResourceInfo],
+        resume: Option<&RunState>,
+    ) -> std::io::Result<()> {
+        let resuming = resume.is_some_and(|s| !s.complete);
+        for r in resources.iter().filter(|r| r.selected) {
+            let name = r.table_name.clone();
+            self.conn
+                .execute(
+                    &format!(
+                        "CREATE TABLE IF NOT EXISTS {} (_rowid INTEGER PRIMARY KEY)",
+                        ident(&name)
+                    ),
+                    [],
+                )
+                .map_err(io)?;
+            if r.write_disposition == WriteDisposition::Replace && !resuming {
+                self.conn
+                    .execute(&format!("DELETE FROM {}", ident(&name)), [])
+                    .map_err(io)?;
+            }
+            let columns = self.table_columns(&name)?;
+            self.tables.push(Table {
+                resource: r.name.clone(),
+                columns,
+                primary_key: r.primary_key.clone(),
+                merge: r.write_disposition == WriteDisposition::Merge,
+                name,
+            });
+        }
+        self.conn.execute_batch("BEGIN").map_err(io)
+    }
+
+    fn write_page(&mut self, page: &Page) -> std::io::Result<()> {
+        self.apply(&page.resource, &page.schema_changes)?;
+        let Some(t) = self.tables.iter().find(|t| t.resource == page.resource) else {
+            return Ok(());
+        };
+        let upsert = t.merge
+            && !t.primary_key.is_empty()
+            && t.primary_key.iter().all(|k| t.columns.contains(k));
+        for line in page
+            .records
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+        {
+            let record: Value = serde_json::from_slice(line).map_err(std::io::Error::other)?;
+            let Value::Object(map) = record else { continue };
+            let names: Vec<String> = map.keys().map(|k| ident(k)).collect();
+            let marks: Vec<&str> = map.keys().map(|_| "?").collect();
+            let mut sql = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                ident(&t.name),
+                names.join(", "),
+                marks.join(", ")
+            );
+            if upsert {
+                let keys: Vec<String> = t.primary_key.iter().map(|k| ident(k)).collect();
+                let sets: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("{n} = excluded.{n}"))
+                    .collect();
+                sql.push_str(&format!(
+                    " ON CONFLICT ({}) DO UPDATE SET {}",
+                    keys.join(", "),
+                    sets.join(", ")
+                ));
+            }
+            self.conn
+                .execute(&sql, params_from_iter(map.values().map(sql_value)))
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, checkpoint: &str, complete: bool) -> std::io::Result<()> {
+        let state = RunState {
+            v: crate::state::VERSION,
+            checkpoint: checkpoint.into(),
+            complete,
+            files: Default::default(),
+        };
+        let text = serde_json::to_string(&state).expect("a state serialises");
+        self.conn
+            .execute(
+                &format!("INSERT OR REPLACE INTO {STATE_TABLE} (id, state) VALUES (1, ?1)"),
+                [text],
+            )
+            .map_err(io)?;
+        self.conn.execute_batch("COMMIT; BEGIN").map_err(io)
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        // What was not committed with a checkpoint is rolled back: it is fetched again on resume.
+        self.conn.execute_batch("ROLLBACK").map_err(io)
+    }
+}

@@ -1,0 +1,158 @@
+//! The SQLite destination: tables created and evolved from the connector's schema, write dispositions, and a
+//! page's rows committed together with its checkpoint.
+
+mod support;
+
+use host_test::demo_api::{DemoApi, DemoSpec, Fault};
+use host_test::sqlite::SqliteDb;
+use serde_json::{Value, json};
+use support::*;
+
+fn run_into(
+    db: &std::path::Path,
+    tenant: &mut host_test::Tenant,
+) -> Result<host_test::RunSummary, host_test::RunFailure> {
+    let mut dest = SqliteDb::open(db).unwrap();
+    let resume = dest.state().unwrap();
+    tenant.checkpoint = resume.as_ref().map(|s| s.checkpoint.clone());
+    plugin().run(tenant, &mut dest, resume.as_ref())
+}
+
+fn query(db: &std::path::Path, sql: &str) -> Vec<Vec<Value>> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        Ok((0..n)
+            .map(|i| match r.get_ref(i).unwrap() {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(v) => json!(v),
+                rusqlite::types::ValueRef::Real(v) => json!(v),
+                rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                rusqlite::types::ValueRef::Blob(_) => json!("<blob>"),
+            })
+            .collect())
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn column_types(db: &std::path::Path, table: &str) -> Vec<(String, String)> {
+    query(db, &format!("PRAGMA table_info({table})"))
+        .into_iter()
+        .map(|r| {
+            (
+                r[1].as_str().unwrap().to_string(),
+                r[2].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn tables_come_from_the_schema_and_evolve_with_it() {
+    let api = DemoApi::start(
+        DemoSpec {
+            late_column_from: Some(250),
+            ..DemoSpec::default()
+        },
+        0,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("out.db");
+    let mut t = tenant(&api, &seed_config("003"));
+    run_into(&db, &mut t).unwrap();
+    let want: Vec<(String, String)> = [
+        ("_rowid", "INTEGER"),
+        ("id", "INTEGER"),
+        ("name", "TEXT"),
+        ("amount", "REAL"),
+        ("active", "INTEGER"),
+        ("created_at", "TEXT"),
+        ("note", "TEXT"),
+        ("attributes", "TEXT"),
+        ("late", "INTEGER"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(
+        column_types(&db, "customer_usage"),
+        want,
+        "`late` was added when it appeared (row 250)"
+    );
+    assert_eq!(
+        query(
+            &db,
+            "SELECT count(*), count(late), min(late) FROM customer_usage"
+        ),
+        vec![vec![json!(1050), json!(800), json!(250)]]
+    );
+    assert_eq!(
+        query(&db, "SELECT count(*) FROM wallets"),
+        vec![vec![json!(317)]]
+    );
+    let first = &query(
+        &db,
+        "SELECT id, name, amount, active, attributes FROM customer_usage ORDER BY id LIMIT 1",
+    )[0];
+    assert_eq!(
+        first,
+        &vec![
+            json!(1),
+            json!("customer_usage 0"),
+            json!(0.0),
+            json!(0),
+            json!(r#"{"tier":0,"tags":["t0"]}"#)
+        ]
+    );
+}
+
+#[test]
+fn merge_upserts_on_the_primary_key_append_adds_replace_empties() {
+    let dir = tempfile::tempdir().unwrap();
+    for (disposition, after_two_runs) in [("merge", 1234), ("append", 2468), ("replace", 1234)] {
+        let api = api();
+        let db = dir.path().join(format!("{disposition}.db"));
+        let mut config: Value = serde_json::from_str(&seed_config("000")).unwrap();
+        config["resource_defaults"]["write_disposition"] = json!(disposition);
+        let mut t = tenant(&api, &config.to_string());
+        run_into(&db, &mut t).unwrap();
+        run_into(&db, &mut t).expect("a finished state starts the next run");
+        assert_eq!(
+            query(&db, "SELECT count(*) FROM resource_name"),
+            vec![vec![json!(after_two_runs)]],
+            "{disposition}"
+        );
+    }
+}
+
+#[test]
+fn a_halted_run_resumes_to_exactly_the_truth_with_rows_and_checkpoint_committed_together() {
+    let api = api();
+    api.inject(Fault::status("/v1/resource", 4, Some(5), 503, Some("0.01")));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("out.db");
+    let mut config: Value = serde_json::from_str(&seed_config("000")).unwrap();
+    config["resource_defaults"]["write_disposition"] = json!("append");
+    let mut t = tenant(&api, &config.to_string());
+    run_into(&db, &mut t).expect_err("5 failures exhaust 5 attempts");
+    assert_eq!(
+        query(&db, "SELECT count(*) FROM resource_name"),
+        vec![vec![json!(400)]],
+        "4 pages committed"
+    );
+    run_into(&db, &mut t).unwrap();
+    let ids: Vec<Value> = query(&db, "SELECT id FROM resource_name ORDER BY _rowid")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    let truth: Vec<Value> = api
+        .rows("resource")
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(ids, truth, "append mode: no row missing, none twice");
+}
