@@ -43,9 +43,10 @@ struct Common {
     /// Print the connector's log lines (retries, waits) to stderr as they come.
     #[arg(long, short)]
     verbose: bool,
-    /// Let the connector reach loopback, private and link-local addresses (refused by default).
+    /// Refuse loopback, private and link-local addresses (the default for tenant runs). An operator running its
+    /// own config reaches whatever API the config names, loopback included, unless this is set.
     #[arg(long)]
-    allow_internal: bool,
+    block_internal: bool,
     /// Stop the run cleanly at the first page boundary after this many seconds (waits before retries count).
     #[arg(long, value_name = "SECONDS")]
     time_budget: Option<f64>,
@@ -181,7 +182,7 @@ fn tenant(common: &Common) -> Result<Tenant> {
         None => SecretStore::default(),
     };
     let mut egress = EgressPolicy::from_config(&value);
-    egress.allow_internal = common.allow_internal;
+    egress.allow_internal = !common.block_internal;
     for mapping in &common.connect_to {
         let (from, to) = mapping
             .split_once('=')

@@ -206,3 +206,51 @@ fn schema_prints_declared_hints_and_invalid_configs_list_every_problem() {
     );
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
+
+/// An operator's own `run` reaches the API its config names, loopback included (no `--connect-to` needed);
+/// `--block-internal` refuses it, as tenant runs do.
+#[test]
+fn a_plain_run_reaches_loopback_unless_blocked() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("loopback.json");
+    let cfg = serde_json::json!({
+        "client": {"base_url": api.url(), "auth": {"type": "api_key", "name": "api_key", "api_key": {"secret": "api_key"}, "location": "query"}},
+        "resources": [{"name": "wallets", "endpoint": {"path": "/v1/wallets", "data_selector": "data", "paginator": {"type": "offset", "limit": 100}}}]
+    });
+    std::fs::write(&config, cfg.to_string()).unwrap();
+    let secrets = dir.path().join("s.json");
+    std::fs::write(&secrets, api.spec().secrets_json()).unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "run",
+            "--plugin",
+            component().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ];
+        a.extend([
+            "--secrets",
+            secrets.to_str().unwrap(),
+            "--out",
+            dir.path().to_str().unwrap(),
+        ]);
+        a.extend(extra.iter().copied());
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let plain = args(&[]);
+    let out = host(&plain.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("wallets: 317 rows"));
+    let blocked = args(&["--block-internal"]);
+    let out = host(&blocked.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the host's egress policy denied the request")
+    );
+}
