@@ -162,12 +162,44 @@ pub struct EgressEvent {
 pub struct EgressHooks {
     policy: Arc<EgressPolicy>,
     events: Arc<Mutex<Vec<EgressEvent>>>,
+    deadline: Option<std::time::Instant>,
+    requests_left: Option<u64>,
 }
 
 impl EgressHooks {
     /// Hooks enforcing `policy`, recording each decision into `events`.
     pub fn new(policy: Arc<EgressPolicy>, events: Arc<Mutex<Vec<EgressEvent>>>) -> Self {
-        Self { policy, events }
+        Self {
+            policy,
+            events,
+            deadline: None,
+            requests_left: None,
+        }
+    }
+
+    /// Requests still in flight at `deadline` fail with a timeout, so a slow API cannot hold the run past
+    /// its time budget.
+    pub fn with_deadline(mut self, deadline: Option<std::time::Instant>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// At most `max` requests are sent; later ones are denied.
+    pub fn with_max_requests(mut self, max: Option<u64>) -> Self {
+        self.requests_left = max;
+        self
+    }
+
+    /// Takes one request from the run's allowance; false once it is used up.
+    fn take_request(&mut self) -> bool {
+        match &mut self.requests_left {
+            Some(0) => false,
+            Some(left) => {
+                *left -= 1;
+                true
+            }
+            None => true,
+        }
     }
 }
 
@@ -188,7 +220,7 @@ impl WasiHttpHooks for EgressHooks {
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         drop(fut);
         let origin = Origin::of_uri(request.uri());
-        let allowed = origin.as_ref().is_some_and(|o| self.policy.allows(o));
+        let allowed = origin.as_ref().is_some_and(|o| self.policy.allows(o)) && self.take_request();
         if let Ok(mut events) = self.events.lock() {
             events.push(EgressEvent {
                 origin: origin
@@ -218,8 +250,15 @@ impl WasiHttpHooks for EgressHooks {
                 Err(_) => return Box::new(async { Err(HttpError::HttpRequestUriInvalid) }),
             }
         }
+        let deadline = self.deadline;
         Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            let send = wasmtime_wasi_http::default_send_request(request, options);
+            let (response, io) = match deadline {
+                Some(at) => tokio::time::timeout_at(at.into(), send)
+                    .await
+                    .map_err(|_| HttpError::ConnectionReadTimeout)??,
+                None => send.await?,
+            };
             Ok((
                 response.map(BodyExt::boxed_unsync),
                 Box::new(io) as Box<dyn Future<Output = _> + Send>,

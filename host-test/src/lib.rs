@@ -9,6 +9,7 @@
 
 pub mod build;
 pub mod demo_api;
+pub mod describe;
 pub mod dest;
 pub mod dlt_mock;
 pub mod egress;

@@ -50,6 +50,16 @@ struct Common {
     /// Stop the run cleanly at the first page boundary after this many seconds (waits before retries count).
     #[arg(long, value_name = "SECONDS")]
     time_budget: Option<f64>,
+    /// How long past the time budget a connector that has not reached a page boundary may run before it is
+    /// interrupted (its requests in flight are cut off; stored pages stay committed).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    grace: f64,
+    /// Most requests the run may send; later ones are denied.
+    #[arg(long, value_name = "N")]
+    max_requests: Option<u64>,
+    /// Memory the connector may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    memory_mib: usize,
 }
 
 #[derive(Subcommand)]
@@ -199,6 +209,9 @@ fn tenant(common: &Common) -> Result<Tenant> {
         egress,
         limits: Limits {
             time_budget: common.time_budget.map(std::time::Duration::from_secs_f64),
+            grace: std::time::Duration::from_secs_f64(common.grace.max(0.0)),
+            max_requests: common.max_requests,
+            memory_bytes: common.memory_mib.saturating_mul(1024 * 1024),
             ..Limits::default()
         },
         checkpoint: None,

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -23,6 +24,9 @@ mod bindings {
     });
 }
 
+pub use crate::describe::{
+    data_type_name, describe, describe_change, describe_schema, disposition_name, source_name,
+};
 pub use bindings::rest_source::connector::logging::Level;
 use bindings::rest_source::connector::secrets::SecretError;
 pub use bindings::rest_source::connector::types::{
@@ -51,6 +55,14 @@ pub enum RunError {
     /// The destination failed.
     #[error("destination: {0}")]
     Destination(std::io::Error),
+    /// The guest was interrupted: the run's time budget ran out while it was running.
+    #[error(
+        "time budget of {seconds} s and its grace used up: the connector was interrupted mid-page; resume from the last checkpoint"
+    )]
+    Interrupted {
+        /// The budget.
+        seconds: f64,
+    },
     /// The tenant's time budget ran out (waits before retries count).
     #[error(
         "time budget of {seconds} s used up after {pages} pages (waits before retries count); resume from the last checkpoint"
@@ -69,42 +81,6 @@ impl From<std::io::Error> for RunError {
     }
 }
 
-/// One line per connector error, naming the path, resource and URL it concerns.
-pub fn describe(e: &ConnectorError) -> String {
-    match e {
-        ConnectorError::InvalidConfig(problems) => {
-            let parts: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{}: {}", p.path, p.message))
-                .collect();
-            format!("invalid config: {}", parts.join("; "))
-        }
-        ConnectorError::Auth(f) => format!(
-            "auth failed for resource `{}` at {}: {}",
-            f.resource, f.url, f.message
-        ),
-        ConnectorError::Http(f) => {
-            let status = f
-                .status
-                .map_or_else(|| "no response".to_string(), |s| format!("status {s}"));
-            let tries = if f.attempts == 1 {
-                "attempt"
-            } else {
-                "attempts"
-            };
-            format!(
-                "resource `{}`: request to {} failed after {} {tries} ({status}): {}",
-                f.resource, f.url, f.attempts, f.message
-            )
-        }
-        ConnectorError::BadResponse(f) => format!(
-            "bad response for resource `{}` from {}: {}",
-            f.resource, f.url, f.message
-        ),
-        ConnectorError::Internal(m) => format!("internal connector error: {m}"),
-    }
-}
-
 /// Limits of one tenant run.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -113,6 +89,13 @@ pub struct Limits {
     /// Wall-clock budget of a run, waits before retries included. It is checked after every page, so a run
     /// stops cleanly at a page boundary (one page's retries can overrun it, as far as `error_handler` allows).
     pub time_budget: Option<std::time::Duration>,
+    /// How long past `time_budget` a guest that has not reached a page boundary may run before it is
+    /// interrupted (its calls trap, its requests in flight are cut off). The stored pages stay committed.
+    pub grace: std::time::Duration,
+    /// Bytes the guest may write to each of stdout and stderr; writing more fails (and stops the guest).
+    pub output_bytes: usize,
+    /// Requests a run may send; more are denied by the egress hook.
+    pub max_requests: Option<u64>,
 }
 
 impl Default for Limits {
@@ -120,6 +103,9 @@ impl Default for Limits {
         Self {
             memory_bytes: 512 * 1024 * 1024,
             time_budget: None,
+            grace: std::time::Duration::from_secs(5),
+            output_bytes: 1024 * 1024,
+            max_requests: None,
         }
     }
 }
@@ -174,6 +160,9 @@ pub struct RunSummary {
 /// The state of one tenant's store.
 struct TenantState {
     tenant: String,
+    budget: Option<std::time::Duration>,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
@@ -214,12 +203,37 @@ impl bindings::rest_source::connector::secrets::Host for TenantState {
     }
 }
 
-impl bindings::rest_source::connector::logging::Host for TenantState {
-    fn log(&mut self, level: Level, message: String) {
+impl TenantState {
+    /// `message` with every secret value of the tenant masked.
+    fn mask(&self, message: String) -> String {
         let mut masked = message;
         for value in self.secrets.values().filter(|v| !v.is_empty()) {
             masked = masked.replace(value, "***");
         }
+        masked
+    }
+
+    /// What the guest wrote to stdout and stderr (capped at the tenant's output limit), one log line per
+    /// line, level `stdout` or `stderr`, secrets masked.
+    fn output_lines(&self) -> Vec<LogLine> {
+        let mut lines = Vec::new();
+        for (level, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let text = String::from_utf8_lossy(&pipe.contents()).into_owned();
+            for message in text.lines().filter(|l| !l.is_empty()) {
+                lines.push(LogLine {
+                    tenant: self.tenant.clone(),
+                    level: level.into(),
+                    message: self.mask(message.to_string()),
+                });
+            }
+        }
+        lines
+    }
+}
+
+impl bindings::rest_source::connector::logging::Host for TenantState {
+    fn log(&mut self, level: Level, message: String) {
+        let masked = self.mask(message);
         let line = LogLine {
             tenant: self.tenant.clone(),
             level: match level {
@@ -246,10 +260,25 @@ pub struct Runtime {
     cache: Option<std::path::PathBuf>,
 }
 
+/// Epoch ticks per second: deadlines are counted in these.
+const TICKS_PER_SECOND: u64 = 100;
+
 impl Runtime {
     /// An engine with the WASI and wasi:http host and the connector's imports linked.
     pub fn new() -> wasmtime::Result<Self> {
-        let engine = Engine::default();
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        // The epoch advances TICKS_PER_SECOND times a second, for as long as any handle on the engine lives
+        // (plugins keep one); a run's hard deadline is counted in these ticks.
+        let weak = engine.weak();
+        std::thread::spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(std::time::Duration::from_millis(1000 / TICKS_PER_SECOND));
+            }
+        });
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
@@ -325,12 +354,22 @@ impl Plugin {
     /// A fresh store for one tenant run, with its limits, secrets and egress policy.
     fn store(&self, tenant: &Tenant) -> (Store<TenantState>, Arc<Mutex<Vec<EgressEvent>>>) {
         let events = Arc::new(Mutex::new(Vec::new()));
+        let stdout = MemoryOutputPipe::new(tenant.limits.output_bytes);
+        let stderr = MemoryOutputPipe::new(tenant.limits.output_bytes);
+        let budget = tenant.limits.time_budget;
+        let hard = budget.map(|b| b + tenant.limits.grace);
+        let deadline = hard.map(|h| std::time::Instant::now() + h);
         let state = TenantState {
             tenant: tenant.name.clone(),
-            wasi: WasiCtx::builder().build(),
+            budget,
+            stdout: stdout.clone(),
+            stderr: stderr.clone(),
+            wasi: WasiCtx::builder().stdout(stdout).stderr(stderr).build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: EgressHooks::new(Arc::new(tenant.egress.clone()), events.clone()),
+            hooks: EgressHooks::new(Arc::new(tenant.egress.clone()), events.clone())
+                .with_deadline(deadline)
+                .with_max_requests(tenant.limits.max_requests),
             limits: StoreLimitsBuilder::new()
                 .memory_size(tenant.limits.memory_bytes)
                 .instances(4)
@@ -341,17 +380,26 @@ impl Plugin {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        // The guest is interrupted once the run's time budget is over (epochs count wall-clock ticks).
+        let ticks = hard.map_or(u64::MAX / 2, |b| {
+            (b.as_secs_f64() * TICKS_PER_SECOND as f64).ceil() as u64 + 1
+        });
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(ticks);
         (store, events)
     }
 
     /// Instantiate the component for `tenant` in a fresh store and call `configure`.
     pub fn configure(&self, tenant: &Tenant) -> Result<Session, RunError> {
         let (mut store, events) = self.store(tenant);
-        let bindings = self.pre.instantiate(&mut store).map_err(trap)?;
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| trap(e, store.data()))?;
         let resources = bindings
             .rest_source_connector_source()
             .call_configure(&mut store, &tenant.config, tenant.checkpoint.as_deref())
-            .map_err(trap)?
+            .map_err(|e| trap(e, store.data()))?
             .map_err(RunError::Connector)?;
         Ok(Session {
             store,
@@ -389,6 +437,8 @@ impl Plugin {
         resume: Option<&RunState>,
         summary: &mut RunSummary,
     ) -> Result<(), RunError> {
+        // Before configure, so the store's deadlines (epoch, requests) fall after this clock's.
+        let started = std::time::Instant::now();
         let mut session = self.configure(tenant)?;
         dest.begin(&session.resources, resume)?;
         summary.rows = session
@@ -397,7 +447,7 @@ impl Plugin {
             .filter(|r| r.selected)
             .map(|r| (r.name.clone(), 0))
             .collect();
-        let started = std::time::Instant::now();
+        let over_budget = || tenant.limits.time_budget.filter(|b| started.elapsed() > *b);
         let outcome = loop {
             match session.next_page() {
                 Ok(Some(page)) => {
@@ -424,9 +474,7 @@ impl Plugin {
                             .push((page.resource.clone(), change.clone()));
                     }
                     summary.last_checkpoint = Some(page.checkpoint);
-                    if let Some(budget) =
-                        tenant.limits.time_budget.filter(|b| started.elapsed() > *b)
-                    {
+                    if let Some(budget) = over_budget() {
                         break Err(RunError::TimeBudget {
                             seconds: budget.as_secs_f64(),
                             pages: summary.pages,
@@ -444,10 +492,18 @@ impl Plugin {
                         None => Ok(()),
                     };
                 }
+                // A request cut off at the deadline fails the connector; the budget is the cause.
+                Err(RunError::Connector(_)) if over_budget().is_some() => {
+                    break Err(RunError::TimeBudget {
+                        seconds: over_budget().map_or(0.0, |b| b.as_secs_f64()),
+                        pages: summary.pages,
+                    });
+                }
                 Err(e) => break Err(e),
             }
         };
         summary.logs = std::mem::take(&mut session.store.data_mut().logs);
+        summary.logs.extend(session.store.data().output_lines());
         summary.egress = session.egress_events();
         let finished = dest.finish();
         outcome?;
@@ -479,7 +535,7 @@ impl Session {
         self.bindings
             .rest_source_connector_source()
             .call_next_page(&mut self.store)
-            .map_err(trap)?
+            .map_err(|e| trap(e, self.store.data()))?
             .map_err(RunError::Connector)
     }
 
@@ -488,7 +544,7 @@ impl Session {
         self.bindings
             .rest_source_connector_source()
             .call_schema(&mut self.store)
-            .map_err(trap)?
+            .map_err(|e| trap(e, self.store.data()))?
             .map_err(RunError::Connector)
     }
 
@@ -503,91 +559,24 @@ impl Session {
     }
 }
 
-fn trap(e: wasmtime::Error) -> RunError {
-    RunError::Trap(format!("{e:#}"))
-}
-
-/// The schema as JSON, with dlt's names for types and dispositions.
-pub fn describe_schema(tables: &[TableSchema]) -> serde_json::Value {
-    let tables: Vec<serde_json::Value> = tables
-        .iter()
-        .map(|t| {
-            let columns: Vec<serde_json::Value> = t
-                .columns
-                .iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "name": c.name,
-                        "data_type": c.data_type.map(data_type_name),
-                                                "nullable": c.nullable,
-                        "type_source": source_name(c.type_source),
-                        "nullable_source": source_name(c.nullable_source),
-                        "primary_key": c.primary_key,
-                        "merge_key": c.merge_key,
-                        "cursor": c.cursor,
-                    })
-                })
+/// A guest trap as a run error: an epoch interrupt means the time budget ran out mid-call; any other trap
+/// carries what the guest wrote to stderr (a panic message, say), secrets masked.
+fn trap(e: wasmtime::Error, state: &TenantState) -> RunError {
+    match (e.downcast_ref::<wasmtime::Trap>(), state.budget) {
+        (Some(wasmtime::Trap::Interrupt), Some(budget)) => RunError::Interrupted {
+            seconds: budget.as_secs_f64(),
+        },
+        _ => {
+            let stderr: Vec<String> = state
+                .output_lines()
+                .into_iter()
+                .filter(|l| l.level == "stderr")
+                .map(|l| l.message)
                 .collect();
-            serde_json::json!({
-                "resource": t.resource,
-                "table_name": t.table_name,
-                "columns": columns,
-                "primary_key": t.primary_key,
-                "merge_key": t.merge_key,
-                "write_disposition": disposition_name(t.write_disposition),
-                "parent": t.parent,
-                "incremental_cursor": t.incremental_cursor,
-                "selected": t.selected,
-            })
-        })
-        .collect();
-    serde_json::Value::Array(tables)
-}
-
-/// Where a column fact comes from, by name.
-pub fn source_name(s: FactSource) -> &'static str {
-    match s {
-        FactSource::Declared => "declared",
-        FactSource::Inferred => "inferred",
-    }
-}
-
-/// One line for a schema change: `events.amount: widened bigint -> double`.
-pub fn describe_change(resource: &str, c: &SchemaChange) -> String {
-    let name = |t: Option<DataType>| t.map_or("unknown", data_type_name);
-    let what = match c.kind {
-        ChangeKind::NewColumn => format!("new column ({})", name(c.data_type)),
-        ChangeKind::Widened => {
-            format!("widened {} -> {}", name(c.previous_type), name(c.data_type))
+            match stderr.is_empty() {
+                true => RunError::Trap(format!("{e:#}")),
+                false => RunError::Trap(format!("{e:#}\nguest stderr: {}", stderr.join("\n"))),
+            }
         }
-        ChangeKind::BecameNullable => "became nullable".to_string(),
-        ChangeKind::Typed => format!("typed ({})", name(c.data_type)),
-    };
-    format!("{resource}.{}: {what}", c.column)
-}
-
-/// dlt's name of a write disposition.
-pub fn disposition_name(d: WriteDisposition) -> &'static str {
-    match d {
-        WriteDisposition::Append => "append",
-        WriteDisposition::Replace => "replace",
-        WriteDisposition::Merge => "merge",
-        WriteDisposition::Skip => "skip",
-    }
-}
-
-/// dlt's name of a data type.
-pub fn data_type_name(t: DataType) -> &'static str {
-    match t {
-        DataType::Text => "text",
-        DataType::Bigint => "bigint",
-        DataType::Double => "double",
-        DataType::Bool => "bool",
-        DataType::Timestamp => "timestamp",
-        DataType::Date => "date",
-        DataType::Time => "time",
-        DataType::Decimal => "decimal",
-        DataType::Json => "json",
-        DataType::Binary => "binary",
     }
 }
