@@ -1,0 +1,119 @@
+//! Many tenants in one host process at once: 200 runs, each with its own config, secret, egress mapping and
+//! data, all at the same time against four fixture APIs. Each ends with exactly its own rows, and each API
+//! only ever sees its own key.
+
+mod support;
+
+use host_test::Tenant;
+use host_test::demo_api::{DemoApi, DemoSpec};
+use host_test::egress::{EgressPolicy, Origin};
+use host_test::runtime::Limits;
+use host_test::secrets::SecretStore;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use support::*;
+
+const TENANTS: usize = 200;
+const APIS: usize = 4;
+
+/// Tenant `k`'s resource and its row count (all different).
+fn resource(k: usize) -> (String, usize) {
+    (format!("t{k}"), 20 + k)
+}
+
+/// Four APIs, each with its own key, serving the resources of the tenants assigned to it (`k % APIS`).
+fn apis() -> Vec<DemoApi> {
+    (0..APIS)
+        .map(|a| {
+            let resources: BTreeMap<String, usize> = (0..TENANTS)
+                .filter(|k| k % APIS == a)
+                .map(resource)
+                .collect();
+            let spec = DemoSpec {
+                resources,
+                api_key: format!("key-of-api-{a}"),
+                ..DemoSpec::default()
+            };
+            DemoApi::start(spec, 0).expect("the fixture API starts")
+        })
+        .collect()
+}
+
+/// Tenant `k`: seed 000's shape, its own resource, page size and table name, and its API's key.
+fn tenant_for(k: usize, api: &DemoApi) -> Tenant {
+    let (name, _) = resource(k);
+    let config = json!({
+        "client": {
+            "base_url": "https://api.example.com",
+            "auth": {"type": "api_key", "name": "api_key", "api_key": {"secret": "api_key"}, "location": "query"}
+        },
+        "resources": [{
+            "name": name,
+            "endpoint": {
+                "path": format!("/v1/{name}"),
+                "data_selector": "data",
+                "paginator": {"type": "offset", "limit": 7 + k % 13}
+            }
+        }]
+    });
+    let mut egress = EgressPolicy::from_config(&config);
+    egress.map(
+        Origin::of_url("https://api.example.com").unwrap(),
+        Origin::of_url(&api.url()).unwrap(),
+    );
+    Tenant {
+        name: format!("tenant-{k}"),
+        config: config.to_string(),
+        secrets: SecretStore::from_json(&api.spec().secrets_json()).unwrap(),
+        egress,
+        limits: Limits {
+            memory_bytes: 64 * 1024 * 1024,
+            ..Limits::default()
+        },
+        checkpoint: None,
+        echo_logs: false,
+    }
+}
+
+#[test]
+fn two_hundred_tenants_at_once_each_get_exactly_their_own_rows() {
+    let apis = apis();
+    let tenants: Vec<Tenant> = (0..TENANTS)
+        .map(|k| tenant_for(k, &apis[k % APIS]))
+        .collect();
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = tenants.iter().map(|t| s.spawn(|| run(t))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (k, (result, dir)) in results.into_iter().enumerate() {
+        let (name, count) = resource(k);
+        let summary = result.unwrap_or_else(|e| panic!("tenant {k}: {e}"));
+        assert_eq!(
+            summary.rows,
+            vec![(name.clone(), count as u64)],
+            "tenant {k}"
+        );
+        let files: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|f| f.ends_with(".jsonl"))
+            .collect();
+        assert_eq!(files, vec![format!("{name}.jsonl")], "tenant {k}");
+        let got: Vec<Value> = rows(dir.path(), &name);
+        assert_eq!(got, apis[k % APIS].rows(&name), "tenant {k}");
+    }
+    for (a, api) in apis.iter().enumerate() {
+        let log = api.log();
+        let tenants_here = (0..TENANTS).filter(|k| k % APIS == a).count();
+        assert!(log.len() >= tenants_here, "api {a}: {} requests", log.len());
+        for line in &log {
+            assert_eq!(
+                line.param("api_key"),
+                Some(format!("key-of-api-{a}").as_str())
+            );
+            let k: usize = line.path.trim_start_matches("/v1/t").parse().unwrap();
+            assert_eq!(k % APIS, a, "api {a} was asked for tenant {k}'s resource");
+            assert_eq!(line.status, 200, "{line:?}");
+        }
+    }
+}
