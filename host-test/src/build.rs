@@ -32,6 +32,7 @@ pub fn build_component() -> Result<PathBuf, BuildError> {
             "wasm32-wasip2",
             "--profile",
             "component",
+            "--message-format=json-render-diagnostics",
         ])
         .output()?;
     if !output.status.success() {
@@ -41,5 +42,44 @@ pub fn build_component() -> Result<PathBuf, BuildError> {
             tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
         ));
     }
-    Ok(crate::default_plugin_path())
+    // Cargo names the artifact, wherever the target directory is (CARGO_TARGET_DIR, .cargo/config).
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Ok(artifact(&stdout).unwrap_or_else(crate::default_plugin_path))
+}
+
+/// The `.wasm` file among cargo's JSON messages for the component's artifact.
+fn artifact(messages: &str) -> Option<PathBuf> {
+    messages
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "rest_api_source")
+        .flat_map(|m| {
+            m["filenames"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+        })
+        .filter_map(|f| f.as_str().map(PathBuf::from))
+        .find(|f| f.extension().is_some_and(|e| e == "wasm"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_artifact_is_the_wasm_file_cargo_names_for_the_component() {
+        let messages = [
+            r#"{"reason":"compiler-artifact","target":{"name":"serde"},"filenames":["/t/libserde.rlib"]}"#,
+            r#"{"reason":"compiler-artifact","target":{"name":"rest_api_source"},"filenames":["/t/x/librest_api_source.rlib","/t/x/rest_api_source.wasm"]}"#,
+            r#"{"reason":"build-finished","success":true}"#,
+        ]
+        .join("\n");
+        assert_eq!(
+            artifact(&messages),
+            Some(PathBuf::from("/t/x/rest_api_source.wasm"))
+        );
+        assert_eq!(artifact(r#"{"reason":"build-finished"}"#), None);
+    }
 }
