@@ -6,9 +6,6 @@ mod support;
 
 use host_test::Tenant;
 use host_test::demo_api::{DemoApi, DemoSpec};
-use host_test::egress::{EgressPolicy, Origin};
-use host_test::runtime::Limits;
-use host_test::secrets::SecretStore;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use support::*;
@@ -56,23 +53,10 @@ fn tenant_for(k: usize, api: &DemoApi) -> Tenant {
             }
         }]
     });
-    let mut egress = EgressPolicy::from_config(&config);
-    egress.map(
-        Origin::of_url("https://api.example.com").unwrap(),
-        Origin::of_url(&api.url()).unwrap(),
-    );
-    Tenant {
-        name: format!("tenant-{k}"),
-        config: config.to_string(),
-        secrets: SecretStore::from_json(&api.spec().secrets_json()).unwrap(),
-        egress,
-        limits: Limits {
-            memory_bytes: 64 * 1024 * 1024,
-            ..Limits::default()
-        },
-        checkpoint: None,
-        echo_logs: false,
-    }
+    let mut tenant = tenant(api, &config.to_string());
+    tenant.name = format!("tenant-{k}");
+    tenant.limits.memory_bytes = 64 * 1024 * 1024;
+    tenant
 }
 
 #[test]

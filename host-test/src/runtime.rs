@@ -87,7 +87,7 @@ pub struct Limits {
     /// Largest linear memory the guest may grow to, in bytes.
     pub memory_bytes: usize,
     /// Wall-clock budget of a run, waits before retries included. It is checked after every page, so a run
-    /// stops cleanly at a page boundary (one page's retries can overrun it, as far as `error_handler` allows).
+    /// stops cleanly at a page boundary; a page still in progress may overrun it by at most `grace`.
     pub time_budget: Option<std::time::Duration>,
     /// How long past `time_budget` a guest that has not reached a page boundary may run before it is
     /// interrupted (its calls trap, its requests in flight are cut off). The stored pages stay committed.
