@@ -4,7 +4,7 @@ mod support;
 
 use host_test::RunError;
 use host_test::demo_api::{DemoApi, DemoSpec};
-use host_test::runtime::ConnectorError;
+use host_test::sandbox::Refusal;
 use serde_json::{Value, json};
 use support::*;
 
@@ -44,20 +44,26 @@ fn a_next_link_to_another_origin_is_refused_by_the_host() {
         failure.summary.rows,
         vec![("resource_name".to_string(), 100)]
     );
-    let RunError::Connector(ConnectorError::Http(failure)) = failure.error else {
+    assert_eq!(
+        failure.summary.egress[2].reason.as_deref(),
+        Some("the config does not name this origin")
+    );
+    let RunError::Refused { refusal, connector } = failure.error else {
         panic!("expected a refusal: {failure:?}")
     };
     assert_eq!(
-        failure.url,
-        "https://other.example.net/v1/resource?after=c100&limit=100"
+        refusal,
+        Refusal::Egress {
+            origin: "https://other.example.net:443".into(),
+            reason: "the config does not name this origin".into()
+        }
     );
     assert_eq!(
-        failure.message,
-        "the host's egress policy denied the request"
-    );
-    assert_eq!(
-        (failure.status, failure.attempts),
-        (None, 1),
+        connector.as_deref(),
+        Some(
+            "resource `resource_name`: request to https://other.example.net/v1/resource?after=c100&limit=100 \
+             failed after 1 attempt (no response): the host's egress policy denied the request"
+        ),
         "a refusal is not retried"
     );
     assert_eq!(

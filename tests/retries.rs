@@ -174,7 +174,8 @@ fn a_missing_secret_is_a_config_error_naming_it_before_any_request() {
     let (result, _dir) = run(&tenant);
     assert_eq!(
         result.unwrap_err().to_string(),
-        "invalid config: client.auth.api_key: secret `api_key` is not set for this tenant"
+        "stopped by the host: secret `api_key` is not among this tenant's secrets; the connector reported: \
+         invalid config: client.auth.api_key: secret `api_key` is not set for this tenant"
     );
     assert!(api.log().is_empty());
 }

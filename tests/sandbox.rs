@@ -6,6 +6,7 @@ mod support;
 
 use host_test::RunError;
 use host_test::demo_api::{Fault, FaultKind, Which};
+use host_test::sandbox::Refusal;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::*;
@@ -112,10 +113,13 @@ fn the_request_allowance_holds() {
     tenant.limits.max_requests = Some(2);
     let (result, dir) = run(&tenant);
     let failure = result.expect_err("13 pages need 13 requests");
+    let RunError::Refused { refusal, connector } = &failure.error else {
+        panic!("{:?}", failure.error)
+    };
+    assert_eq!(*refusal, Refusal::Requests { max: 2 });
     assert!(
-        matches!(failure.error, RunError::Connector(_)),
-        "{:?}",
-        failure.error
+        connector.as_deref().is_some_and(|c| c.contains("denied")),
+        "{connector:?}"
     );
     assert_eq!(api.log().len(), 2);
     assert_eq!(rows(dir.path(), "resource_name").len(), 200);
@@ -144,4 +148,26 @@ fn a_stopped_tenant_does_not_disturb_a_good_one() {
     let (result, dir) = good_result;
     result.expect("the good tenant finishes");
     assert_eq!(rows(dir.path(), "resource_name"), api.rows("resource"));
+}
+
+/// Response bytes are counted by the host across all of a run's requests: past the allowance the body fails,
+/// the run ends with the refusal, and only whole pages were stored.
+#[test]
+fn the_response_bytes_allowance_holds() {
+    let api = api();
+    let mut tenant = tenant(&api, &config());
+    tenant.limits.response_bytes = Some(30_000);
+    let (result, dir) = run(&tenant);
+    let failure = result.expect_err("1234 rows are more than 30 kB");
+    let RunError::Refused { refusal, .. } = &failure.error else {
+        panic!("{:?}", failure.error)
+    };
+    assert_eq!(*refusal, Refusal::ResponseBytes { limit: 30_000 });
+    let stored = rows(dir.path(), "resource_name");
+    assert!(
+        stored.len() < 1234 && stored.len().is_multiple_of(100),
+        "{}",
+        stored.len()
+    );
+    assert_eq!(stored, api.rows("resource")[..stored.len()].to_vec());
 }

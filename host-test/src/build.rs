@@ -1,6 +1,6 @@
 //! Building this workspace's component with cargo, for the tests and for a first `demo` on a fresh clone.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Why the component could not be built.
@@ -21,19 +21,31 @@ pub enum BuildError {
 /// target directory deadlocks there.
 pub fn build_component() -> Result<PathBuf, BuildError> {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let args = ["-p", "rest-api-source", "--profile", "component"];
+    let path = cargo_build(&workspace, &args, "rest_api_source")?;
+    Ok(path.unwrap_or_else(crate::default_plugin_path))
+}
+
+/// Build another guest crate of this repository (a test's hostile connector, say) for `wasm32-wasip2` in
+/// release mode, into this workspace's target directory, and return the `.wasm` of its library `lib_name`.
+pub fn build_guest(crate_dir: &Path, lib_name: &str) -> Result<PathBuf, BuildError> {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let target_dir = target_dir.to_string_lossy().into_owned();
+    let args = ["--release", "--target-dir", &target_dir];
+    cargo_build(crate_dir, &args, lib_name)?
+        .ok_or_else(|| BuildError::Failed(format!("cargo named no .wasm for `{lib_name}`")))
+}
+
+/// `cargo build --target wasm32-wasip2 <args>` in `dir`; the `.wasm` cargo reports for `lib_name`.
+fn cargo_build(dir: &Path, args: &[&str], lib_name: &str) -> Result<Option<PathBuf>, BuildError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
-        .current_dir(&workspace)
-        .args([
-            "build",
-            "-p",
-            "rest-api-source",
-            "--target",
-            "wasm32-wasip2",
-            "--profile",
-            "component",
-            "--message-format=json-render-diagnostics",
-        ])
+        .current_dir(dir)
+        .args(["build", "--target", "wasm32-wasip2"])
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
         .output()?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -43,16 +55,15 @@ pub fn build_component() -> Result<PathBuf, BuildError> {
         ));
     }
     // Cargo names the artifact, wherever the target directory is (CARGO_TARGET_DIR, .cargo/config).
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Ok(artifact(&stdout).unwrap_or_else(crate::default_plugin_path))
+    Ok(artifact(&String::from_utf8_lossy(&output.stdout), lib_name))
 }
 
 /// The `.wasm` file among cargo's JSON messages for the component's artifact.
-fn artifact(messages: &str) -> Option<PathBuf> {
+fn artifact(messages: &str, lib_name: &str) -> Option<PathBuf> {
     messages
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "rest_api_source")
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == lib_name)
         .flat_map(|m| {
             m["filenames"]
                 .as_array()
@@ -77,9 +88,10 @@ mod tests {
         ]
         .join("\n");
         assert_eq!(
-            artifact(&messages),
+            artifact(&messages, "rest_api_source"),
             Some(PathBuf::from("/t/x/rest_api_source.wasm"))
         );
-        assert_eq!(artifact(r#"{"reason":"build-finished"}"#), None);
+        assert_eq!(artifact(&messages, "serde"), None, "no .wasm for serde");
+        assert_eq!(artifact(r#"{"reason":"build-finished"}"#, "x"), None);
     }
 }

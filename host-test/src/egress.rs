@@ -1,14 +1,29 @@
 //! Egress policy: where a tenant's connector may send requests. It lives in the host's outgoing-request hook,
-//! never in the guest; the one function that sends ([`wasmtime_wasi_http::default_send_request`]) is separate.
+//! never in the guest.
 //!
-//! A request is allowed when its origin (scheme, host, port) is one the tenant's config names: the base URL, the
-//! OAuth2 token URL and absolute endpoint paths. Anything else — a next link or redirect to another host — is
-//! refused with `HttpRequestDenied`. `connect_to` maps an origin the config names to another one to connect to
-//! (like curl's `--connect-to`), so a config can run unchanged against a local copy of an API.
+//! A request goes out when all of these hold, checked in this order:
+//! 1. its origin (scheme, host, port) is one the tenant's config names: the base URL, the OAuth2 token URL and
+//!    absolute endpoint paths — a next link or redirect to another origin is refused;
+//! 2. the operator's allow-list ([`crate::allow::AllowedHosts`], Spin's `allowed_outbound_hosts` grammar), when
+//!    there is one, allows it;
+//! 3. the run's request allowance is not used up;
+//! 4. after name resolution, at least one address is not internal (loopback, private, link-local, CGNAT), unless
+//!    internal addresses are allowed (all of them, or listed networks). The connection goes only to the
+//!    addresses that passed, so a name cannot be re-pointed between the check and the connection.
+//!
+//! Every decision is recorded with the tenant; a refusal answers `HttpRequestDenied` to the guest and ends the
+//! run ([`crate::sandbox::Refusal`]). `connect_to` maps an origin the config names to another one to connect to
+//! (like curl's `--connect-to`, the operator's own choice, not checked further), so a config can run unchanged
+//! against a local copy of an API; `resolve` pins a name to addresses (like curl's `--resolve`), which are
+//! checked like any DNS answer.
 
-use http_body_util::BodyExt;
+use crate::allow::AllowedHosts;
+use crate::sandbox::{Refusal, Refusals};
+use crate::send::{ResponseBudget, SendResult, Target};
+use ipnet::IpNet;
 use serde_json::Value;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -58,12 +73,18 @@ impl std::fmt::Display for Origin {
 /// What a tenant may reach.
 #[derive(Debug, Clone, Default)]
 pub struct EgressPolicy {
-    /// Origins requests may go to.
+    /// Origins requests may go to (from the config).
     pub allowed: Vec<Origin>,
+    /// The operator's allow-list; `None` adds no restriction beyond `allowed`.
+    pub operator: Option<AllowedHosts>,
     /// Origins to connect to instead of the ones requested (the operator's choice, not checked further).
     pub connect_to: Vec<(Origin, Origin)>,
-    /// Allow loopback, private and link-local hosts (off by default).
+    /// Allow every loopback, private and link-local address (off by default).
     pub allow_internal: bool,
+    /// Internal networks allowed all the same (`127.0.0.0/8` for a test API on loopback).
+    pub internal_networks: Vec<IpNet>,
+    /// Names pinned to an address instead of asking DNS (checked like a DNS answer).
+    pub resolve: Vec<(String, IpAddr)>,
 }
 
 impl EgressPolicy {
@@ -108,10 +129,90 @@ impl EgressPolicy {
         self.connect_to.push((from, to));
     }
 
-    /// Whether a request to `origin` may go out.
-    pub fn allows(&self, origin: &Origin) -> bool {
-        self.allowed.contains(origin) && (self.allow_internal || !is_internal(&origin.host))
+    /// Whether a request to `origin` may go out, before name resolution; the reason when not.
+    pub fn check(&self, origin: &Origin) -> Result<(), String> {
+        if !self.allowed.contains(origin) {
+            return Err("the config does not name this origin".into());
+        }
+        if self.operator.as_ref().is_some_and(|o| !o.allows(origin)) {
+            return Err("the operator's allowed_outbound_hosts do not include it".into());
+        }
+        match is_internal(&origin.host) && !self.host_literal_allowed(&origin.host) {
+            true => Err("an internal address".into()),
+            false => Ok(()),
+        }
     }
+
+    /// Whether a request to `origin` may go out, before name resolution.
+    pub fn allows(&self, origin: &Origin) -> bool {
+        self.check(origin).is_ok()
+    }
+
+    /// Whether a connection to `ip` may be made.
+    pub fn address_allowed(&self, ip: IpAddr) -> bool {
+        self.allow_internal
+            || !is_internal(&ip.to_string())
+            || self.internal_networks.iter().any(|n| n.contains(&ip))
+    }
+
+    fn host_literal_allowed(&self, host: &str) -> bool {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        match bare.parse::<IpAddr>() {
+            Ok(ip) => self.address_allowed(ip),
+            // `localhost` names: allowed when loopback is.
+            Err(_) => self.address_allowed(IpAddr::from([127, 0, 0, 1])),
+        }
+    }
+
+    /// The addresses to connect to for `origin`: pinned or resolved, then filtered by the address check unless
+    /// `trusted` (an operator's `connect_to` target).
+    async fn addresses(
+        &self,
+        origin: &Origin,
+        trusted: bool,
+    ) -> Result<Vec<SocketAddr>, Unreachable> {
+        let bare = origin.host.trim_start_matches('[').trim_end_matches(']');
+        let pinned: Vec<SocketAddr> = self
+            .resolve
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case(bare))
+            .map(|(_, ip)| SocketAddr::new(*ip, origin.port))
+            .collect();
+        let found: Vec<SocketAddr> = match (pinned.is_empty(), bare.parse::<IpAddr>()) {
+            (false, _) => pinned,
+            (true, Ok(ip)) => vec![SocketAddr::new(ip, origin.port)],
+            (true, Err(_)) => match tokio::net::lookup_host((bare, origin.port)).await {
+                Ok(found) => found.collect(),
+                Err(e) => {
+                    return Err(Unreachable::Dns(HttpError::DnsError {
+                        rcode: Some(e.to_string()),
+                        info_code: None,
+                    }));
+                }
+            },
+        };
+        let usable: Vec<SocketAddr> = found
+            .iter()
+            .copied()
+            .filter(|a| trusted || self.address_allowed(a.ip()))
+            .collect();
+        match (usable.is_empty(), found.first()) {
+            (false, _) => Ok(usable),
+            (true, Some(first)) => Err(Unreachable::Denied(format!(
+                "it resolves to an internal address ({})",
+                first.ip()
+            ))),
+            (true, None) => Err(Unreachable::Dns(HttpError::DestinationNotFound)),
+        }
+    }
+}
+
+/// Why no connection can be made to an origin.
+enum Unreachable {
+    /// The policy refuses every address it resolves to.
+    Denied(String),
+    /// Name resolution failed (a transport error the connector may retry).
+    Dns(HttpError),
 }
 
 /// Loopback, private, link-local, unspecified and carrier-grade NAT addresses, and `localhost` names.
@@ -152,29 +253,92 @@ pub fn is_internal(host: &str) -> bool {
 /// A request the hook saw, for the tenant's record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EgressEvent {
+    /// The tenant whose connector asked.
+    pub tenant: String,
     /// The origin the guest asked for.
     pub origin: String,
     /// Whether it was allowed.
     pub allowed: bool,
+    /// Why it was refused.
+    pub reason: Option<String>,
+}
+
+/// Where a tenant's egress decisions go: its event list and its refusals.
+#[derive(Clone)]
+struct Recorder {
+    tenant: String,
+    events: Arc<Mutex<Vec<EgressEvent>>>,
+    refusals: Refusals,
+    echo: bool,
+}
+
+impl Recorder {
+    fn allow(&self, origin: &str) {
+        self.push(origin, None);
+    }
+
+    fn deny(&self, origin: &str, refusal: Refusal) {
+        let reason = match &refusal {
+            Refusal::Egress { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        };
+        if self.echo {
+            eprintln!("[{}] egress refused: {origin}: {reason}", self.tenant);
+        }
+        self.push(origin, Some(reason));
+        self.refusals.record(refusal);
+    }
+
+    fn push(&self, origin: &str, reason: Option<String>) {
+        if let Ok(mut events) = self.events.lock() {
+            events.push(EgressEvent {
+                tenant: self.tenant.clone(),
+                origin: origin.to_string(),
+                allowed: reason.is_none(),
+                reason,
+            });
+        }
+    }
 }
 
 /// The `wasi:http` hooks of one tenant's store.
 pub struct EgressHooks {
     policy: Arc<EgressPolicy>,
-    events: Arc<Mutex<Vec<EgressEvent>>>,
+    recorder: Recorder,
     deadline: Option<std::time::Instant>,
-    requests_left: Option<u64>,
+    max_requests: Option<u64>,
+    sent: u64,
+    budget: Arc<ResponseBudget>,
 }
 
 impl EgressHooks {
-    /// Hooks enforcing `policy`, recording each decision into `events`.
-    pub fn new(policy: Arc<EgressPolicy>, events: Arc<Mutex<Vec<EgressEvent>>>) -> Self {
+    /// Hooks enforcing `policy` for `tenant`, recording each decision into `events` and the first refusal into
+    /// `refusals`.
+    pub fn new(
+        tenant: &str,
+        policy: Arc<EgressPolicy>,
+        events: Arc<Mutex<Vec<EgressEvent>>>,
+        refusals: Refusals,
+    ) -> Self {
         Self {
             policy,
-            events,
+            recorder: Recorder {
+                tenant: tenant.to_string(),
+                events,
+                refusals,
+                echo: false,
+            },
             deadline: None,
-            requests_left: None,
+            max_requests: None,
+            sent: 0,
+            budget: Arc::new(ResponseBudget::new(None, Refusals::default())),
         }
+    }
+
+    /// Print each refusal to stderr, tagged with the tenant, as it happens.
+    pub fn with_echo(mut self, echo: bool) -> Self {
+        self.recorder.echo = echo;
+        self
     }
 
     /// Requests still in flight at `deadline` fail with a timeout, so a slow API cannot hold the run past
@@ -184,85 +348,88 @@ impl EgressHooks {
         self
     }
 
-    /// At most `max` requests are sent; later ones are denied.
+    /// At most `max` requests are sent; the next one is refused.
     pub fn with_max_requests(mut self, max: Option<u64>) -> Self {
-        self.requests_left = max;
+        self.max_requests = max;
         self
     }
 
-    /// Takes one request from the run's allowance; false once it is used up.
-    fn take_request(&mut self) -> bool {
-        match &mut self.requests_left {
-            Some(0) => false,
-            Some(left) => {
-                *left -= 1;
-                true
-            }
-            None => true,
+    /// At most `limit` response body bytes are received in all; past it the body fails and the run ends.
+    pub fn with_response_bytes(mut self, limit: Option<u64>) -> Self {
+        self.budget = Arc::new(ResponseBudget::new(limit, self.recorder.refusals.clone()));
+        self
+    }
+
+    /// Every check that needs no name resolution: the origin, then the request allowance.
+    fn check(&mut self, origin: Option<&Origin>) -> Result<(), Refusal> {
+        let refused = |origin: String, reason: String| Refusal::Egress { origin, reason };
+        let Some(origin) = origin else {
+            return Err(refused(
+                "(none)".into(),
+                "not an absolute http(s) URL".into(),
+            ));
+        };
+        self.policy
+            .check(origin)
+            .map_err(|reason| refused(origin.to_string(), reason))?;
+        if let Some(max) = self.max_requests.filter(|max| self.sent >= *max) {
+            return Err(Refusal::Requests { max });
         }
+        self.sent += 1;
+        Ok(())
     }
 }
-
-type SendResult = Result<
-    (
-        http::Response<WasiBody>,
-        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-    ),
-    HttpError,
->;
 
 impl WasiHttpHooks for EgressHooks {
     fn send_request(
         &mut self,
-        mut request: http::Request<WasiBody>,
+        request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         drop(fut);
         let origin = Origin::of_uri(request.uri());
-        let allowed = origin.as_ref().is_some_and(|o| self.policy.allows(o)) && self.take_request();
-        if let Ok(mut events) = self.events.lock() {
-            events.push(EgressEvent {
-                origin: origin
-                    .as_ref()
-                    .map_or_else(|| request.uri().to_string(), ToString::to_string),
-                allowed,
-            });
-        }
-        if !allowed {
+        let shown = origin
+            .as_ref()
+            .map_or_else(|| request.uri().to_string(), ToString::to_string);
+        if let Err(refusal) = self.check(origin.as_ref()) {
+            self.recorder.deny(&shown, refusal);
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
-        let target = origin.and_then(|o| {
-            self.policy
-                .connect_to
-                .iter()
-                .find(|(from, _)| *from == o)
-                .map(|(_, to)| to.clone())
-        });
-        if let Some(to) = target {
-            let path = request
-                .uri()
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_string();
-            match format!("{}://{}:{}{path}", to.scheme, to.host, to.port).parse() {
-                Ok(uri) => *request.uri_mut() = uri,
-                Err(_) => return Box::new(async { Err(HttpError::HttpRequestUriInvalid) }),
-            }
-        }
+        let Some(origin) = origin else {
+            return Box::new(async { Err(HttpError::HttpRequestUriInvalid) });
+        };
+        let (policy, recorder, budget) = (
+            self.policy.clone(),
+            self.recorder.clone(),
+            self.budget.clone(),
+        );
         let deadline = self.deadline;
         Box::new(async move {
-            let send = wasmtime_wasi_http::default_send_request(request, options);
-            let (response, io) = match deadline {
-                Some(at) => tokio::time::timeout_at(at.into(), send)
-                    .await
-                    .map_err(|_| HttpError::ConnectionReadTimeout)??,
-                None => send.await?,
+            let mapped = policy
+                .connect_to
+                .iter()
+                .find(|(from, _)| *from == origin)
+                .map(|(_, to)| to.clone());
+            let to = mapped.as_ref().unwrap_or(&origin);
+            let addrs = match policy.addresses(to, mapped.is_some()).await {
+                Ok(addrs) => addrs,
+                Err(Unreachable::Denied(reason)) => {
+                    let refusal = Refusal::Egress {
+                        origin: shown.clone(),
+                        reason,
+                    };
+                    recorder.deny(&shown, refusal);
+                    return Err(HttpError::HttpRequestDenied);
+                }
+                Err(Unreachable::Dns(e)) => return Err(e),
             };
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            recorder.allow(&shown);
+            let target = Target {
+                addrs,
+                tls_name: (to.scheme == "https").then(|| to.host.clone()),
+            };
+            crate::send::send(request, target, options, budget, deadline).await
         })
     }
 }

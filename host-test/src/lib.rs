@@ -1,22 +1,28 @@
 //! The reference wasmtime host for the REST API source component.
 //!
 //! - [`runtime`]: load a component once, run it per tenant in a fresh sandboxed store.
-//! - [`egress`]: the tenant's egress policy, enforced in the outgoing-request hook.
+//! - [`egress`]: the tenant's egress policy, enforced in the outgoing-request hook; [`allow`]: the operator's
+//!   allow-list grammar; [`send`]: connecting to checked addresses only.
+//! - [`sandbox`]: a tenant run's limits and the host's refusals.
 //! - [`secrets`]: per-tenant secret stores.
 //! - [`dest`]: destinations (JSON Lines).
 //! - [`demo_api`]: a seed-shaped REST API on loopback, for the demo and the tests.
 //! - [`seed`]: reading the config out of a seed document.
 
+pub mod allow;
 pub mod build;
 pub mod demo_api;
 pub mod describe;
 pub mod dest;
 pub mod dlt_mock;
 pub mod egress;
+pub mod error;
 pub mod precompile;
 pub mod runtime;
+pub mod sandbox;
 pub mod secrets;
 pub mod seed;
+pub mod send;
 pub mod sqlite;
 pub mod state;
 

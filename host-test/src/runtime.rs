@@ -6,6 +6,9 @@
 
 use crate::dest::Destination;
 use crate::egress::{EgressEvent, EgressHooks, EgressPolicy};
+pub use crate::error::{RunError, RunFailure};
+pub use crate::sandbox::Limits;
+use crate::sandbox::{Refusal, Refusals};
 use crate::secrets::SecretStore;
 use crate::state::RunState;
 use std::path::Path;
@@ -34,81 +37,6 @@ pub use bindings::rest_source::connector::types::{
     Page, ResourceFailure, ResourceInfo, SchemaChange, TableSchema, WriteDisposition,
 };
 use bindings::{ConnectorCore, ConnectorCorePre};
-
-/// Why a run failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The component could not be loaded or linked.
-    #[error("cannot load plugin {path}: {message}")]
-    Load {
-        /// The component file.
-        path: String,
-        /// Why.
-        message: String,
-    },
-    /// The connector returned an error.
-    #[error("{}", describe(.0))]
-    Connector(ConnectorError),
-    /// The guest trapped (memory cap, a bug) or the host failed to call it.
-    #[error("the connector stopped abnormally: {0}")]
-    Trap(String),
-    /// The destination failed.
-    #[error("destination: {0}")]
-    Destination(std::io::Error),
-    /// The guest was interrupted: the run's time budget ran out while it was running.
-    #[error(
-        "time budget of {seconds} s and its grace used up: the connector was interrupted mid-page; resume from the last checkpoint"
-    )]
-    Interrupted {
-        /// The budget.
-        seconds: f64,
-    },
-    /// The tenant's time budget ran out (waits before retries count).
-    #[error(
-        "time budget of {seconds} s used up after {pages} pages (waits before retries count); resume from the last checkpoint"
-    )]
-    TimeBudget {
-        /// The budget.
-        seconds: f64,
-        /// Pages stored before it ran out.
-        pages: u64,
-    },
-}
-
-impl From<std::io::Error> for RunError {
-    fn from(e: std::io::Error) -> Self {
-        RunError::Destination(e)
-    }
-}
-
-/// Limits of one tenant run.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Largest linear memory the guest may grow to, in bytes.
-    pub memory_bytes: usize,
-    /// Wall-clock budget of a run, waits before retries included. It is checked after every page, so a run
-    /// stops cleanly at a page boundary; a page still in progress may overrun it by at most `grace`.
-    pub time_budget: Option<std::time::Duration>,
-    /// How long past `time_budget` a guest that has not reached a page boundary may run before it is
-    /// interrupted (its calls trap, its requests in flight are cut off). The stored pages stay committed.
-    pub grace: std::time::Duration,
-    /// Bytes the guest may write to each of stdout and stderr; writing more fails (and stops the guest).
-    pub output_bytes: usize,
-    /// Requests a run may send; more are denied by the egress hook.
-    pub max_requests: Option<u64>,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            memory_bytes: 512 * 1024 * 1024,
-            time_budget: None,
-            grace: std::time::Duration::from_secs(5),
-            output_bytes: 1024 * 1024,
-            max_requests: None,
-        }
-    }
-}
 
 /// A log line from the guest, tagged with its tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +97,8 @@ struct TenantState {
     hooks: EgressHooks,
     limits: StoreLimits,
     secrets: SecretStore,
+    refusals: Refusals,
+    output_bytes: usize,
     logs: Vec<LogLine>,
     echo_logs: bool,
 }
@@ -196,10 +126,16 @@ impl bindings::rest_source::connector::types::Host for TenantState {}
 
 impl bindings::rest_source::connector::secrets::Host for TenantState {
     fn get(&mut self, name: String) -> Result<String, SecretError> {
-        self.secrets
-            .get(&name)
-            .map(str::to_string)
-            .ok_or(SecretError::NotFound)
+        match self.secrets.get(&name) {
+            Some(value) => Ok(value.to_string()),
+            None => {
+                if self.echo_logs {
+                    eprintln!("[{}] secret refused: {name}", self.tenant);
+                }
+                self.refusals.record(Refusal::Secret { name });
+                Err(SecretError::NotFound)
+            }
+        }
     }
 }
 
@@ -354,6 +290,7 @@ impl Plugin {
     /// A fresh store for one tenant run, with its limits, secrets and egress policy.
     fn store(&self, tenant: &Tenant) -> (Store<TenantState>, Arc<Mutex<Vec<EgressEvent>>>) {
         let events = Arc::new(Mutex::new(Vec::new()));
+        let refusals = Refusals::default();
         let stdout = MemoryOutputPipe::new(tenant.limits.output_bytes);
         let stderr = MemoryOutputPipe::new(tenant.limits.output_bytes);
         let budget = tenant.limits.time_budget;
@@ -367,14 +304,23 @@ impl Plugin {
             wasi: WasiCtx::builder().stdout(stdout).stderr(stderr).build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: EgressHooks::new(Arc::new(tenant.egress.clone()), events.clone())
-                .with_deadline(deadline)
-                .with_max_requests(tenant.limits.max_requests),
+            hooks: EgressHooks::new(
+                &tenant.name,
+                Arc::new(tenant.egress.clone()),
+                events.clone(),
+                refusals.clone(),
+            )
+            .with_echo(tenant.echo_logs)
+            .with_deadline(deadline)
+            .with_max_requests(tenant.limits.max_requests)
+            .with_response_bytes(tenant.limits.response_bytes),
             limits: StoreLimitsBuilder::new()
                 .memory_size(tenant.limits.memory_bytes)
                 .instances(4)
                 .build(),
             secrets: tenant.secrets.clone(),
+            refusals,
+            output_bytes: tenant.limits.output_bytes,
             logs: Vec::new(),
             echo_logs: tenant.echo_logs,
         };
@@ -396,11 +342,12 @@ impl Plugin {
             .pre
             .instantiate(&mut store)
             .map_err(|e| trap(e, store.data()))?;
-        let resources = bindings
-            .rest_source_connector_source()
-            .call_configure(&mut store, &tenant.config, tenant.checkpoint.as_deref())
-            .map_err(|e| trap(e, store.data()))?
-            .map_err(RunError::Connector)?;
+        let configured = bindings.rest_source_connector_source().call_configure(
+            &mut store,
+            &tenant.config,
+            tenant.checkpoint.as_deref(),
+        );
+        let resources = outcome(configured, store.data())?;
         Ok(Session {
             store,
             bindings,
@@ -450,6 +397,13 @@ impl Plugin {
         let over_budget = || tenant.limits.time_budget.filter(|b| started.elapsed() > *b);
         let outcome = loop {
             match session.next_page() {
+                Ok(Some(page)) if page.records.len() > tenant.limits.page_bytes => {
+                    break Err(RunError::PageTooLarge {
+                        resource: page.resource,
+                        bytes: page.records.len(),
+                        limit: tenant.limits.page_bytes,
+                    });
+                }
                 Ok(Some(page)) => {
                     if let Err(e) = dest
                         .write_page(&page)
@@ -511,41 +465,23 @@ impl Plugin {
     }
 }
 
-/// A run that stopped on an error, with what it had done before.
-#[derive(Debug)]
-pub struct RunFailure {
-    /// Why it stopped.
-    pub error: RunError,
-    /// Rows stored, the last checkpoint (to resume from), logs and egress decisions up to the error.
-    pub summary: Box<RunSummary>,
-}
-
-impl std::fmt::Display for RunFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-/// Its message is the error's own (one line); there is no further source to print.
-impl std::error::Error for RunFailure {}
-
 impl Session {
     /// The next page, or `None` when every resource is done.
     pub fn next_page(&mut self) -> Result<Option<Page>, RunError> {
-        self.bindings
+        let page = self
+            .bindings
             .rest_source_connector_source()
-            .call_next_page(&mut self.store)
-            .map_err(|e| trap(e, self.store.data()))?
-            .map_err(RunError::Connector)
+            .call_next_page(&mut self.store);
+        outcome(page, self.store.data())
     }
 
     /// The schema as the connector sees it now.
     pub fn schema(&mut self) -> Result<Vec<TableSchema>, RunError> {
-        self.bindings
+        let schema = self
+            .bindings
             .rest_source_connector_source()
-            .call_schema(&mut self.store)
-            .map_err(|e| trap(e, self.store.data()))?
-            .map_err(RunError::Connector)
+            .call_schema(&mut self.store);
+        outcome(schema, self.store.data())
     }
 
     /// The guest's log lines so far.
@@ -559,12 +495,38 @@ impl Session {
     }
 }
 
+/// The result of a guest call as a run result. A refusal by the host comes first (the connector cannot talk
+/// its way past it), then a trap, then the connector's own error.
+fn outcome<T>(
+    result: wasmtime::Result<Result<T, ConnectorError>>,
+    state: &TenantState,
+) -> Result<T, RunError> {
+    if let Some(refusal) = state.refusals.first() {
+        let connector = match &result {
+            Ok(Err(e)) => Some(describe(e)),
+            _ => None,
+        };
+        return Err(RunError::Refused { refusal, connector });
+    }
+    result
+        .map_err(|e| trap(e, state))?
+        .map_err(RunError::Connector)
+}
+
 /// A guest trap as a run error: an epoch interrupt means the time budget ran out mid-call; any other trap
 /// carries what the guest wrote to stderr (a panic message, say), secrets masked.
 fn trap(e: wasmtime::Error, state: &TenantState) -> RunError {
     match (e.downcast_ref::<wasmtime::Trap>(), state.budget) {
         (Some(wasmtime::Trap::Interrupt), Some(budget)) => RunError::Interrupted {
             seconds: budget.as_secs_f64(),
+        },
+        _ if full(&state.stdout, state.output_bytes) => RunError::OutputLimit {
+            stream: "stdout".into(),
+            limit: state.output_bytes,
+        },
+        _ if full(&state.stderr, state.output_bytes) => RunError::OutputLimit {
+            stream: "stderr".into(),
+            limit: state.output_bytes,
         },
         _ => {
             let stderr: Vec<String> = state
@@ -579,4 +541,9 @@ fn trap(e: wasmtime::Error, state: &TenantState) -> RunError {
             }
         }
     }
+}
+
+/// Whether a guest's output pipe has no room for another write (guests write up to 4 KiB at a time).
+fn full(pipe: &MemoryOutputPipe, limit: usize) -> bool {
+    pipe.contents().len() + 4096 > limit
 }

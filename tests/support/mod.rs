@@ -12,15 +12,18 @@ use serde_json::Value;
 use std::path::Path;
 use std::sync::OnceLock;
 
+/// The host runtime (one engine) of this test binary.
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::new().expect("wasmtime starts"))
+}
+
 /// The component, built with the `component` profile and loaded once per test binary.
 pub fn plugin() -> &'static Plugin {
     static PLUGIN: OnceLock<Plugin> = OnceLock::new();
     PLUGIN.get_or_init(|| {
         let path = host_test::build::build_component().expect("the component builds");
-        Runtime::new()
-            .expect("wasmtime starts")
-            .load(&path)
-            .expect("the component loads")
+        runtime().load(&path).expect("the component loads")
     })
 }
 

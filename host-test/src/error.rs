@@ -1,0 +1,96 @@
+//! How a tenant run fails: the error, and what was done before it.
+
+use crate::describe::describe;
+use crate::runtime::{ConnectorError, RunSummary};
+use crate::sandbox::Refusal;
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The component could not be loaded or linked.
+    #[error("cannot load plugin {path}: {message}")]
+    Load {
+        /// The component file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The connector returned an error.
+    #[error("{}", describe(.0))]
+    Connector(ConnectorError),
+    /// The guest trapped (memory cap, a bug) or the host failed to call it.
+    #[error("the connector stopped abnormally: {0}")]
+    Trap(String),
+    /// The destination failed.
+    #[error("destination: {0}")]
+    Destination(std::io::Error),
+    /// The guest was interrupted: the run's time budget ran out while it was running.
+    #[error(
+        "time budget of {seconds} s and its grace used up: the connector was interrupted mid-page; resume from the last checkpoint"
+    )]
+    Interrupted {
+        /// The budget.
+        seconds: f64,
+    },
+    /// The host refused the connector something (an origin, a secret, more requests or response bytes); the
+    /// first refusal ends the run, with what the connector said of it, if anything.
+    #[error("stopped by the host: {refusal}{}", .connector.as_ref().map(|c| format!("; the connector reported: {c}")).unwrap_or_default())]
+    Refused {
+        /// What was refused.
+        refusal: Refusal,
+        /// The connector's own error after the refusal, described.
+        connector: Option<String>,
+    },
+    /// The guest wrote more than its limit to stdout or stderr.
+    #[error("the connector wrote more than {limit} bytes to {stream}")]
+    OutputLimit {
+        /// `stdout` or `stderr`.
+        stream: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// A page's records were larger than the host accepts.
+    #[error("a page of {resource} holds {bytes} bytes of records, more than the limit of {limit}")]
+    PageTooLarge {
+        /// The resource.
+        resource: String,
+        /// The page's size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The tenant's time budget ran out (waits before retries count).
+    #[error(
+        "time budget of {seconds} s used up after {pages} pages (waits before retries count); resume from the last checkpoint"
+    )]
+    TimeBudget {
+        /// The budget.
+        seconds: f64,
+        /// Pages stored before it ran out.
+        pages: u64,
+    },
+}
+
+impl From<std::io::Error> for RunError {
+    fn from(e: std::io::Error) -> Self {
+        RunError::Destination(e)
+    }
+}
+
+/// A run that stopped on an error, with what it had done before.
+#[derive(Debug)]
+pub struct RunFailure {
+    /// Why it stopped.
+    pub error: RunError,
+    /// Rows stored, the last checkpoint (to resume from), logs and egress decisions up to the error.
+    pub summary: Box<RunSummary>,
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+/// Its message is the error's own (one line); there is no further source to print.
+impl std::error::Error for RunFailure {}

@@ -1,0 +1,105 @@
+//! What contains one tenant run: its limits, and the host's refusals that end it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Limits of one tenant run.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest linear memory the guest may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock budget of a run, waits before retries included. It is checked after every page, so a run
+    /// stops cleanly at a page boundary; a page still in progress may overrun it by at most `grace`.
+    pub time_budget: Option<Duration>,
+    /// How long past `time_budget` a guest that has not reached a page boundary may run before it is
+    /// interrupted (its calls trap, its requests in flight are cut off). The stored pages stay committed.
+    pub grace: Duration,
+    /// Bytes the guest may write to each of stdout and stderr; writing more fails (and stops the guest).
+    pub output_bytes: usize,
+    /// Requests a run may send; more are refused and end the run.
+    pub max_requests: Option<u64>,
+    /// Response body bytes a run may receive in all; past it the body fails and the run ends.
+    pub response_bytes: Option<u64>,
+    /// The largest page (its JSON Lines records) the host accepts; a larger one ends the run.
+    pub page_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 512 * 1024 * 1024,
+            time_budget: None,
+            grace: Duration::from_secs(5),
+            output_bytes: 1024 * 1024,
+            max_requests: None,
+            response_bytes: None,
+            page_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Something the host refused a tenant's connector. The first refusal ends the run, whatever the connector
+/// makes of it, so a guest cannot keep probing after being told no.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A request to an origin outside the tenant's allowance, or to a name resolving to a blocked address.
+    #[error("egress to {origin} refused: {reason}")]
+    Egress {
+        /// The origin asked for (`scheme://host:port`).
+        origin: String,
+        /// Why.
+        reason: String,
+    },
+    /// A secret the tenant was not given.
+    #[error("secret `{name}` is not among this tenant's secrets")]
+    Secret {
+        /// The name asked for.
+        name: String,
+    },
+    /// The request allowance is used up.
+    #[error("the run's allowance of {max} requests is used up")]
+    Requests {
+        /// The allowance.
+        max: u64,
+    },
+    /// The response bytes allowance is used up.
+    #[error("the run's allowance of {limit} response bytes is used up")]
+    ResponseBytes {
+        /// The allowance.
+        limit: u64,
+    },
+}
+
+/// The first refusal of a run, shared by the store's parts that can refuse (egress hook, secrets).
+#[derive(Debug, Clone, Default)]
+pub struct Refusals(Arc<Mutex<Option<Refusal>>>);
+
+impl Refusals {
+    /// Keep `refusal` unless an earlier one is kept.
+    pub fn record(&self, refusal: Refusal) {
+        if let Ok(mut first) = self.0.lock() {
+            first.get_or_insert(refusal);
+        }
+    }
+
+    /// The first refusal, if any.
+    pub fn first(&self) -> Option<Refusal> {
+        self.0.lock().ok().and_then(|r| r.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_refusal_is_kept() {
+        let refusals = Refusals::default();
+        assert_eq!(refusals.first(), None);
+        refusals.record(Refusal::Requests { max: 2 });
+        refusals
+            .clone()
+            .record(Refusal::Secret { name: "x".into() });
+        assert_eq!(refusals.first(), Some(Refusal::Requests { max: 2 }));
+    }
+}

@@ -1,0 +1,284 @@
+//! Sending one request to addresses the egress policy has already checked, and counting the response bytes.
+//!
+//! The host resolves names itself and connects only to the addresses it checked, so a name cannot be made to
+//! point at a private address between the check and the connection. TLS verifies the certificate against the
+//! name in the URL (webpki roots). Each request uses its own HTTP/1.1 connection.
+
+use crate::sandbox::{Refusal, Refusals};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Bytes, Frame, Incoming};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
+
+/// What a send returns to `wasi:http`: the response, and the connection's own future.
+pub type SendResult = Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ),
+    HttpError,
+>;
+
+/// Response bytes a run may still receive, shared by all its requests.
+#[derive(Debug)]
+pub struct ResponseBudget {
+    limit: Option<u64>,
+    used: AtomicU64,
+    refusals: Refusals,
+}
+
+impl ResponseBudget {
+    /// A budget of `limit` bytes (`None`: unlimited); going over it is recorded in `refusals`.
+    pub fn new(limit: Option<u64>, refusals: Refusals) -> Self {
+        Self {
+            limit,
+            used: AtomicU64::new(0),
+            refusals,
+        }
+    }
+
+    /// Count `n` more bytes; false (and a refusal recorded) once the total is over the limit.
+    fn take(&self, n: u64) -> bool {
+        let used = self.used.fetch_add(n, Ordering::Relaxed) + n;
+        match self.limit.filter(|limit| used > *limit) {
+            Some(limit) => {
+                self.refusals.record(Refusal::ResponseBytes { limit });
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// The limit, when there is one.
+    pub fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+
+    /// Bytes received so far.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+}
+
+/// Where to connect: checked addresses, and for `https` the name the certificate must carry.
+pub struct Target {
+    /// The addresses to try, in order.
+    pub addrs: Vec<SocketAddr>,
+    /// `Some(host)` for TLS.
+    pub tls_name: Option<String>,
+}
+
+/// Send `request` to `target`; the response body counts against `budget` and fails once it is spent. Nothing
+/// of the exchange outlives `deadline`: connecting, waiting and reading the body all fail with a timeout there.
+pub async fn send(
+    request: http::Request<WasiBody>,
+    target: Target,
+    options: Option<RequestOptions>,
+    budget: Arc<ResponseBudget>,
+    deadline: Option<Instant>,
+) -> SendResult {
+    let head = exchange(request, target, options);
+    let (response, conn) = match deadline {
+        Some(at) => tokio::time::timeout_at(at.into(), head)
+            .await
+            .map_err(|_| HttpError::ConnectionReadTimeout)??,
+        None => head.await?,
+    };
+    let between_bytes = options.and_then(|o| o.between_bytes_timeout);
+    let response = response.map(|incoming| {
+        Counted {
+            incoming,
+            budget,
+            between_bytes: between_bytes.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
+            deadline: deadline.map(|at| Box::pin(tokio::time::sleep_until(at.into()))),
+        }
+        .boxed_unsync()
+    });
+    let io = async move { conn.await.map_err(HttpError::from) };
+    Ok((response, Box::new(io)))
+}
+
+type Connection = Pin<Box<dyn Future<Output = Result<(), hyper::Error>> + Send>>;
+
+/// Connect, send the request and wait for the response head.
+async fn exchange(
+    mut request: http::Request<WasiBody>,
+    target: Target,
+    options: Option<RequestOptions>,
+) -> Result<(http::Response<Incoming>, Connection), HttpError> {
+    let connect_timeout = options
+        .and_then(|o| o.connect_timeout)
+        .unwrap_or(Duration::from_secs(30));
+    let first_byte = options
+        .and_then(|o| o.first_byte_timeout)
+        .unwrap_or(Duration::from_secs(600));
+    let tcp = tokio::time::timeout(connect_timeout, TcpStream::connect(&target.addrs[..]))
+        .await
+        .map_err(|_| HttpError::ConnectionTimeout)?
+        .map_err(HttpError::Connect)?;
+    let (mut sender, conn) = match target.tls_name {
+        Some(name) => {
+            let bare = name
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            let name = rustls::pki_types::ServerName::try_from(bare)
+                .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+            let tls = tokio_rustls::TlsConnector::from(tls_config())
+                .connect(name, tcp)
+                .await
+                .map_err(HttpError::Tls)?;
+            handshake(TokioIo::new(tls), connect_timeout).await?
+        }
+        None => handshake(TokioIo::new(tcp), connect_timeout).await?,
+    };
+    // The request line carries the path only (the authority is in the Host header).
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .parse()
+        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    *request.uri_mut() = path;
+    let mut conn = conn;
+    let response = {
+        let sent = tokio::time::timeout(first_byte, sender.send_request(request));
+        tokio::pin!(sent);
+        // Drive the connection while waiting for the response head.
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(done) = sent.as_mut().poll(cx) {
+                return Poll::Ready(done);
+            }
+            if let Poll::Ready(Err(e)) = conn.as_mut().poll(cx) {
+                return Poll::Ready(Ok(Err(e)));
+            }
+            Poll::Pending
+        })
+        .await
+        .map_err(|_| HttpError::ConnectionReadTimeout)?
+        .map_err(HttpError::from)?
+    };
+    Ok((response, conn))
+}
+
+async fn handshake<T>(
+    io: TokioIo<T>,
+    timeout: Duration,
+) -> Result<
+    (
+        hyper::client::conn::http1::SendRequest<WasiBody>,
+        Connection,
+    ),
+    HttpError,
+>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, conn) = tokio::time::timeout(timeout, hyper::client::conn::http1::handshake(io))
+        .await
+        .map_err(|_| HttpError::ConnectionTimeout)?
+        .map_err(HttpError::from)?;
+    Ok((sender, Box::pin(conn)))
+}
+
+/// One TLS client configuration for the process: ring, safe protocol versions, webpki roots.
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+            };
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            // ring implements the safe default versions (TLS 1.2 and 1.3), so this cannot fail.
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("ring supports TLS 1.2 and 1.3")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Arc::new(config)
+        })
+        .clone()
+}
+
+/// A response body that counts its bytes against the run's budget and times out between frames.
+struct Counted {
+    incoming: Incoming,
+    budget: Arc<ResponseBudget>,
+    between_bytes: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Body for Counted {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        match Pin::new(&mut self.incoming).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+                if !self.budget.take(n) {
+                    let limit = self.budget.limit();
+                    return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(limit))));
+                }
+                if let Some((d, sleep)) = &mut self.between_bytes {
+                    sleep.as_mut().reset(tokio::time::Instant::now() + *d);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(HttpError::from(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                let between = self
+                    .between_bytes
+                    .as_mut()
+                    .is_some_and(|(_, s)| s.as_mut().poll(cx).is_ready());
+                let over = self
+                    .deadline
+                    .as_mut()
+                    .is_some_and(|s| s.as_mut().poll(cx).is_ready());
+                match between || over {
+                    true => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
+                    false => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.incoming.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_shared_and_counts_every_byte() {
+        let refusals = Refusals::default();
+        let budget = ResponseBudget::new(Some(10), refusals.clone());
+        assert!(budget.take(6));
+        assert!(budget.take(4));
+        assert_eq!(refusals.first(), None);
+        assert!(!budget.take(1));
+        assert_eq!(budget.used(), 11);
+        assert_eq!(refusals.first(), Some(Refusal::ResponseBytes { limit: 10 }));
+        assert!(ResponseBudget::new(None, Refusals::default()).take(u64::MAX / 2));
+    }
+}
