@@ -10,7 +10,6 @@ use host_test::sandbox::Refusal;
 use host_test::secrets::SecretStore;
 use host_test::{Plugin, RunError, RunFailure, Tenant};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 use support::*;
@@ -19,10 +18,9 @@ use support::*;
 fn hostile() -> &'static Plugin {
     static PLUGIN: OnceLock<Plugin> = OnceLock::new();
     PLUGIN.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("host-test/tests/hostile");
-        let path = host_test::build::build_guest(&dir, "hostile_connector")
-            .unwrap_or_else(|e| panic!("the hostile connector builds: {e}"));
-        runtime().load(&path).expect("the hostile connector loads")
+        runtime()
+            .load(hostile_wasm())
+            .expect("the hostile connector loads")
     })
 }
 

@@ -11,12 +11,15 @@
 
 pub mod allow;
 pub mod build;
+pub mod capability;
 pub mod demo_api;
 pub mod describe;
 pub mod dest;
 pub mod dlt_mock;
 pub mod egress;
 pub mod error;
+pub mod fleet;
+pub mod plugins;
 pub mod precompile;
 pub mod runtime;
 pub mod sandbox;
@@ -25,6 +28,7 @@ pub mod seed;
 pub mod send;
 pub mod sqlite;
 pub mod state;
+pub mod tenant_file;
 
 pub use runtime::{Plugin, RunError, RunFailure, RunSummary, Runtime, Tenant};
 

@@ -14,6 +14,8 @@ use host_test::{Plugin, Runtime, Tenant, default_plugin_path, seed};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod tenant_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "host-test",
@@ -32,7 +34,7 @@ struct Common {
     plugin: Option<PathBuf>,
     /// The config: dlt's rest_api_source dict as JSON, secrets as {"secret": "name"}.
     #[arg(long)]
-    config: PathBuf,
+    config: Option<PathBuf>,
     /// The tenant's secrets: a JSON object {"name": "value"}.
     #[arg(long)]
     secrets: Option<PathBuf>,
@@ -64,12 +66,19 @@ struct Common {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every resource of a config and write <out>/<resource>.jsonl.
+    /// Run every resource of a config and write <out>/<resource>.jsonl (or a tenant file, with --tenant).
     Run {
+        /// A tenant file (TOML or JSON) naming the plugin, config, secrets, limits, egress allowances and
+        /// destination; run under the tenant sandbox defaults (internal addresses blocked, 1 h budget).
+        #[arg(long, conflicts_with_all = ["config", "out", "sqlite", "state", "secrets"])]
+        tenant: Option<PathBuf>,
+        /// The plugin directory where a tenant file's `plugin` name is looked up.
+        #[arg(long, requires = "tenant")]
+        plugins: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
         /// Output directory for JSON Lines files (one per resource).
-        #[arg(long, required_unless_present = "sqlite", conflicts_with = "sqlite")]
+        #[arg(long, required_unless_present_any = ["sqlite", "tenant"], conflicts_with = "sqlite")]
         out: Option<PathBuf>,
         /// A SQLite database to write instead: tables from the schema, write dispositions honoured, and the run
         /// state kept in the database (a rerun resumes, or starts the next run after a finished one).
@@ -112,10 +121,36 @@ enum Command {
         #[arg(long, default_value_t = 1234)]
         rows: usize,
     },
+    /// Run every tenant file (*.toml, *.json) of a directory at once, one sandbox each, and print a summary
+    /// per tenant. Exits with 1 when any tenant failed.
+    RunAll {
+        /// The directory of tenant files.
+        dir: PathBuf,
+        /// The plugin directory where the tenants' `plugin` names are looked up.
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+        /// Where tenants whose file names no destination write JSON Lines (<out>/<tenant>/).
+        #[arg(long, default_value = "tenant-runs")]
+        out: PathBuf,
+    },
+    /// Plugin directories: list what a directory holds, loaded or refused, with manifests and imports.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
     /// Print the config of a seed document as JSON.
     SeedConfig {
         /// The seed document.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginsCommand {
+    /// Scan a plugin directory, validate and load each plugin, and print one line per plugin.
+    List {
+        /// The plugin directory.
+        dir: PathBuf,
     },
 }
 
@@ -133,10 +168,23 @@ fn one_line(text: &str) -> String {
 fn real_main() -> Result<()> {
     match Cli::parse().command {
         Command::Run {
+            tenant: Some(file),
+            plugins,
+            common,
+            ..
+        } => tenant_cmd::run_tenant(&file, plugins.as_deref(), common.verbose),
+        Command::RunAll { dir, plugins, out } => {
+            tenant_cmd::run_all(&dir, plugins.as_deref(), &out)
+        }
+        Command::Plugins {
+            command: PluginsCommand::List { dir },
+        } => tenant_cmd::list_plugins(&dir),
+        Command::Run {
             common,
             out,
             sqlite,
             state,
+            ..
         } => match (out, sqlite) {
             (_, Some(db)) => run_sqlite(&common, &db),
             (Some(out), None) => run(&common, &out, state.as_deref()),
@@ -161,8 +209,9 @@ fn real_main() -> Result<()> {
     }
 }
 
-fn load_plugin(path: Option<&Path>) -> Result<Plugin> {
-    let path = match path {
+/// The component `path` names, or this workspace's (built on first use).
+pub(crate) fn plugin_file(path: Option<&Path>) -> Result<PathBuf> {
+    Ok(match path {
         Some(p) => p.to_path_buf(),
         None if default_plugin_path().exists() => default_plugin_path(),
         None => {
@@ -170,7 +219,11 @@ fn load_plugin(path: Option<&Path>) -> Result<Plugin> {
             build_component()
                 .context("no --plugin given and the default component could not be built")?
         }
-    };
+    })
+}
+
+fn load_plugin(path: Option<&Path>) -> Result<Plugin> {
+    let path = plugin_file(path)?;
     if !path.exists() {
         bail!("no component at {}", path.display());
     }
@@ -183,10 +236,14 @@ fn load_plugin(path: Option<&Path>) -> Result<Plugin> {
 }
 
 fn tenant(common: &Common) -> Result<Tenant> {
-    let config = std::fs::read_to_string(&common.config)
-        .with_context(|| format!("reading config {}", common.config.display()))?;
+    let path = common
+        .config
+        .as_ref()
+        .context("--config is required (or --tenant with `run`)")?;
+    let config = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&config)
-        .with_context(|| format!("config {} is not valid JSON", common.config.display()))?;
+        .with_context(|| format!("config {} is not valid JSON", path.display()))?;
     let secrets = match &common.secrets {
         Some(path) => SecretStore::from_file(path)?,
         None => SecretStore::default(),

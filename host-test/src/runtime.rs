@@ -4,6 +4,7 @@
 //! pre-instantiated once; every [`Plugin::run`] gets a fresh store with a memory cap, no filesystem, no
 //! environment, no arguments, the tenant's secrets and the tenant's egress policy.
 
+pub use crate::capability::Capability;
 use crate::dest::Destination;
 use crate::egress::{EgressEvent, EgressHooks, EgressPolicy};
 pub use crate::error::{RunError, RunFailure};
@@ -232,19 +233,36 @@ impl Runtime {
         self
     }
 
-    /// Compile (or load from the cache) and pre-instantiate a component file.
+    /// Compile (or load from the cache) and pre-instantiate a component file, which may use every capability
+    /// this host offers.
     pub fn load(&self, path: &Path) -> Result<Plugin, RunError> {
-        let load_err = |e: wasmtime::Error| RunError::Load {
+        self.load_granting(path, &Capability::ALL)
+    }
+
+    /// Like [`Runtime::load`], but the component may import only what this host offers and `granted` allows;
+    /// any other import is refused here, naming it.
+    pub fn load_granting(&self, path: &Path, granted: &[Capability]) -> Result<Plugin, RunError> {
+        let load_err = |message: String| RunError::Load {
             path: path.display().to_string(),
-            message: format!("{e:#}"),
+            message,
         };
-        let component =
-            crate::precompile::load(&self.engine, path, self.cache.as_deref()).map_err(load_err)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(load_err)?;
-        let pre = ConnectorCorePre::new(pre).map_err(load_err)?;
+        let component = crate::precompile::load(&self.engine, path, self.cache.as_deref())
+            .map_err(|e| load_err(format!("{e:#}")))?;
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        crate::capability::check_imports(&imports, granted).map_err(load_err)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| load_err(format!("{e:#}")))?;
+        let pre = ConnectorCorePre::new(pre).map_err(|e| load_err(format!("{e:#}")))?;
         let plugin = Plugin {
             engine: self.engine.clone(),
             pre,
+            imports,
         };
         plugin.probe().map_err(|e| RunError::Load {
             path: path.display().to_string(),
@@ -260,6 +278,7 @@ impl Runtime {
 pub struct Plugin {
     engine: Engine,
     pre: ConnectorCorePre<TenantState>,
+    imports: Vec<String>,
 }
 
 /// A configured connector instance, inside its tenant's store.
@@ -272,6 +291,11 @@ pub struct Session {
 }
 
 impl Plugin {
+    /// The interfaces the component imports, as it names them (`wasi:http/outgoing-handler@0.2.12`, ...).
+    pub fn imports(&self) -> &[String] {
+        &self.imports
+    }
+
     /// Call every export once on a throwaway instance, so that a component built against another version of
     /// the contract is refused at load, not on its first run (typed calls check the signatures).
     fn probe(&self) -> wasmtime::Result<()> {

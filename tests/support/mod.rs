@@ -10,12 +10,16 @@ use host_test::secrets::SecretStore;
 use host_test::{Plugin, RunFailure, RunSummary, Runtime, Tenant};
 use serde_json::Value;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-/// The host runtime (one engine) of this test binary.
-pub fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| Runtime::new().expect("wasmtime starts"))
+/// The host runtime (one engine) of this test binary. Compiled components are cached under cargo's
+/// temporary directory for tests, so each component is compiled once for all the test binaries.
+pub fn runtime() -> &'static Arc<Runtime> {
+    static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("precompiled");
+        Arc::new(Runtime::new().expect("wasmtime starts").with_cache(&cache))
+    })
 }
 
 /// The component, built with the `component` profile and loaded once per test binary.
@@ -24,6 +28,16 @@ pub fn plugin() -> &'static Plugin {
     PLUGIN.get_or_init(|| {
         let path = host_test::build::build_component().expect("the component builds");
         runtime().load(&path).expect("the component loads")
+    })
+}
+
+/// The hostile connector (`host-test/tests/hostile`), built once per test binary.
+pub fn hostile_wasm() -> &'static Path {
+    static PATH: OnceLock<std::path::PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("host-test/tests/hostile");
+        host_test::build::build_guest(&dir, "hostile_connector")
+            .unwrap_or_else(|e| panic!("the hostile connector builds: {e}"))
     })
 }
 

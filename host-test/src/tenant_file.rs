@@ -1,0 +1,442 @@
+//! Tenant files: one tenant's plugin, config, secrets, limits, egress allowances and destination, in TOML or
+//! JSON. Relative paths are relative to the tenant file.
+//!
+//! ```toml
+//! name = "acme"                      # default: the file stem
+//! plugin = "rest-api-source"         # a plugin of the plugin directory, or a path to a .wasm
+//! config = "acme/config.json"        # a dlt rest_api_source config as JSON (or an inline table)
+//! out = "acme/out"                   # JSON Lines, one file per resource; or sqlite = "acme.db"
+//!
+//! [secrets]
+//! file = "acme/secrets.json"         # {"name": "value"}; or env_prefix = "ACME_" (secret api_key <- ACME_API_KEY)
+//!
+//! [limits]                           # each optional; defaults in the README
+//! memory_mib = 512
+//! time_budget_s = 3600
+//! grace_s = 5
+//! max_requests = 100000
+//! response_mib = 4096
+//! output_kib = 1024
+//! page_mib = 64
+//!
+//! [egress]
+//! allowed_outbound_hosts = ["https://*.acme.example"]   # the operator's list, intersected with the config's
+//! allow_private = ["127.0.0.0/8"]    # internal networks this tenant may reach (none by default)
+//! connect_to = { "https://api.acme.example" = "http://127.0.0.1:8080" }
+//! resolve = { "api.acme.example" = "127.0.0.1" }
+//! ```
+
+use crate::allow::AllowedHosts;
+use crate::egress::{EgressPolicy, Origin};
+use crate::runtime::{Limits, Tenant};
+use crate::secrets::SecretStore;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The default time budget of a tenant run: an hour, so no tenant holds the host for ever.
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(3600);
+
+/// A tenant file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantFile {
+    /// The tenant's name (default: the file stem).
+    pub name: Option<String>,
+    /// The plugin: a name in the plugin directory, or a path to a `.wasm`.
+    pub plugin: Option<String>,
+    /// The config: a path to a JSON file, or the config inline.
+    pub config: Value,
+    /// JSON Lines output directory.
+    pub out: Option<PathBuf>,
+    /// SQLite database.
+    pub sqlite: Option<PathBuf>,
+    /// Where the secrets come from.
+    #[serde(default)]
+    pub secrets: SecretsSpec,
+    /// Limits.
+    #[serde(default)]
+    pub limits: LimitsSpec,
+    /// Egress allowances.
+    #[serde(default)]
+    pub egress: EgressSpec,
+}
+
+/// Where a tenant's secrets come from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSpec {
+    /// A JSON file `{"name": "value"}`.
+    pub file: Option<PathBuf>,
+    /// Environment variables: secret `api_key` is read from `<prefix>API_KEY`.
+    pub env_prefix: Option<String>,
+}
+
+/// Limits as written (all optional).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    /// Guest memory, MiB.
+    pub memory_mib: Option<u64>,
+    /// Time budget, seconds (default [`DEFAULT_TIME_BUDGET`]).
+    pub time_budget_s: Option<f64>,
+    /// Grace past the budget, seconds.
+    pub grace_s: Option<f64>,
+    /// Requests per run.
+    pub max_requests: Option<u64>,
+    /// Response body bytes per run, MiB.
+    pub response_mib: Option<u64>,
+    /// Bytes to each of stdout and stderr, KiB.
+    pub output_kib: Option<u64>,
+    /// Largest page, MiB.
+    pub page_mib: Option<u64>,
+}
+
+/// Egress allowances as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgressSpec {
+    /// The operator's allow-list (Spin grammar); absent: the config's origins only.
+    pub allowed_outbound_hosts: Option<Vec<String>>,
+    /// Internal networks (CIDR) the tenant may reach.
+    #[serde(default)]
+    pub allow_private: Vec<String>,
+    /// Origin mappings, FROM = TO.
+    #[serde(default)]
+    pub connect_to: BTreeMap<String, String>,
+    /// Names pinned to addresses.
+    #[serde(default)]
+    pub resolve: BTreeMap<String, String>,
+}
+
+/// Why a tenant file cannot be used. Never carries a secret value.
+#[derive(Debug, thiserror::Error)]
+#[error("tenant file {file}: {message}")]
+pub struct TenantFileError {
+    /// The tenant file.
+    pub file: String,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
+
+/// Where a tenant's rows go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DestSpec {
+    /// JSON Lines in this directory.
+    Jsonl(PathBuf),
+    /// This SQLite database.
+    Sqlite(PathBuf),
+    /// Not said in the file (the runner picks).
+    Unset,
+}
+
+/// A tenant file, read and resolved.
+#[derive(Debug, Clone)]
+pub struct LoadedTenant {
+    /// The tenant, ready to run.
+    pub tenant: Tenant,
+    /// The plugin it names, if any.
+    pub plugin: Option<String>,
+    /// Its destination.
+    pub dest: DestSpec,
+    /// The file it came from.
+    pub file: PathBuf,
+}
+
+/// Read a tenant file (`.toml` or `.json`).
+pub fn load(path: &Path) -> Result<LoadedTenant, TenantFileError> {
+    let fail = |message: String| TenantFileError {
+        file: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let file: TenantFile = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?,
+        _ => toml::from_str(&text).map_err(|e| fail(e.message().to_string()))?,
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let mut loaded = resolve(file, base, &stem).map_err(fail)?;
+    loaded.file = path.to_path_buf();
+    Ok(loaded)
+}
+
+fn resolve(file: TenantFile, base: &Path, stem: &str) -> Result<LoadedTenant, String> {
+    let config = match &file.config {
+        Value::String(p) => std::fs::read_to_string(base.join(p))
+            .map_err(|e| format!("config: cannot read {}: {e}", base.join(p).display()))?,
+        Value::Object(_) => file.config.to_string(),
+        _ => return Err("config: a path to a JSON file, or the config inline".into()),
+    };
+    let value: Value =
+        serde_json::from_str(&config).map_err(|e| format!("config: not valid JSON: {e}"))?;
+    let name = file.name.clone().unwrap_or_else(|| stem.to_string());
+    let dest = match (&file.out, &file.sqlite) {
+        (Some(_), Some(_)) => return Err("`out` and `sqlite` exclude each other".into()),
+        (Some(out), None) => DestSpec::Jsonl(base.join(out)),
+        (None, Some(db)) => DestSpec::Sqlite(base.join(db)),
+        (None, None) => DestSpec::Unset,
+    };
+    let plugin = file.plugin.as_ref().map(|p| match p.ends_with(".wasm") {
+        true => base.join(p).display().to_string(),
+        false => p.clone(),
+    });
+    let tenant = Tenant {
+        secrets: secrets(&file.secrets, base, &value)?,
+        egress: egress(&file.egress, &value)?,
+        limits: limits(&file.limits),
+        name,
+        config,
+        checkpoint: None,
+        echo_logs: false,
+    };
+    Ok(LoadedTenant {
+        tenant,
+        plugin,
+        dest,
+        file: PathBuf::new(),
+    })
+}
+
+fn secrets(spec: &SecretsSpec, base: &Path, config: &Value) -> Result<SecretStore, String> {
+    match (&spec.file, &spec.env_prefix) {
+        (Some(_), Some(_)) => Err("secrets: `file` and `env_prefix` exclude each other".into()),
+        (Some(file), None) => {
+            SecretStore::from_file(&base.join(file)).map_err(|e| format!("secrets: {e}"))
+        }
+        (None, Some(prefix)) => {
+            let pairs = secret_names(config).into_iter().filter_map(|name| {
+                let var = env_name(prefix, &name);
+                std::env::var(var).ok().map(|v| (name, v))
+            });
+            Ok(SecretStore::from_pairs(pairs))
+        }
+        (None, None) => Ok(SecretStore::default()),
+    }
+}
+
+/// `<prefix><NAME>`: the name upper-cased, anything but letters and digits as `_`.
+pub fn env_name(prefix: &str, name: &str) -> String {
+    let tail: String = name
+        .chars()
+        .map(|c| match c.is_ascii_alphanumeric() {
+            true => c.to_ascii_uppercase(),
+            false => '_',
+        })
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+/// The names of the `{"secret": "name"}` references in a config.
+pub fn secret_names(config: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut stack = vec![config];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => match (map.len(), map.get("secret")) {
+                (1, Some(Value::String(name))) => names.push(name.clone()),
+                _ => stack.extend(map.values()),
+            },
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn limits(spec: &LimitsSpec) -> Limits {
+    let d = Limits::default();
+    let mib = |n: u64| n.saturating_mul(1 << 20);
+    let seconds = |s: f64| Duration::from_secs_f64(s.max(0.0));
+    Limits {
+        memory_bytes: spec.memory_mib.map_or(d.memory_bytes, |m| mib(m) as usize),
+        time_budget: Some(spec.time_budget_s.map_or(DEFAULT_TIME_BUDGET, seconds)),
+        grace: spec.grace_s.map_or(d.grace, seconds),
+        output_bytes: spec
+            .output_kib
+            .map_or(d.output_bytes, |k| k.saturating_mul(1024) as usize),
+        max_requests: spec.max_requests,
+        response_bytes: spec.response_mib.map(mib),
+        page_bytes: spec.page_mib.map_or(d.page_bytes, |m| mib(m) as usize),
+    }
+}
+
+fn egress(spec: &EgressSpec, config: &Value) -> Result<EgressPolicy, String> {
+    let mut policy = EgressPolicy::from_config(config);
+    if let Some(hosts) = &spec.allowed_outbound_hosts {
+        policy.operator = Some(AllowedHosts::parse(hosts).map_err(|e| format!("egress: {e}"))?);
+    }
+    for net in &spec.allow_private {
+        let parsed = net.parse().map_err(|_| {
+            format!("egress.allow_private: `{net}` is not a network such as 127.0.0.0/8")
+        })?;
+        policy.internal_networks.push(parsed);
+    }
+    let origin = |s: &str| {
+        Origin::of_url(s).ok_or(format!("egress.connect_to: `{s}` is not an absolute URL"))
+    };
+    for (from, to) in &spec.connect_to {
+        policy.map(origin(from)?, origin(to)?);
+    }
+    for (host, ip) in &spec.resolve {
+        let ip = ip
+            .parse()
+            .map_err(|_| format!("egress.resolve: `{ip}` is not an IP address"))?;
+        policy.resolve.push((host.to_ascii_lowercase(), ip));
+    }
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const CONFIG: &str = r#"{"client": {"base_url": "https://api.acme.example/v1",
+        "auth": {"type": "bearer", "token": {"secret": "acme token"}}}, "resources": ["things"]}"#;
+
+    #[test]
+    fn a_full_toml_tenant_file_resolves_relative_to_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "config.json", CONFIG);
+        write(dir.path(), "secrets.json", r#"{"acme token": "t0ken"}"#);
+        let file = write(
+            dir.path(),
+            "acme.toml",
+            r#"
+            plugin = "rest-api-source"
+            config = "config.json"
+            sqlite = "acme.db"
+            [secrets]
+            file = "secrets.json"
+            [limits]
+            memory_mib = 64
+            max_requests = 10
+            response_mib = 2
+            [egress]
+            allowed_outbound_hosts = ["https://*.acme.example"]
+            allow_private = ["127.0.0.0/8"]
+            connect_to = { "https://api.acme.example" = "http://127.0.0.1:9" }
+            resolve = { "API.acme.example" = "127.0.0.2" }
+            "#,
+        );
+        let loaded = load(&file).unwrap();
+        let t = &loaded.tenant;
+        assert_eq!(t.name, "acme");
+        assert_eq!(loaded.plugin.as_deref(), Some("rest-api-source"));
+        assert_eq!(loaded.dest, DestSpec::Sqlite(dir.path().join("acme.db")));
+        assert_eq!(t.secrets.get("acme token"), Some("t0ken"));
+        assert_eq!(t.limits.memory_bytes, 64 << 20);
+        assert_eq!(t.limits.max_requests, Some(10));
+        assert_eq!(t.limits.response_bytes, Some(2 << 20));
+        assert_eq!(t.limits.time_budget, Some(DEFAULT_TIME_BUDGET));
+        let api = Origin::of_url("https://api.acme.example/v1/things").unwrap();
+        assert!(t.egress.allows(&api));
+        assert!(!t.egress.allow_internal);
+        assert_eq!(t.egress.internal_networks.len(), 1);
+        assert_eq!(t.egress.connect_to.len(), 1);
+        assert_eq!(
+            t.egress.resolve,
+            vec![("api.acme.example".into(), [127, 0, 0, 2].into())]
+        );
+    }
+
+    #[test]
+    fn the_operator_list_narrows_the_config_origins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "t.json",
+            &format!(
+                r#"{{"config": {CONFIG}, "egress": {{"allowed_outbound_hosts": ["https://other.example"]}}}}"#
+            ),
+        );
+        let loaded = load(&file).unwrap();
+        let api = Origin::of_url("https://api.acme.example/").unwrap();
+        assert_eq!(
+            loaded.tenant.egress.check(&api),
+            Err("the operator's allowed_outbound_hosts do not include it".into())
+        );
+        assert_eq!(loaded.dest, DestSpec::Unset);
+        assert_eq!(loaded.tenant.name, "t");
+    }
+
+    #[test]
+    fn env_prefixed_secrets_are_read_for_the_names_the_config_references() {
+        let var = env_name("TENANT_FILE_TEST_", "acme token");
+        assert_eq!(var, "TENANT_FILE_TEST_ACME_TOKEN");
+        // SAFETY: this test alone uses the TENANT_FILE_TEST_ prefix; no other thread reads it.
+        unsafe { std::env::set_var(&var, "from-env") };
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "config.json", CONFIG);
+        let text = "config = 'config.json'\n[secrets]\nenv_prefix = \"TENANT_FILE_TEST_\"\n";
+        let file = write(dir.path(), "e.toml", text);
+        let loaded = load(&file).unwrap();
+        assert_eq!(loaded.tenant.secrets.get("acme token"), Some("from-env"));
+        assert_eq!(
+            loaded.tenant.secrets.values().count(),
+            1,
+            "only referenced names"
+        );
+    }
+
+    #[test]
+    fn mistakes_name_the_file_and_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("a.toml", "config = 'missing.json'\n", "config: cannot read"),
+            (
+                "b.toml",
+                "config = {}\nbogus = 1\n",
+                "unknown field `bogus`",
+            ),
+            (
+                "c.toml",
+                "config = {}\n[egress]\nallowed_outbound_hosts = ['ftp://x']\n",
+                "egress: allowed_outbound_hosts entry `ftp://x`: unknown scheme `ftp`",
+            ),
+            (
+                "d.toml",
+                "config = {}\n[egress]\nallow_private = ['localhost']\n",
+                "egress.allow_private: `localhost` is not a network",
+            ),
+            (
+                "e.toml",
+                "config = {}\nout = 'o'\nsqlite = 'd'\n",
+                "`out` and `sqlite` exclude each other",
+            ),
+            (
+                "f.json",
+                "{\"config\": 3}",
+                "config: a path to a JSON file, or the config inline",
+            ),
+        ];
+        for (name, text, expected) in cases {
+            let file = write(dir.path(), name, text);
+            let err = load(&file).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("tenant file {}", file.display()))
+            );
+            assert!(err.message.contains(expected), "{name}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn secret_references_are_found_anywhere_in_the_config() {
+        let config: Value = serde_json::from_str(
+            r#"{"a": {"secret": "x"}, "b": [{"c": {"secret": "y"}}, {"secret": "x"}], "d": {"secret": "z", "other": 1}}"#,
+        )
+        .unwrap();
+        assert_eq!(secret_names(&config), vec!["x", "y"]);
+    }
+}
