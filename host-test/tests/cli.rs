@@ -254,3 +254,110 @@ fn a_plain_run_reaches_loopback_unless_blocked() {
             .contains("the host's egress policy denied the request")
     );
 }
+
+/// `run --tenant`, `run-all` and `plugins list`: tenant files run side by side, each reported on its own
+/// line; a tenant fenced off by the operator's allow-list fails alone and makes the exit status 1.
+#[test]
+fn tenant_files_run_one_by_one_or_all_at_once() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let seed000 = host(&[
+        "seed-config",
+        seed("000_d0cafc2d376f2708.txt").to_str().unwrap(),
+    ]);
+    std::fs::write(dir.path().join("seed000.json"), &seed000.stdout).unwrap();
+    std::fs::write(dir.path().join("secrets.json"), api.spec().secrets_json()).unwrap();
+    let tenants = dir.path().join("tenants");
+    std::fs::create_dir(&tenants).unwrap();
+    let tenant = |name: &str, allowed: &str| {
+        let text = format!(
+            "plugin = {:?}\nconfig = \"../seed000.json\"\n[secrets]\nfile = \"../secrets.json\"\n\
+             [egress]\nallowed_outbound_hosts = [\"{allowed}\"]\n\
+             connect_to = {{ \"https://api.example.com\" = \"{}\" }}\n",
+            component().display().to_string(),
+            api.url()
+        );
+        std::fs::write(tenants.join(format!("{name}.toml")), text).unwrap();
+    };
+    tenant("acme", "https://*.example.com");
+    tenant("fenced", "https://other.example.org");
+    let out = dir.path().join("runs");
+
+    let one = host(&[
+        "run",
+        "--tenant",
+        tenants.join("acme.toml").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        one.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("acme ") && l.contains(" ok ") && l.contains(" 1234 ")),
+        "{stdout}"
+    );
+
+    let all = host(&[
+        "run-all",
+        tenants.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&all.stdout);
+    let stderr = String::from_utf8_lossy(&all.stderr);
+    assert_eq!(all.status.code(), Some(1), "{stdout}{stderr}");
+    let line = |name: &str| line_of(&stdout, name);
+    assert!(
+        line("acme ").contains(" ok ") && line("acme ").contains(" 1234 "),
+        "{stdout}"
+    );
+    assert!(line("fenced ").contains("FAILED"), "{stdout}");
+    assert!(
+        line("fenced ").contains("allowed_outbound_hosts do not include it"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 of 2 tenants failed"), "{stderr}");
+    let rows = std::fs::read_to_string(out.join("acme/resource_name.jsonl")).unwrap();
+    assert_eq!(rows.lines().count(), 1234);
+
+    // The plugin directory listing: the component loads (its compiled form is already cached), junk does not.
+    let plugins = dir.path().join("plugins");
+    let cache = plugins.join(".precompiled");
+    std::fs::create_dir_all(&cache).unwrap();
+    for entry in std::fs::read_dir(component().parent().unwrap().join(".precompiled")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), cache.join(entry.file_name())).unwrap();
+    }
+    std::fs::copy(component(), plugins.join("rest-api-source.wasm")).unwrap();
+    std::fs::write(plugins.join("junk.wasm"), b"junk").unwrap();
+    let list = host(&["plugins", "list", plugins.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    assert!(
+        line_of(&stdout, "rest-api-source").contains("loaded; imports"),
+        "{stdout}"
+    );
+    assert!(
+        line_of(&stdout, "rest-api-source").contains("wasi:http/outgoing-handler"),
+        "{stdout}"
+    );
+    assert!(
+        line_of(&stdout, "junk").contains("REFUSED: cannot load plugin"),
+        "{stdout}"
+    );
+}
+
+fn line_of(text: &str, start: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_default()
+        .to_string()
+}
