@@ -130,7 +130,11 @@ fn tenant_files_run_side_by_side_each_into_its_own_destination() {
             .get(t.plugin.as_deref().unwrap_or_default())
             .ok_or_else(|| "no such plugin".to_string())
     };
-    let reports = fleet::run_all(&tenants, plugin_for, &dir.path().join("default-out"));
+    let options = fleet::FleetOptions {
+        default_root: dir.path().join("default-out"),
+        ..fleet::FleetOptions::default()
+    };
+    let reports = fleet::run_all(&tenants, plugin_for, &options);
 
     assert_eq!(reports[0].error(), None);
     assert_eq!(reports[0].rows(), 1234);

@@ -1,13 +1,16 @@
 //! Many tenants in one host process at once: 200 runs, each with its own config, secret, egress mapping and
-//! data, all at the same time against four fixture APIs. Each ends with exactly its own rows, and each API
-//! only ever sees its own key.
+//! data, all at the same time against four fixture APIs, as tasks on two executor threads with the pooling
+//! allocator. Each ends with exactly its own rows, and each API only ever sees its own key.
 
 mod support;
 
-use host_test::Tenant;
 use host_test::demo_api::{DemoApi, DemoSpec};
+use host_test::fleet::{self, FleetOptions};
+use host_test::tenant_file::{DestSpec, LoadedTenant};
+use host_test::{Runtime, Tenant};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use support::*;
 
 const TENANTS: usize = 200;
@@ -65,25 +68,46 @@ fn two_hundred_tenants_at_once_each_get_exactly_their_own_rows() {
     let tenants: Vec<Tenant> = (0..TENANTS)
         .map(|k| tenant_for(k, &apis[k % APIS]))
         .collect();
-    let results: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = tenants.iter().map(|t| s.spawn(|| run(t))).collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for (k, (result, dir)) in results.into_iter().enumerate() {
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("precompiled");
+    let runtime = Runtime::pooled(TENANTS as u32)
+        .expect("wasmtime starts")
+        .with_cache(&cache);
+    let plugin = Arc::new(runtime.load(component()).expect("the component loads"));
+    let root = tempfile::tempdir().unwrap();
+    let loaded: Vec<LoadedTenant> = tenants
+        .into_iter()
+        .map(|tenant| LoadedTenant {
+            tenant,
+            plugin: None,
+            dest: DestSpec::Unset,
+            file: Default::default(),
+        })
+        .collect();
+    let options = FleetOptions {
+        workers: 2,
+        concurrency: TENANTS,
+        default_root: root.path().to_path_buf(),
+    };
+    let reports = fleet::run_all(&loaded, |_| Ok(plugin.clone()), &options);
+    for (k, report) in reports.into_iter().enumerate() {
         let (name, count) = resource(k);
-        let summary = result.unwrap_or_else(|e| panic!("tenant {k}: {e}"));
+        let dir = root.path().join(format!("tenant-{k}"));
+        assert_eq!(report.tenant, format!("tenant-{k}"));
+        let summary = report
+            .result
+            .unwrap_or_else(|e| panic!("tenant {k}: {e:?}"));
         assert_eq!(
             summary.rows,
             vec![(name.clone(), count as u64)],
             "tenant {k}"
         );
-        let files: Vec<String> = std::fs::read_dir(dir.path())
+        let files: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|f| f.ends_with(".jsonl"))
             .collect();
         assert_eq!(files, vec![format!("{name}.jsonl")], "tenant {k}");
-        let got: Vec<Value> = rows(dir.path(), &name);
+        let got: Vec<Value> = rows(&dir, &name);
         assert_eq!(got, apis[k % APIS].rows(&name), "tenant {k}");
     }
     for (a, api) in apis.iter().enumerate() {

@@ -1,9 +1,12 @@
-//! Running many tenants at once in one host: each in its own sandbox, each into its own destination, one report
-//! per tenant. A tenant that fails (a refusal, a trap, a limit) does not affect the others.
+//! Running many tenants at once in one host: each a task on a small pool of executor threads (not a thread
+//! each), in its own sandbox, into its own destination, with one report per tenant. A tenant that fails (a
+//! refusal, a trap, a limit) does not affect the others. Destinations write synchronously from the task; a
+//! page commit is short, and SQLite and JSON Lines files are per tenant.
 
 use crate::dest::{Destination, JsonlDir};
 use crate::runtime::{Plugin, RunFailure, RunSummary};
 use crate::sqlite::SqliteDb;
+use crate::state::RunState;
 use crate::tenant_file::{DestSpec, LoadedTenant};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -56,38 +59,90 @@ impl Report {
     }
 }
 
-/// Run every tenant at once; `plugin_for` finds each one's plugin. A tenant whose file names no destination
-/// writes JSON Lines to `<default_root>/<tenant>`. Reports come back in the tenants' order.
-pub fn run_all<F>(tenants: &[LoadedTenant], plugin_for: F, default_root: &Path) -> Vec<Report>
+/// How a fleet runs.
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    /// Executor threads (tenants are tasks, not threads).
+    pub workers: usize,
+    /// Most tenants running at once (the pooling allocator's slots, when the runtime is pooled).
+    pub concurrency: usize,
+    /// Where tenants whose file names no destination write JSON Lines (`<root>/<tenant>/`).
+    pub default_root: PathBuf,
+}
+
+impl Default for FleetOptions {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            concurrency: 1000,
+            default_root: PathBuf::from("tenant-runs"),
+        }
+    }
+}
+
+/// Run every tenant, up to `options.concurrency` at once, as tasks on `options.workers` threads;
+/// `plugin_for` finds each one's plugin. Reports come back in the tenants' order.
+pub fn run_all<F>(tenants: &[LoadedTenant], plugin_for: F, options: &FleetOptions) -> Vec<Report>
 where
-    F: Fn(&LoadedTenant) -> Result<Arc<Plugin>, String> + Sync,
+    F: Fn(&LoadedTenant) -> Result<Arc<Plugin>, String>,
 {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = tenants
-            .iter()
-            .map(|t| scope.spawn(|| run_one(t, &plugin_for, default_root)))
-            .collect();
-        handles
+    let executor = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(options.workers.max(1))
+        .enable_all()
+        .build()
+        .expect("a tokio runtime builds");
+    let permits = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
+    // Plugins load synchronously (compiling or probing), so before the executor starts.
+    let plugins: Vec<_> = tenants.iter().map(&plugin_for).collect();
+    executor.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, (loaded, plugin)) in tenants.iter().zip(plugins).enumerate() {
+            let loaded = loaded.clone();
+            let (root, permits) = (options.default_root.clone(), permits.clone());
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                (i, run_one_async(&loaded, plugin, &root).await)
+            });
+        }
+        let mut reports: Vec<Option<Report>> = tenants.iter().map(|_| None).collect();
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((i, report)) = done {
+                reports[i] = Some(report);
+            }
+        }
+        reports
             .into_iter()
             .zip(tenants)
-            .map(|(h, t)| {
-                h.join().unwrap_or_else(|_| Report {
-                    tenant: t.tenant.name.clone(),
-                    dest: String::new(),
-                    result: Err(None),
-                    setup_error: Some("the host thread running this tenant panicked".into()),
-                    seconds: 0.0,
-                })
-            })
+            .map(|(r, t)| r.unwrap_or_else(|| panicked(&t.tenant.name)))
             .collect()
     })
 }
 
+fn panicked(tenant: &str) -> Report {
+    Report {
+        tenant: tenant.to_string(),
+        dest: String::new(),
+        result: Err(None),
+        setup_error: Some("the host task running this tenant panicked".into()),
+        seconds: 0.0,
+    }
+}
+
+/// Run one tenant into its destination, on the caller's thread.
+pub fn run_one(
+    loaded: &LoadedTenant,
+    plugin: Result<Arc<Plugin>, String>,
+    default_root: &Path,
+) -> Report {
+    crate::runtime::block_on(run_one_async(loaded, plugin, default_root))
+}
+
 /// Run one tenant into its destination.
-pub fn run_one<F>(loaded: &LoadedTenant, plugin_for: &F, default_root: &Path) -> Report
-where
-    F: Fn(&LoadedTenant) -> Result<Arc<Plugin>, String>,
-{
+pub async fn run_one_async(
+    loaded: &LoadedTenant,
+    plugin: Result<Arc<Plugin>, String>,
+    default_root: &Path,
+) -> Report {
     let started = Instant::now();
     let path = match &loaded.dest {
         DestSpec::Jsonl(p) | DestSpec::Sqlite(p) => p.clone(),
@@ -100,23 +155,32 @@ where
         setup_error: None,
         seconds: 0.0,
     };
-    let outcome = plugin_for(loaded).and_then(|plugin| {
-        let mut tenant = loaded.tenant.clone();
-        let (mut dest, resume): (Box<dyn Destination>, _) = match &loaded.dest {
-            DestSpec::Sqlite(_) => {
-                let db = SqliteDb::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let resume = db.state().map_err(|e| format!("{}: {e}", path.display()))?;
-                (Box::new(db), resume)
-            }
-            _ => (Box::new(JsonlDir::new(&PathBuf::from(&path))), None),
-        };
-        tenant.checkpoint = resume.as_ref().map(|r| r.checkpoint.clone());
-        Ok(plugin.run(&tenant, dest.as_mut(), resume.as_ref()))
-    });
-    match outcome {
-        Ok(result) => report.result = result.map_err(Some),
+    let opened = plugin.and_then(|plugin| open_dest(&loaded.dest, &path).map(|d| (plugin, d)));
+    match opened {
+        Ok((plugin, (mut dest, resume))) => {
+            let mut tenant = loaded.tenant.clone();
+            tenant.checkpoint = resume.as_ref().map(|r| r.checkpoint.clone());
+            let result = plugin
+                .run_async(&tenant, dest.as_mut(), resume.as_ref())
+                .await;
+            report.result = result.map_err(Some);
+        }
         Err(e) => report.setup_error = Some(e),
     }
     report.seconds = started.elapsed().as_secs_f64();
     report
+}
+
+type Opened = (Box<dyn Destination + Send>, Option<RunState>);
+
+/// The destination at `path`, and the state to resume from (SQLite keeps its own).
+fn open_dest(spec: &DestSpec, path: &Path) -> Result<Opened, String> {
+    match spec {
+        DestSpec::Sqlite(_) => {
+            let db = SqliteDb::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let resume = db.state().map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok((Box::new(db), resume))
+        }
+        _ => Ok((Box::new(JsonlDir::new(path)), None)),
+    }
 }

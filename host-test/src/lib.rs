@@ -21,6 +21,7 @@ pub mod error;
 pub mod fleet;
 pub mod plugins;
 pub mod precompile;
+mod run;
 pub mod runtime;
 pub mod sandbox;
 pub mod secrets;

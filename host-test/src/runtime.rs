@@ -5,17 +5,15 @@
 //! environment, no arguments, the tenant's secrets and the tenant's egress policy.
 
 pub use crate::capability::Capability;
-use crate::dest::Destination;
 use crate::egress::{EgressEvent, EgressHooks, EgressPolicy};
 pub use crate::error::{RunError, RunFailure};
 pub use crate::sandbox::Limits;
 use crate::sandbox::{Refusal, Refusals};
 use crate::secrets::SecretStore;
-use crate::state::RunState;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -25,6 +23,7 @@ mod bindings {
         path: "../wit",
         world: "connector-core",
         additional_derives: [PartialEq, Clone],
+        exports: { default: async },
     });
 }
 
@@ -200,11 +199,41 @@ pub struct Runtime {
 /// Epoch ticks per second: deadlines are counted in these.
 const TICKS_PER_SECOND: u64 = 100;
 
+/// A running guest yields to the executor this often (in epoch ticks), so one busy tenant cannot hold a
+/// worker thread.
+const YIELD_TICKS: u64 = 2;
+
+/// The largest linear memory of a guest under the pooling allocator.
+pub const POOL_MAX_MEMORY: usize = 1 << 30;
+
 impl Runtime {
-    /// An engine with the WASI and wasi:http host and the connector's imports linked.
+    /// An engine with the WASI and wasi:http host and the connector's imports linked; instances are
+    /// allocated on demand.
     pub fn new() -> wasmtime::Result<Self> {
+        Self::build(None)
+    }
+
+    /// Like [`Runtime::new`], with the pooling allocator: `slots` tenants at most run at once, each with at most
+    /// [`POOL_MAX_MEMORY`] of linear memory (a tenant's own `memory_bytes` still applies below that).
+    /// Instantiation is faster and memory is recycled between tenants.
+    pub fn pooled(slots: u32) -> wasmtime::Result<Self> {
+        Self::build(Some(slots))
+    }
+
+    fn build(pool: Option<u32>) -> wasmtime::Result<Self> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
+        if let Some(slots) = pool {
+            // Instance memories and tables come from pre-reserved slots, recycled between tenants.
+            let mut pooling = wasmtime::PoolingAllocationConfig::default();
+            pooling
+                .total_component_instances(slots)
+                .total_core_instances(slots.saturating_mul(4))
+                .total_memories(slots.saturating_mul(2))
+                .total_tables(slots.saturating_mul(4))
+                .max_memory_size(POOL_MAX_MEMORY);
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling));
+        }
         let engine = Engine::new(&config)?;
         // The epoch advances TICKS_PER_SECOND times a second, for as long as any handle on the engine lives
         // (plugins keep one); a run's hard deadline is counted in these ticks.
@@ -217,8 +246,8 @@ impl Runtime {
             }
         });
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         ConnectorCore::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         Ok(Self {
             engine,
@@ -264,7 +293,7 @@ impl Runtime {
             pre,
             imports,
         };
-        plugin.probe().map_err(|e| RunError::Load {
+        block_on(plugin.probe()).map_err(|e| RunError::Load {
             path: path.display().to_string(),
             message: format!(
                 "the component does not implement this host's connector contract: {e:#}"
@@ -288,6 +317,8 @@ pub struct Session {
     events: Arc<Mutex<Vec<EgressEvent>>>,
     /// The resources the config declares, in run order.
     pub resources: Vec<ResourceInfo>,
+    /// The executor of the synchronous methods (made on first use).
+    executor: Option<tokio::runtime::Runtime>,
 }
 
 impl Plugin {
@@ -298,16 +329,16 @@ impl Plugin {
 
     /// Call every export once on a throwaway instance, so that a component built against another version of
     /// the contract is refused at load, not on its first run (typed calls check the signatures).
-    fn probe(&self) -> wasmtime::Result<()> {
+    async fn probe(&self) -> wasmtime::Result<()> {
         let (mut store, _) = self.store(&Tenant::default());
-        let bindings = self.pre.instantiate(&mut store)?;
+        let bindings = self.pre.instantiate_async(&mut store).await?;
         let source = bindings.rest_source_connector_source();
-        let configured = source.call_configure(&mut store, "{}", None)?;
+        let configured = source.call_configure(&mut store, "{}", None).await?;
         if configured.is_ok() {
             wasmtime::bail!("configure accepted an empty config");
         }
-        source.call_next_page(&mut store)?.ok();
-        source.call_schema(&mut store)?.ok();
+        source.call_next_page(&mut store).await?.ok();
+        source.call_schema(&mut store).await?.ok();
         Ok(())
     }
 
@@ -350,162 +381,88 @@ impl Plugin {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        // The guest is interrupted once the run's time budget is over (epochs count wall-clock ticks).
-        let ticks = hard.map_or(u64::MAX / 2, |b| {
-            (b.as_secs_f64() * TICKS_PER_SECOND as f64).ceil() as u64 + 1
+        // The guest yields every few ticks; once the hard deadline has passed, it is interrupted instead.
+        store.epoch_deadline_callback(move |_| match deadline {
+            Some(at) if std::time::Instant::now() >= at => Ok(UpdateDeadline::Interrupt),
+            _ => Ok(UpdateDeadline::Yield(YIELD_TICKS)),
         });
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(ticks);
+        store.set_epoch_deadline(YIELD_TICKS);
         (store, events)
     }
 
     /// Instantiate the component for `tenant` in a fresh store and call `configure`.
-    pub fn configure(&self, tenant: &Tenant) -> Result<Session, RunError> {
+    pub async fn configure_async(&self, tenant: &Tenant) -> Result<Session, RunError> {
         let (mut store, events) = self.store(tenant);
         let bindings = self
             .pre
-            .instantiate(&mut store)
+            .instantiate_async(&mut store)
+            .await
             .map_err(|e| trap(e, store.data()))?;
-        let configured = bindings.rest_source_connector_source().call_configure(
-            &mut store,
-            &tenant.config,
-            tenant.checkpoint.as_deref(),
-        );
+        let configured = bindings
+            .rest_source_connector_source()
+            .call_configure(&mut store, &tenant.config, tenant.checkpoint.as_deref())
+            .await;
         let resources = outcome(configured, store.data())?;
         Ok(Session {
             store,
             bindings,
             events,
             resources,
+            executor: None,
         })
     }
 
-    /// Configure, then move every page into `dest` until the connector is done or fails. On failure the
-    /// summary of what was done (rows, last checkpoint, logs) comes with the error.
-    ///
-    /// `resume` is the stored state the tenant's checkpoint came from, if any: the destination drops rows
-    /// written after it. Every page is committed (records, then checkpoint); the end is committed as complete.
-    pub fn run(
-        &self,
-        tenant: &Tenant,
-        dest: &mut dyn Destination,
-        resume: Option<&RunState>,
-    ) -> Result<RunSummary, RunFailure> {
-        let mut summary = RunSummary::default();
-        match self.run_into(tenant, dest, resume, &mut summary) {
-            Ok(()) => Ok(summary),
-            Err(error) => Err(RunFailure {
-                error,
-                summary: Box::new(summary),
-            }),
-        }
-    }
-
-    fn run_into(
-        &self,
-        tenant: &Tenant,
-        dest: &mut dyn Destination,
-        resume: Option<&RunState>,
-        summary: &mut RunSummary,
-    ) -> Result<(), RunError> {
-        // Before configure, so the store's deadlines (epoch, requests) fall after this clock's.
-        let started = std::time::Instant::now();
-        let mut session = self.configure(tenant)?;
-        dest.begin(&session.resources, resume)?;
-        summary.rows = session
-            .resources
-            .iter()
-            .filter(|r| r.selected)
-            .map(|r| (r.name.clone(), 0))
-            .collect();
-        let over_budget = || tenant.limits.time_budget.filter(|b| started.elapsed() > *b);
-        let outcome = loop {
-            match session.next_page() {
-                Ok(Some(page)) if page.records.len() > tenant.limits.page_bytes => {
-                    break Err(RunError::PageTooLarge {
-                        resource: page.resource,
-                        bytes: page.records.len(),
-                        limit: tenant.limits.page_bytes,
-                    });
-                }
-                Ok(Some(page)) => {
-                    if let Err(e) = dest
-                        .write_page(&page)
-                        .and_then(|()| dest.commit(&page.checkpoint, false))
-                    {
-                        break Err(e.into());
-                    }
-                    if let Some(slot) = summary.rows.iter_mut().find(|(n, _)| *n == page.resource) {
-                        slot.1 += u64::from(page.record_count);
-                    }
-                    summary.pages += 1;
-                    for change in &page.schema_changes {
-                        if tenant.echo_logs {
-                            eprintln!(
-                                "[{}] schema: {}",
-                                tenant.name,
-                                describe_change(&page.resource, change)
-                            );
-                        }
-                        summary
-                            .schema_changes
-                            .push((page.resource.clone(), change.clone()));
-                    }
-                    summary.last_checkpoint = Some(page.checkpoint);
-                    if let Some(budget) = over_budget() {
-                        break Err(RunError::TimeBudget {
-                            seconds: budget.as_secs_f64(),
-                            pages: summary.pages,
-                        });
-                    }
-                }
-                Ok(None) => {
-                    // The end of the run: the last checkpoint again, marked complete.
-                    let last = summary
-                        .last_checkpoint
-                        .clone()
-                        .or_else(|| tenant.checkpoint.clone());
-                    break match last {
-                        Some(cp) => dest.commit(&cp, true).map_err(RunError::from),
-                        None => Ok(()),
-                    };
-                }
-                // A request cut off at the deadline fails the connector; the budget is the cause.
-                Err(RunError::Connector(_)) if over_budget().is_some() => {
-                    break Err(RunError::TimeBudget {
-                        seconds: over_budget().map_or(0.0, |b| b.as_secs_f64()),
-                        pages: summary.pages,
-                    });
-                }
-                Err(e) => break Err(e),
-            }
-        };
-        summary.logs = std::mem::take(&mut session.store.data_mut().logs);
-        summary.logs.extend(session.store.data().output_lines());
-        summary.egress = session.egress_events();
-        let finished = dest.finish();
-        outcome?;
-        Ok(finished?)
+    /// [`Plugin::configure_async`] for synchronous callers: the session keeps its own executor.
+    pub fn configure(&self, tenant: &Tenant) -> Result<Session, RunError> {
+        let executor = executor();
+        let mut session = executor.block_on(self.configure_async(tenant))?;
+        session.executor = Some(executor);
+        Ok(session)
     }
 }
 
 impl Session {
     /// The next page, or `None` when every resource is done.
-    pub fn next_page(&mut self) -> Result<Option<Page>, RunError> {
+    pub async fn next_page_async(&mut self) -> Result<Option<Page>, RunError> {
         let page = self
             .bindings
             .rest_source_connector_source()
-            .call_next_page(&mut self.store);
+            .call_next_page(&mut self.store)
+            .await;
         outcome(page, self.store.data())
     }
 
     /// The schema as the connector sees it now.
-    pub fn schema(&mut self) -> Result<Vec<TableSchema>, RunError> {
+    pub async fn schema_async(&mut self) -> Result<Vec<TableSchema>, RunError> {
         let schema = self
             .bindings
             .rest_source_connector_source()
-            .call_schema(&mut self.store);
+            .call_schema(&mut self.store)
+            .await;
         outcome(schema, self.store.data())
+    }
+
+    /// [`Session::next_page_async`] for synchronous callers.
+    pub fn next_page(&mut self) -> Result<Option<Page>, RunError> {
+        let executor = self.executor.take().unwrap_or_else(executor);
+        let page = executor.block_on(self.next_page_async());
+        self.executor = Some(executor);
+        page
+    }
+
+    /// [`Session::schema_async`] for synchronous callers.
+    pub fn schema(&mut self) -> Result<Vec<TableSchema>, RunError> {
+        let executor = self.executor.take().unwrap_or_else(executor);
+        let schema = executor.block_on(self.schema_async());
+        self.executor = Some(executor);
+        schema
+    }
+
+    /// The guest's log lines, then its stdout and stderr lines, taken out of the session.
+    pub(crate) fn take_logs(&mut self) -> Vec<LogLine> {
+        let mut logs = std::mem::take(&mut self.store.data_mut().logs);
+        logs.extend(self.store.data().output_lines());
+        logs
     }
 
     /// The guest's log lines so far.
@@ -570,4 +527,19 @@ fn trap(e: wasmtime::Error, state: &TenantState) -> RunError {
 /// Whether a guest's output pipe has no room for another write (guests write up to 4 KiB at a time).
 fn full(pipe: &MemoryOutputPipe, limit: usize) -> bool {
     pipe.contents().len() + 4096 > limit
+}
+
+/// A single-threaded executor for synchronous callers (its timers and sockets serve one tenant's calls).
+pub(crate) fn executor() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime builds (it starts no thread)")
+}
+
+/// Run `f` to completion on a fresh [`executor`]. The synchronous methods that use it (`Runtime::load`,
+/// `Plugin::run`, `Plugin::configure`, `Session::next_page`) must not be called from inside an async task; use
+/// the `_async` forms there.
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    executor().block_on(f)
 }

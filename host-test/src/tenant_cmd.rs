@@ -1,13 +1,16 @@
 //! The tenant commands of the CLI: `run --tenant`, `run-all`, `plugins list`.
 
 use anyhow::{Context, Result, bail};
-use host_test::fleet::{self, Report};
+use host_test::fleet::{self, FleetOptions, Report};
 use host_test::plugins::PluginDir;
 use host_test::tenant_file::{self, LoadedTenant};
 use host_test::{Plugin, Runtime};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+/// Tenants running at once: the pooling allocator's instance slots.
+const SLOTS: u32 = 1000;
 
 /// Plugins for tenants: by name from a plugin directory, by path, or this workspace's component.
 struct Plugins {
@@ -26,7 +29,7 @@ impl Plugins {
                 .join(".precompiled"),
         };
         let runtime = Arc::new(
-            Runtime::new()
+            Runtime::pooled(SLOTS)
                 .map_err(|e| anyhow::anyhow!("{e:#}"))?
                 .with_cache(&cache),
         );
@@ -82,7 +85,7 @@ pub fn run_tenant(file: &Path, plugins: Option<&Path>, verbose: bool) -> Result<
     let plugins = Plugins::open(plugins)?;
     let report = fleet::run_one(
         &loaded,
-        &|t| plugins.for_tenant(t),
+        plugins.for_tenant(&loaded),
         Path::new("tenant-runs"),
     );
     print_reports(std::slice::from_ref(&report));
@@ -111,7 +114,12 @@ pub fn run_all(dir: &Path, plugins: Option<&Path>, out: &Path) -> Result<()> {
         }
     }
     let plugins = Plugins::open(plugins)?;
-    let reports = fleet::run_all(&tenants, |t| plugins.for_tenant(t), out);
+    let options = FleetOptions {
+        concurrency: SLOTS as usize,
+        default_root: out.to_path_buf(),
+        ..FleetOptions::default()
+    };
+    let reports = fleet::run_all(&tenants, |t| plugins.for_tenant(t), &options);
     print_reports(&reports);
     let failed = reports.iter().filter(|r| r.error().is_some()).count();
     match failed {

@@ -22,13 +22,16 @@ pub fn runtime() -> &'static Arc<Runtime> {
     })
 }
 
-/// The component, built with the `component` profile and loaded once per test binary.
+/// The component's file, built with the `component` profile once per test binary.
+pub fn component() -> &'static Path {
+    static PATH: OnceLock<std::path::PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| host_test::build::build_component().expect("the component builds"))
+}
+
+/// The component, loaded once per test binary.
 pub fn plugin() -> &'static Plugin {
     static PLUGIN: OnceLock<Plugin> = OnceLock::new();
-    PLUGIN.get_or_init(|| {
-        let path = host_test::build::build_component().expect("the component builds");
-        runtime().load(&path).expect("the component loads")
-    })
+    PLUGIN.get_or_init(|| runtime().load(component()).expect("the component loads"))
 }
 
 /// The hostile connector (`host-test/tests/hostile`), built once per test binary.

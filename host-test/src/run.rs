@@ -1,0 +1,126 @@
+//! A whole tenant run: configure, then every page into a destination, each committed with its checkpoint.
+
+use crate::describe::describe_change;
+use crate::dest::Destination;
+use crate::error::{RunError, RunFailure};
+use crate::runtime::{Plugin, RunSummary, Tenant, block_on};
+use crate::state::RunState;
+
+impl Plugin {
+    /// Configure, then move every page into `dest` until the connector is done or fails. On failure the
+    /// summary of what was done (rows, last checkpoint, logs) comes with the error.
+    ///
+    /// `resume` is the stored state the tenant's checkpoint came from, if any: the destination drops rows
+    /// written after it. Every page is committed (records, then checkpoint); the end is committed as complete.
+    pub async fn run_async<D: Destination + ?Sized>(
+        &self,
+        tenant: &Tenant,
+        dest: &mut D,
+        resume: Option<&RunState>,
+    ) -> Result<RunSummary, RunFailure> {
+        let mut summary = RunSummary::default();
+        match self.run_into(tenant, dest, resume, &mut summary).await {
+            Ok(()) => Ok(summary),
+            Err(error) => Err(RunFailure {
+                error,
+                summary: Box::new(summary),
+            }),
+        }
+    }
+
+    /// [`Plugin::run_async`] for synchronous callers, on an executor of its own.
+    pub fn run(
+        &self,
+        tenant: &Tenant,
+        dest: &mut dyn Destination,
+        resume: Option<&RunState>,
+    ) -> Result<RunSummary, RunFailure> {
+        block_on(self.run_async(tenant, dest, resume))
+    }
+
+    async fn run_into<D: Destination + ?Sized>(
+        &self,
+        tenant: &Tenant,
+        dest: &mut D,
+        resume: Option<&RunState>,
+        summary: &mut RunSummary,
+    ) -> Result<(), RunError> {
+        // Before configure, so the store's deadlines (epoch, requests) fall after this clock's.
+        let started = std::time::Instant::now();
+        let mut session = self.configure_async(tenant).await?;
+        dest.begin(&session.resources, resume)?;
+        summary.rows = session
+            .resources
+            .iter()
+            .filter(|r| r.selected)
+            .map(|r| (r.name.clone(), 0))
+            .collect();
+        let over_budget = || tenant.limits.time_budget.filter(|b| started.elapsed() > *b);
+        let outcome = loop {
+            match session.next_page_async().await {
+                Ok(Some(page)) if page.records.len() > tenant.limits.page_bytes => {
+                    break Err(RunError::PageTooLarge {
+                        resource: page.resource,
+                        bytes: page.records.len(),
+                        limit: tenant.limits.page_bytes,
+                    });
+                }
+                Ok(Some(page)) => {
+                    if let Err(e) = dest
+                        .write_page(&page)
+                        .and_then(|()| dest.commit(&page.checkpoint, false))
+                    {
+                        break Err(e.into());
+                    }
+                    if let Some(slot) = summary.rows.iter_mut().find(|(n, _)| *n == page.resource) {
+                        slot.1 += u64::from(page.record_count);
+                    }
+                    summary.pages += 1;
+                    for change in &page.schema_changes {
+                        if tenant.echo_logs {
+                            eprintln!(
+                                "[{}] schema: {}",
+                                tenant.name,
+                                describe_change(&page.resource, change)
+                            );
+                        }
+                        summary
+                            .schema_changes
+                            .push((page.resource.clone(), change.clone()));
+                    }
+                    summary.last_checkpoint = Some(page.checkpoint);
+                    if let Some(budget) = over_budget() {
+                        break Err(RunError::TimeBudget {
+                            seconds: budget.as_secs_f64(),
+                            pages: summary.pages,
+                        });
+                    }
+                }
+                Ok(None) => {
+                    // The end of the run: the last checkpoint again, marked complete.
+                    let last = summary
+                        .last_checkpoint
+                        .clone()
+                        .or_else(|| tenant.checkpoint.clone());
+                    break match last {
+                        Some(cp) => dest.commit(&cp, true).map_err(RunError::from),
+                        None => Ok(()),
+                    };
+                }
+                // A request cut off at the deadline fails the connector; the budget is the cause.
+                Err(RunError::Connector(_)) if over_budget().is_some() => {
+                    break Err(RunError::TimeBudget {
+                        seconds: over_budget().map_or(0.0, |b| b.as_secs_f64()),
+                        pages: summary.pages,
+                    });
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        summary.logs = session.take_logs();
+        summary.egress = session.egress_events();
+        let finished = dest.finish();
+        outcome?;
+        Ok(finished?)
+    }
+}
