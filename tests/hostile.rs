@@ -88,18 +88,29 @@ fn allocating_without_end_hits_the_memory_cap() {
     );
 }
 
-#[test]
-fn looping_forever_is_interrupted_at_the_deadline() {
+/// A hostile tenant with `behaviour`, a 300 ms budget and 200 ms grace, is stopped as `Interrupted`.
+fn assert_interrupted(behaviour: &str) {
     let api = api();
-    let mut bad = bad_tenant(&api, json!({"behaviour": "spin"}));
+    let mut bad = bad_tenant(&api, json!({"behaviour": behaviour}));
     bad.limits.time_budget = Some(Duration::from_millis(300));
     bad.limits.grace = Duration::from_millis(200);
     let (failure, _) = beside_a_good_tenant(&api, &bad);
     assert!(
         matches!(failure.error, RunError::Interrupted { .. }),
-        "{:?}",
+        "{behaviour}: {:?}",
         failure.error
     );
+}
+
+#[test]
+fn looping_forever_is_interrupted_at_the_deadline() {
+    assert_interrupted("spin");
+}
+
+/// The epoch cannot reach a guest waiting in a host call; the host abandons the call at the deadline.
+#[test]
+fn sleeping_inside_a_host_call_is_abandoned_at_the_deadline() {
+    assert_interrupted("sleep");
 }
 
 #[test]

@@ -89,6 +89,8 @@ pub struct RunSummary {
 struct TenantState {
     tenant: String,
     budget: Option<std::time::Duration>,
+    /// Budget plus grace from the store's creation: past it, guest calls are interrupted or abandoned.
+    deadline: Option<std::time::Instant>,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
     wasi: WasiCtx,
@@ -354,6 +356,7 @@ impl Plugin {
         let state = TenantState {
             tenant: tenant.name.clone(),
             budget,
+            deadline,
             stdout: stdout.clone(),
             stderr: stderr.clone(),
             wasi: WasiCtx::builder().stdout(stdout).stderr(stderr).build(),
@@ -398,10 +401,13 @@ impl Plugin {
             .instantiate_async(&mut store)
             .await
             .map_err(|e| trap(e, store.data()))?;
-        let configured = bindings
-            .rest_source_connector_source()
-            .call_configure(&mut store, &tenant.config, tenant.checkpoint.as_deref())
-            .await;
+        let deadline = store.data().deadline;
+        let configured = bindings.rest_source_connector_source().call_configure(
+            &mut store,
+            &tenant.config,
+            tenant.checkpoint.as_deref(),
+        );
+        let configured = within(deadline, configured).await;
         let resources = outcome(configured, store.data())?;
         Ok(Session {
             store,
@@ -424,21 +430,23 @@ impl Plugin {
 impl Session {
     /// The next page, or `None` when every resource is done.
     pub async fn next_page_async(&mut self) -> Result<Option<Page>, RunError> {
+        let deadline = self.store.data().deadline;
         let page = self
             .bindings
             .rest_source_connector_source()
-            .call_next_page(&mut self.store)
-            .await;
+            .call_next_page(&mut self.store);
+        let page = within(deadline, page).await;
         outcome(page, self.store.data())
     }
 
     /// The schema as the connector sees it now.
     pub async fn schema_async(&mut self) -> Result<Vec<TableSchema>, RunError> {
+        let deadline = self.store.data().deadline;
         let schema = self
             .bindings
             .rest_source_connector_source()
-            .call_schema(&mut self.store)
-            .await;
+            .call_schema(&mut self.store);
+        let schema = within(deadline, schema).await;
         outcome(schema, self.store.data())
     }
 
@@ -473,6 +481,25 @@ impl Session {
     /// Each outgoing request's origin and whether the policy allowed it.
     pub fn egress_events(&self) -> Vec<EgressEvent> {
         self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+/// A guest call that is abandoned at `deadline` (plus a moment for the epoch interrupt to land first) even when
+/// the guest is waiting inside a host call, such as a sleep, where the epoch cannot reach it. An abandoned
+/// call reads as an epoch interrupt; the store is not used again.
+async fn within<T>(
+    deadline: Option<std::time::Instant>,
+    call: impl std::future::Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    match deadline {
+        Some(at) => {
+            let at = at + std::time::Duration::from_millis(1000 / TICKS_PER_SECOND * YIELD_TICKS);
+            match tokio::time::timeout_at(at.into(), call).await {
+                Ok(result) => result,
+                Err(_) => Err(wasmtime::Trap::Interrupt.into()),
+            }
+        }
+        None => call.await,
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! - `alloc`: allocates without end.
 //! - `spin`: loops forever without calling the host.
+//! - `sleep`: sleeps for an hour inside a host call (`wasi:clocks`), where the epoch cannot interrupt it.
 //! - `fetch`: sends a GET to `url` (a host it is not allowed, or a name resolving to a private address) and
 //!   keeps going whatever the answer.
 //! - `secret`: asks for the secret `name` and puts whatever it got into its page.
@@ -125,6 +126,10 @@ impl Guest for Hostile {
                 loop {
                     n = std::hint::black_box(n.wrapping_add(1));
                 }
+            }
+            "sleep" => {
+                wasi::clocks::monotonic_clock::subscribe_duration(3_600_000_000_000).block();
+                Ok(None)
             }
             "fetch" => {
                 // Whatever the host answers, keep asking, as a prober would.
