@@ -156,3 +156,60 @@ fn a_halted_run_resumes_to_exactly_the_truth_with_rows_and_checkpoint_committed_
         .collect();
     assert_eq!(ids, truth, "append mode: no row missing, none twice");
 }
+
+/// `replace` swaps the new rows in only when the run finishes: a run that fails halfway leaves the previous
+/// run's rows as they were, and resuming it ends with exactly the new truth.
+#[test]
+fn a_failed_replace_run_leaves_the_old_rows_and_its_resume_swaps_in_the_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("out.db");
+    let mut config: Value = serde_json::from_str(&seed_config("000")).unwrap();
+    config["resource_defaults"]["write_disposition"] = json!("replace");
+    let old = DemoApi::start(
+        DemoSpec {
+            resources: [("resource".to_string(), 300)].into(),
+            ..DemoSpec::default()
+        },
+        0,
+    )
+    .unwrap();
+    run_into(&db, &mut tenant(&old, &config.to_string())).unwrap();
+    let ids = |db: &std::path::Path| -> Vec<Value> {
+        query(db, "SELECT id FROM resource_name ORDER BY _rowid")
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect()
+    };
+    let truth = |api: &DemoApi| -> Vec<Value> {
+        api.rows("resource")
+            .iter()
+            .map(|r| r["id"].clone())
+            .collect()
+    };
+    assert_eq!(ids(&db), truth(&old));
+
+    let new = api();
+    new.inject(Fault::status("/v1/resource", 6, Some(5), 503, Some("0.01")));
+    let mut t = tenant(&new, &config.to_string());
+    run_into(&db, &mut t).expect_err("5 failures exhaust 5 attempts");
+    assert_eq!(ids(&db), truth(&old), "the old rows are untouched");
+    assert_eq!(
+        query(&db, "SELECT count(*) FROM resource_name__replacing"),
+        vec![vec![json!(600)]],
+        "6 new pages wait in the staging table"
+    );
+    run_into(&db, &mut t).unwrap();
+    assert_eq!(
+        ids(&db),
+        truth(&new),
+        "resumed and swapped in: exactly the new rows"
+    );
+    assert!(
+        query(
+            &db,
+            "SELECT name FROM sqlite_master WHERE name LIKE '%replacing%'"
+        )
+        .is_empty(),
+        "no staging table left"
+    );
+}

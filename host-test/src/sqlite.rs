@@ -8,8 +8,10 @@
 //! `decimal` → `NUMERIC`, `binary` → `BLOB`, everything else (`text`, `timestamp`, `date`, `time`, `json`) →
 //! `TEXT`; objects and lists are stored as JSON text.
 //!
-//! Dispositions: `append` inserts; `replace` empties the table when a run starts (not when it resumes); `merge`
-//! upserts on the primary key (a unique index over it), `append` without a primary key.
+//! Dispositions: `append` inserts; `merge` upserts on the primary key (a unique index over it), `append` without
+//! a primary key; `replace` writes a run's rows into a staging table `<table>__replacing` and swaps it in for the
+//! table in the transaction that commits the run's end. Until then the old rows stay as they were: a failed run
+//! leaves them untouched, a resumed run goes on filling the staging table, and a fresh run starts it again.
 
 use crate::dest::Destination;
 use crate::runtime::{ChangeKind, DataType, Page, ResourceInfo, SchemaChange, WriteDisposition};
@@ -21,6 +23,11 @@ use std::path::Path;
 /// The table the run state is kept in.
 const STATE_TABLE: &str = "_rest_source_state";
 
+/// The staging table of a `replace` table.
+fn staging(table: &str) -> String {
+    format!("{table}__replacing")
+}
+
 /// A SQLite database file as the destination.
 pub struct SqliteDb {
     conn: Connection,
@@ -29,7 +36,10 @@ pub struct SqliteDb {
 
 struct Table {
     resource: String,
+    /// The table the rows end up in.
     name: String,
+    /// The table pages are written to: `name`, or its staging table for `replace`.
+    target: String,
     columns: Vec<String>,
     primary_key: Vec<String>,
     merge: bool,
@@ -106,11 +116,18 @@ impl SqliteDb {
     }
 
     fn table_columns(&self, name: &str) -> std::io::Result<Vec<String>> {
+        Ok(self.table_info(name)?.into_iter().map(|(c, _)| c).collect())
+    }
+
+    /// A table's columns and declared types, in order.
+    fn table_info(&self, name: &str) -> std::io::Result<Vec<(String, String)>> {
         let mut stmt = self
             .conn
             .prepare(&format!("PRAGMA table_info({})", ident(name)))
             .map_err(io)?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(1)).map_err(io)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .map_err(io)?;
         rows.collect::<Result<_, _>>().map_err(io)
     }
 
@@ -124,7 +141,7 @@ impl SqliteDb {
             }
             let add = format!(
                 "ALTER TABLE {} ADD COLUMN {} {}",
-                ident(&t.name),
+                ident(&t.target),
                 ident(&c.column),
                 sql_type(c.data_type)
             );
@@ -155,29 +172,46 @@ impl Destination for SqliteDb {
         resume: Option<&RunState>,
     ) -> std::io::Result<()> {
         let resuming = resume.is_some_and(|s| !s.complete);
+        let create = |name: &str| {
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (_rowid INTEGER PRIMARY KEY)",
+                ident(name)
+            )
+        };
         for r in resources.iter().filter(|r| r.selected) {
             let name = r.table_name.clone();
-            self.conn
-                .execute(
-                    &format!(
-                        "CREATE TABLE IF NOT EXISTS {} (_rowid INTEGER PRIMARY KEY)",
-                        ident(&name)
-                    ),
-                    [],
-                )
-                .map_err(io)?;
-            if r.write_disposition == WriteDisposition::Replace && !resuming {
-                self.conn
-                    .execute(&format!("DELETE FROM {}", ident(&name)), [])
-                    .map_err(io)?;
+            self.conn.execute(&create(&name), []).map_err(io)?;
+            let target = match r.write_disposition {
+                WriteDisposition::Replace => staging(&name),
+                _ => name.clone(),
+            };
+            if target != name && !resuming {
+                // A fresh staging table with the columns the table has (the schema carries over between runs,
+                // so no new-column event will announce them again).
+                let drop = format!("DROP TABLE IF EXISTS {}", ident(&target));
+                self.conn.execute(&drop, []).map_err(io)?;
+                let columns: Vec<String> = self
+                    .table_info(&name)?
+                    .into_iter()
+                    .filter(|(c, _)| c != "_rowid")
+                    .map(|(c, t)| format!(", {} {t}", ident(&c)))
+                    .collect();
+                let sql = format!(
+                    "CREATE TABLE {} (_rowid INTEGER PRIMARY KEY{})",
+                    ident(&target),
+                    columns.concat()
+                );
+                self.conn.execute(&sql, []).map_err(io)?;
             }
-            let columns = self.table_columns(&name)?;
+            self.conn.execute(&create(&target), []).map_err(io)?;
+            let columns = self.table_columns(&target)?;
             self.tables.push(Table {
                 resource: r.name.clone(),
                 columns,
                 primary_key: r.primary_key.clone(),
                 merge: r.write_disposition == WriteDisposition::Merge,
                 name,
+                target,
             });
         }
         self.conn.execute_batch("BEGIN").map_err(io)
@@ -202,7 +236,7 @@ impl Destination for SqliteDb {
             let marks: Vec<&str> = map.keys().map(|_| "?").collect();
             let mut sql = format!(
                 "INSERT INTO {} ({}) VALUES ({})",
-                ident(&t.name),
+                ident(&t.target),
                 names.join(", "),
                 marks.join(", ")
             );
@@ -239,6 +273,17 @@ impl Destination for SqliteDb {
                 [text],
             )
             .map_err(io)?;
+        if complete {
+            // The end of the run: staged `replace` tables take the place of the old ones, atomically.
+            for t in self.tables.iter().filter(|t| t.target != t.name) {
+                let swap = format!(
+                    "DROP TABLE {name}; ALTER TABLE {target} RENAME TO {name};",
+                    name = ident(&t.name),
+                    target = ident(&t.target)
+                );
+                self.conn.execute_batch(&swap).map_err(io)?;
+            }
+        }
         self.conn.execute_batch("COMMIT; BEGIN").map_err(io)
     }
 
