@@ -23,6 +23,32 @@ pub trait Destination {
     fn commit(&mut self, checkpoint: &str, complete: bool) -> std::io::Result<()>;
     /// Called once after the last page, or after a failure; make what was written durable.
     fn finish(&mut self) -> std::io::Result<()>;
+    /// Called after `finish` with what the run did; a destination that keeps a history of loads stores it.
+    fn record_load(&mut self, _load: &LoadRecord) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One run, as a destination's load history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadRecord {
+    /// When the run started, seconds since the Unix epoch.
+    pub started: f64,
+    /// When it ended, seconds since the Unix epoch.
+    pub finished: f64,
+    /// Rows stored per resource.
+    pub rows: Vec<(String, u64)>,
+    /// Pages stored.
+    pub pages: u64,
+    /// Why it failed (secrets masked), or `None` when it completed.
+    pub error: Option<String>,
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// JSON Lines files, one per selected resource: `<dir>/<resource>.jsonl`, with an optional state file.

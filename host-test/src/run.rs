@@ -1,7 +1,7 @@
 //! A whole tenant run: configure, then every page into a destination, each committed with its checkpoint.
 
 use crate::describe::describe_change;
-use crate::dest::Destination;
+use crate::dest::{Destination, LoadRecord, unix_now};
 use crate::error::{RunError, RunFailure};
 use crate::runtime::{Plugin, RunSummary, Tenant, block_on};
 use crate::state::RunState;
@@ -47,6 +47,7 @@ impl Plugin {
     ) -> Result<(), RunError> {
         // Before configure, so the store's deadlines (epoch, requests) fall after this clock's.
         let started = std::time::Instant::now();
+        let started_at = unix_now();
         let mut session = self.configure_async(tenant).await?;
         dest.begin(&session.resources, resume)?;
         summary.rows = session
@@ -120,7 +121,16 @@ impl Plugin {
         summary.logs = session.take_logs();
         summary.egress = session.egress_events();
         let finished = dest.finish();
+        let load = LoadRecord {
+            started: started_at,
+            finished: unix_now(),
+            rows: summary.rows.clone(),
+            pages: summary.pages,
+            error: outcome.as_ref().err().map(ToString::to_string),
+        };
+        let recorded = dest.record_load(&load);
         outcome?;
-        Ok(finished?)
+        finished?;
+        Ok(recorded?)
     }
 }

@@ -8,12 +8,15 @@
 //! `decimal` → `NUMERIC`, `binary` → `BLOB`, everything else (`text`, `timestamp`, `date`, `time`, `json`) →
 //! `TEXT`; objects and lists are stored as JSON text.
 //!
+//! Every run is recorded in `_rest_source_loads` (start, end, `completed` or `failed`, rows per resource as JSON,
+//! pages, error).
+//!
 //! Dispositions: `append` inserts; `merge` upserts on the primary key (a unique index over it), `append` without
 //! a primary key; `replace` writes a run's rows into a staging table `<table>__replacing` and swaps it in for the
 //! table in the transaction that commits the run's end. Until then the old rows stay as they were: a failed run
 //! leaves them untouched, a resumed run goes on filling the staging table, and a fresh run starts it again.
 
-use crate::dest::Destination;
+use crate::dest::{Destination, LoadRecord};
 use crate::runtime::{ChangeKind, DataType, Page, ResourceInfo, SchemaChange, WriteDisposition};
 use crate::state::RunState;
 use rusqlite::{Connection, params_from_iter};
@@ -22,6 +25,9 @@ use std::path::Path;
 
 /// The table the run state is kept in.
 const STATE_TABLE: &str = "_rest_source_state";
+
+/// The table that records every run: start, end, status, rows per resource, pages, error.
+pub const LOADS_TABLE: &str = "_rest_source_loads";
 
 /// The staging table of a `replace` table.
 fn staging(table: &str) -> String {
@@ -84,7 +90,10 @@ impl SqliteDb {
         let conn = Connection::open(path).map_err(io)?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
-             CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);"
+             CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL,
+                 finished_at TEXT NOT NULL, status TEXT NOT NULL, rows TEXT NOT NULL, pages INTEGER NOT NULL,
+                 error TEXT);"
         ))
         .map_err(io)?;
         Ok(Self {
@@ -290,5 +299,32 @@ impl Destination for SqliteDb {
     fn finish(&mut self) -> std::io::Result<()> {
         // What was not committed with a checkpoint is rolled back: it is fetched again on resume.
         self.conn.execute_batch("ROLLBACK").map_err(io)
+    }
+
+    fn record_load(&mut self, load: &LoadRecord) -> std::io::Result<()> {
+        let rows: serde_json::Map<String, Value> = load
+            .rows
+            .iter()
+            .map(|(name, n)| (name.clone(), Value::from(*n)))
+            .collect();
+        let status = if load.error.is_some() {
+            "failed"
+        } else {
+            "completed"
+        };
+        let sql = format!(
+            "INSERT INTO {LOADS_TABLE} (started_at, finished_at, status, rows, pages, error)
+             VALUES (datetime(?1, 'unixepoch', 'subsec'), datetime(?2, 'unixepoch', 'subsec'), ?3, ?4, ?5, ?6)"
+        );
+        let values: [&dyn rusqlite::ToSql; 6] = [
+            &load.started,
+            &load.finished,
+            &status,
+            &Value::Object(rows).to_string(),
+            &(load.pages as i64),
+            &load.error,
+        ];
+        self.conn.execute(&sql, &values[..]).map_err(io)?;
+        Ok(())
     }
 }
