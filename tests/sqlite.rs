@@ -213,3 +213,38 @@ fn a_failed_replace_run_leaves_the_old_rows_and_its_resume_swaps_in_the_new_ones
         "no staging table left"
     );
 }
+
+/// `merge` with a `merge_key` is dlt's delete-insert: the rows whose merge key appears in the new load are
+/// replaced by the load, the others stay. Row 0 (`active: false`) alone replaces the 100 old inactive rows.
+#[test]
+fn a_merge_key_replaces_the_rows_sharing_it_and_keeps_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("out.db");
+    let mut config: Value = serde_json::from_str(&seed_config("000")).unwrap();
+    config["resources"][0]["write_disposition"] = json!("merge");
+    config["resources"][0]["primary_key"] = json!("id");
+    config["resources"][0]["merge_key"] = json!("active");
+    let with_rows = |n: usize| {
+        let spec = DemoSpec {
+            resources: [("resource".to_string(), n)].into(),
+            ..DemoSpec::default()
+        };
+        DemoApi::start(spec, 0).unwrap()
+    };
+    let first = with_rows(300);
+    run_into(&db, &mut tenant(&first, &config.to_string())).unwrap();
+    assert_eq!(
+        query(&db, "SELECT count(*), sum(active) FROM resource_name"),
+        vec![vec![json!(300), json!(200)]]
+    );
+    let second = with_rows(1);
+    run_into(&db, &mut tenant(&second, &config.to_string())).unwrap();
+    assert_eq!(
+        query(
+            &db,
+            "SELECT count(*), sum(active), min(id) FROM resource_name"
+        ),
+        vec![vec![json!(201), json!(200), json!(1)]],
+        "200 active rows kept, the 100 inactive ones replaced by row 1"
+    );
+}

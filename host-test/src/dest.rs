@@ -1,6 +1,6 @@
 //! Destinations: where a run's pages go.
 
-use crate::runtime::{Page, ResourceInfo};
+use crate::runtime::{Page, ResourceInfo, TableSchema};
 use crate::state::{RunState, StateFile, VERSION};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 
 /// Receives a run's pages in order.
 pub trait Destination {
+    /// Called before `begin` with the schema the connector declares (keys, merge keys, dispositions), for
+    /// destinations that need more than [`ResourceInfo`] says.
+    fn declare(&mut self, _tables: &[TableSchema]) -> std::io::Result<()> {
+        Ok(())
+    }
     /// Called once, before any page, with the resources the connector will produce and the state the run
     /// resumes from (if any): rows committed before it stay, rows written after it are dropped.
     fn begin(

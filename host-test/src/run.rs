@@ -49,6 +49,8 @@ impl Plugin {
         let started = std::time::Instant::now();
         let started_at = unix_now();
         let mut session = self.configure_async(tenant).await?;
+        let declared = session.schema_async().await?;
+        dest.declare(&declared)?;
         dest.begin(&session.resources, resume)?;
         summary.rows = session
             .resources

@@ -12,12 +12,15 @@
 //! pages, error).
 //!
 //! Dispositions: `append` inserts; `merge` upserts on the primary key (a unique index over it), `append` without
-//! a primary key; `replace` writes a run's rows into a staging table `<table>__replacing` and swaps it in for the
+//! a primary key; `merge` with a `merge_key` stages the run's rows and, at the run's end, deletes the rows whose
+//! merge key appears among them and inserts them (upserting on the primary key, if any), as dlt's delete-insert; `replace` writes a run's rows into a staging table `<table>__replacing` and swaps it in for the
 //! table in the transaction that commits the run's end. Until then the old rows stay as they were: a failed run
 //! leaves them untouched, a resumed run goes on filling the staging table, and a fresh run starts it again.
 
 use crate::dest::{Destination, LoadRecord};
-use crate::runtime::{ChangeKind, DataType, Page, ResourceInfo, SchemaChange, WriteDisposition};
+use crate::runtime::{
+    ChangeKind, DataType, Page, ResourceInfo, SchemaChange, TableSchema, WriteDisposition,
+};
 use crate::state::RunState;
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
@@ -38,6 +41,8 @@ fn staging(table: &str) -> String {
 pub struct SqliteDb {
     conn: Connection,
     tables: Vec<Table>,
+    /// Merge keys per resource, from the declared schema.
+    merge_keys: Vec<(String, Vec<String>)>,
 }
 
 struct Table {
@@ -48,6 +53,8 @@ struct Table {
     target: String,
     columns: Vec<String>,
     primary_key: Vec<String>,
+    /// Delete-insert on these columns at the run's end (merge with a merge key).
+    merge_key: Vec<String>,
     merge: bool,
 }
 
@@ -99,6 +106,7 @@ impl SqliteDb {
         Ok(Self {
             conn,
             tables: Vec::new(),
+            merge_keys: Vec::new(),
         })
     }
 
@@ -140,6 +148,54 @@ impl SqliteDb {
         rows.collect::<Result<_, _>>().map_err(io)
     }
 
+    /// Move table `i`'s staged rows into it (inside the open transaction).
+    fn settle(&mut self, i: usize) -> std::io::Result<()> {
+        let t = &self.tables[i];
+        let (name, target) = (ident(&t.name), ident(&t.target));
+        if t.merge_key.is_empty() {
+            let swap = format!("DROP TABLE {name}; ALTER TABLE {target} RENAME TO {name};");
+            return self.conn.execute_batch(&swap).map_err(io);
+        }
+        let existing = self.table_columns(&t.name)?;
+        for (column, kind) in self.table_info(&t.target)? {
+            if !existing.contains(&column) {
+                let add = format!("ALTER TABLE {name} ADD COLUMN {} {kind}", ident(&column));
+                self.conn.execute(&add, []).map_err(io)?;
+            }
+        }
+        let list = |cols: &[String]| cols.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
+        let keys = list(&t.merge_key);
+        let columns: Vec<String> = t
+            .columns
+            .iter()
+            .filter(|c| *c != "_rowid")
+            .cloned()
+            .collect();
+        let mut sql = format!(
+            "DELETE FROM {name} WHERE ({keys}) IN (SELECT {keys} FROM {target});
+             INSERT INTO {name} ({cols}) SELECT {cols} FROM {target} WHERE true",
+            cols = list(&columns)
+        );
+        if !t.primary_key.is_empty() {
+            let sets: Vec<String> = columns
+                .iter()
+                .map(|c| format!("{0} = excluded.{0}", ident(c)))
+                .collect();
+            let index = format!(
+                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {name} ({});\n",
+                ident(&format!("{}__primary_key", t.name)),
+                list(&t.primary_key)
+            );
+            sql = format!(
+                "{index}{sql} ON CONFLICT ({}) DO UPDATE SET {}",
+                list(&t.primary_key),
+                sets.join(", ")
+            );
+        }
+        sql.push_str(&format!("; DROP TABLE {target};"));
+        self.conn.execute_batch(&sql).map_err(io)
+    }
+
     fn apply(&mut self, resource: &str, changes: &[SchemaChange]) -> std::io::Result<()> {
         let Some(t) = self.tables.iter_mut().find(|t| t.resource == resource) else {
             return Ok(());
@@ -157,6 +213,7 @@ impl SqliteDb {
             self.conn.execute(&add, []).map_err(io)?;
             t.columns.push(c.column.clone());
             if t.merge
+                && t.target == t.name
                 && !t.primary_key.is_empty()
                 && t.primary_key.iter().all(|k| t.columns.contains(k))
             {
@@ -175,6 +232,15 @@ impl SqliteDb {
 }
 
 impl Destination for SqliteDb {
+    fn declare(&mut self, tables: &[TableSchema]) -> std::io::Result<()> {
+        self.merge_keys = tables
+            .iter()
+            .filter(|t| !t.merge_key.is_empty())
+            .map(|t| (t.resource.clone(), t.merge_key.clone()))
+            .collect();
+        Ok(())
+    }
+
     fn begin(
         &mut self,
         resources: &[ResourceInfo],
@@ -190,8 +256,17 @@ impl Destination for SqliteDb {
         for r in resources.iter().filter(|r| r.selected) {
             let name = r.table_name.clone();
             self.conn.execute(&create(&name), []).map_err(io)?;
-            let target = match r.write_disposition {
-                WriteDisposition::Replace => staging(&name),
+            let merge_key = match r.write_disposition {
+                WriteDisposition::Merge => self
+                    .merge_keys
+                    .iter()
+                    .find(|(resource, _)| *resource == r.name)
+                    .map(|(_, keys)| keys.clone())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let target = match (r.write_disposition, merge_key.is_empty()) {
+                (WriteDisposition::Replace, _) | (WriteDisposition::Merge, false) => staging(&name),
                 _ => name.clone(),
             };
             if target != name && !resuming {
@@ -218,6 +293,7 @@ impl Destination for SqliteDb {
                 resource: r.name.clone(),
                 columns,
                 primary_key: r.primary_key.clone(),
+                merge_key,
                 merge: r.write_disposition == WriteDisposition::Merge,
                 name,
                 target,
@@ -232,6 +308,7 @@ impl Destination for SqliteDb {
             return Ok(());
         };
         let upsert = t.merge
+            && t.target == t.name
             && !t.primary_key.is_empty()
             && t.primary_key.iter().all(|k| t.columns.contains(k));
         for line in page
@@ -283,14 +360,12 @@ impl Destination for SqliteDb {
             )
             .map_err(io)?;
         if complete {
-            // The end of the run: staged `replace` tables take the place of the old ones, atomically.
-            for t in self.tables.iter().filter(|t| t.target != t.name) {
-                let swap = format!(
-                    "DROP TABLE {name}; ALTER TABLE {target} RENAME TO {name};",
-                    name = ident(&t.name),
-                    target = ident(&t.target)
-                );
-                self.conn.execute_batch(&swap).map_err(io)?;
+            // The end of the run, atomically: staged `replace` tables take the place of the old ones; staged
+            // merge-key rows replace the rows sharing their merge key.
+            for i in 0..self.tables.len() {
+                if self.tables[i].target != self.tables[i].name {
+                    self.settle(i)?;
+                }
             }
         }
         self.conn.execute_batch("COMMIT; BEGIN").map_err(io)
