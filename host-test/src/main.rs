@@ -133,6 +133,12 @@ enum Command {
         #[arg(long, default_value = "tenant-runs")]
         out: PathBuf,
     },
+    /// A run's state: `show` what a rerun would resume from (and, for SQLite, the last loads); `reset` forgets
+    /// it, so the next run starts from the beginning.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
     /// Plugin directories: list what a directory holds, loaded or refused, with manifests and imports.
     Plugins {
         #[command(subcommand)]
@@ -143,6 +149,25 @@ enum Command {
         /// The seed document.
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Print the state: in progress or complete, and the checkpoint.
+    Show(StateWhere),
+    /// Forget the state (the data stays).
+    Reset(StateWhere),
+}
+
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct StateWhere {
+    /// The SQLite database of `run --sqlite`.
+    #[arg(long)]
+    sqlite: Option<PathBuf>,
+    /// The state file of `run --state`.
+    #[arg(long)]
+    state: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -179,6 +204,7 @@ fn real_main() -> Result<()> {
         Command::Plugins {
             command: PluginsCommand::List { dir },
         } => tenant_cmd::list_plugins(&dir),
+        Command::State { command } => state_cmd(command),
         Command::Run {
             common,
             out,
@@ -394,6 +420,58 @@ fn schema(common: &Common, state: Option<&Path>, json: bool) -> Result<()> {
                 source_name(c.type_source),
                 marks.join(", ")
             );
+        }
+    }
+    Ok(())
+}
+
+fn state_cmd(command: StateCommand) -> Result<()> {
+    let (show, at) = match command {
+        StateCommand::Show(at) => (true, at),
+        StateCommand::Reset(at) => (false, at),
+    };
+    let (state, db) = match (&at.sqlite, &at.state) {
+        (Some(path), _) => {
+            let db = SqliteDb::open(path).with_context(|| format!("opening {}", path.display()))?;
+            (db.state()?, Some((db, path)))
+        }
+        (None, Some(path)) => (StateFile::new(path).load()?, None),
+        (None, None) => bail!("give --sqlite <db> or --state <file>"),
+    };
+    if !show {
+        let forgot = match (&db, &at.state) {
+            (Some((db, _)), _) => db.reset_state()?,
+            (None, Some(path)) => StateFile::new(path).reset()?,
+            (None, None) => false,
+        };
+        println!(
+            "{}",
+            if forgot {
+                "state reset: the next run starts from the beginning"
+            } else {
+                "no state to reset"
+            }
+        );
+        return Ok(());
+    }
+    match &state {
+        None => println!("no state: the next run starts from the beginning"),
+        Some(s) => {
+            let what = if s.complete {
+                "complete (the next run continues from it)"
+            } else {
+                "in progress (a rerun resumes it)"
+            };
+            println!("state: {what}");
+            let checkpoint: serde_json::Value = serde_json::from_str(&s.checkpoint)
+                .unwrap_or(serde_json::Value::String(s.checkpoint.clone()));
+            println!("checkpoint: {}", serde_json::to_string_pretty(&checkpoint)?);
+        }
+    }
+    if let Some((db, path)) = db {
+        println!("last loads in {}:", path.display());
+        for [started, finished, status, rows, pages, error] in db.loads(5)? {
+            println!("  {started} .. {finished}  {status:<9} {pages:>5} pages  {rows}  {error}");
         }
     }
     Ok(())

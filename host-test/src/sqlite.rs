@@ -132,6 +132,35 @@ impl SqliteDb {
             .transpose()
     }
 
+    /// Forget the run state: the next run starts from the beginning (the tables keep their rows). True when
+    /// there was a state.
+    pub fn reset_state(&self) -> std::io::Result<bool> {
+        let sql = format!("DELETE FROM {STATE_TABLE}");
+        Ok(self.conn.execute(&sql, []).map_err(io)? > 0)
+    }
+
+    /// The last `n` loads, newest first: started, finished, status, rows (JSON), pages, error.
+    pub fn loads(&self, n: usize) -> std::io::Result<Vec<[String; 6]>> {
+        let sql = format!(
+            "SELECT started_at, finished_at, status, rows, pages, coalesce(error, '') FROM {LOADS_TABLE}
+             ORDER BY id DESC LIMIT ?1"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(io)?;
+        let rows = stmt
+            .query_map([n as i64], |r| {
+                Ok([
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get::<_, i64>(4)?.to_string(),
+                    r.get(5)?,
+                ])
+            })
+            .map_err(io)?;
+        rows.collect::<Result<_, _>>().map_err(io)
+    }
+
     fn table_columns(&self, name: &str) -> std::io::Result<Vec<String>> {
         Ok(self.table_info(name)?.into_iter().map(|(c, _)| c).collect())
     }

@@ -57,6 +57,18 @@ pub struct StateFile {
 }
 
 impl StateFile {
+    /// Forget the state: the next run starts from the beginning (the output files stay as they are).
+    pub fn reset(&self) -> Result<bool, StateError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(StateError::Io {
+                path: self.path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
     /// The state kept at `path`.
     pub fn new(path: &Path) -> Self {
         Self {

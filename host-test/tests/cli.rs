@@ -53,21 +53,27 @@ fn files(api: &DemoApi, dir: &Path) -> (PathBuf, PathBuf) {
 
 /// `host-test run` of seed 003 against `api` with `secrets`, into `out`.
 fn run_seed_003(api: &DemoApi, dir: &Path, secrets: &Path, out: &Path) -> Output {
+    run_seed_003_into(api, dir, secrets, &["--out", out.to_str().unwrap()])
+}
+
+/// `host-test run` of seed 003 against `api` with `secrets`, with destination arguments `dest`.
+fn run_seed_003_into(api: &DemoApi, dir: &Path, secrets: &Path, dest: &[&str]) -> Output {
     let (config, _) = files(api, dir);
     let connect = format!("https://api.example.com={}", api.url());
-    host(&[
+    let plugin = component().to_str().unwrap();
+    let (config, secrets) = (config.to_str().unwrap(), secrets.to_str().unwrap());
+    let mut args = vec![
         "run",
         "--plugin",
-        component().to_str().unwrap(),
+        plugin,
         "--config",
-        config.to_str().unwrap(),
+        config,
         "--secrets",
-        secrets.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--connect-to",
-        &connect,
-    ])
+        secrets,
+    ];
+    args.extend_from_slice(dest);
+    args.extend_from_slice(&["--connect-to", &connect]);
+    host(&args)
 }
 
 #[test]
@@ -360,4 +366,45 @@ fn line_of(text: &str, start: &str) -> String {
         .find(|l| l.starts_with(start))
         .unwrap_or_default()
         .to_string()
+}
+
+/// `state show` tells a finished SQLite run's state and its loads; `state reset` forgets it, data kept.
+#[test]
+fn state_show_and_reset_on_a_sqlite_run() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, secrets) = files(&api, dir.path());
+    let db = dir.path().join("out.db");
+    let db_arg = db.to_str().unwrap();
+    let run = run_seed_003_into(&api, dir.path(), &secrets, &["--sqlite", db_arg]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let show = host(&["state", "show", "--sqlite", db_arg]);
+    let stdout = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        show.status.success(),
+        "{}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    assert!(stdout.contains("state: complete"), "{stdout}");
+    assert!(stdout.contains("checkpoint: {"), "{stdout}");
+    assert!(!stdout.contains("demo-api-key"), "no secret in {stdout}");
+    let load = stdout
+        .lines()
+        .find(|l| l.contains(" completed "))
+        .unwrap_or_default();
+    assert!(
+        load.contains("completed") && load.contains(r#""customer_usage":1050"#),
+        "{stdout}"
+    );
+
+    let reset = host(&["state", "reset", "--sqlite", db_arg]);
+    assert!(String::from_utf8_lossy(&reset.stdout).starts_with("state reset"));
+    let show = host(&["state", "show", "--sqlite", db_arg]);
+    assert!(String::from_utf8_lossy(&show.stdout).starts_with("no state"));
+    let missing = host(&["state", "show"]);
+    assert!(!missing.status.success(), "--sqlite or --state is required");
 }
