@@ -16,6 +16,9 @@ use std::time::Instant;
 
 mod tenant_cmd;
 
+/// Where `run` writes when no destination is given.
+const DEFAULT_DB: &str = "rest-source.db";
+
 #[derive(Parser)]
 #[command(
     name = "host-test",
@@ -77,16 +80,17 @@ enum Command {
         plugins: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
-        /// Output directory for JSON Lines files (one per resource).
-        #[arg(long, required_unless_present_any = ["sqlite", "tenant"], conflicts_with = "sqlite")]
+        /// Output directory for JSON Lines files (one per resource), instead of the SQLite database.
+        #[arg(long, conflicts_with = "sqlite")]
         out: Option<PathBuf>,
-        /// A SQLite database to write instead: tables from the schema, write dispositions honoured, and the run
-        /// state kept in the database (a rerun resumes, or starts the next run after a finished one).
-        #[arg(long)]
+        /// The SQLite database (the default destination, `rest-source.db` when neither this nor --out is given):
+        /// tables from the schema, write dispositions honoured, and the run state kept in the database (a rerun
+        /// resumes, or starts the next run after a finished one).
+        #[arg(long, visible_alias = "db")]
         sqlite: Option<PathBuf>,
-        /// Keep the run state here: resume from it if it exists; commit every page to it. A finished run's
-        /// state starts the next run (incremental resources continue from their cursors).
-        #[arg(long)]
+        /// With --out: keep the run state here: resume from it if it exists; commit every page to it. A
+        /// finished run's state starts the next run (incremental resources continue from their cursors).
+        #[arg(long, requires = "out")]
         state: Option<PathBuf>,
     },
     /// Validate a config and print the declared schema as JSON (no request is sent).
@@ -214,7 +218,7 @@ fn real_main() -> Result<()> {
         } => match (out, sqlite) {
             (_, Some(db)) => run_sqlite(&common, &db),
             (Some(out), None) => run(&common, &out, state.as_deref()),
-            (None, None) => unreachable!("clap requires --out or --sqlite"),
+            (None, None) => run_sqlite(&common, Path::new(DEFAULT_DB)),
         },
         Command::Schema {
             common,

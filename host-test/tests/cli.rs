@@ -408,3 +408,34 @@ fn state_show_and_reset_on_a_sqlite_run() {
     let missing = host(&["state", "show"]);
     assert!(!missing.status.success(), "--sqlite or --state is required");
 }
+
+/// Without --out or --db, `run` writes the SQLite database `rest-source.db` in the current directory.
+#[test]
+fn sqlite_is_the_default_destination() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (config, secrets) = files(&api, dir.path());
+    let connect = format!("https://api.example.com={}", api.url());
+    let run = Command::new(env!("CARGO_BIN_EXE_host-test"))
+        .current_dir(dir.path())
+        .args(["run", "--plugin", component().to_str().unwrap()])
+        .args(["--config", config.to_str().unwrap()])
+        .args([
+            "--secrets",
+            secrets.to_str().unwrap(),
+            "--connect-to",
+            &connect,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let db = rusqlite::Connection::open(dir.path().join("rest-source.db")).unwrap();
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM customer_usage", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1050);
+}
