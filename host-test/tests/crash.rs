@@ -7,7 +7,7 @@ use host_test::dest::JsonlDir;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn config() -> Value {
     json!({"client": {"base_url": "https://api.example.com"}, "resources": [
@@ -21,16 +21,32 @@ fn config() -> Value {
     ]})
 }
 
+/// Where a run writes: JSON Lines with a state file, or a SQLite database.
+#[derive(Clone, Copy, PartialEq)]
+enum Dest {
+    Jsonl,
+    Sqlite,
+}
+
 fn spawn(plugin: &Path, dir: &Path, api: &DemoApi) -> Child {
+    spawn_into(plugin, dir, api, Dest::Jsonl)
+}
+
+fn spawn_into(plugin: &Path, dir: &Path, api: &DemoApi, dest: Dest) -> Child {
+    let (out, state, db) = (dir.join("out"), dir.join("state.json"), dir.join("out.db"));
+    let dest_args = match dest {
+        Dest::Jsonl => vec![
+            "--out",
+            out.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        Dest::Sqlite => vec!["--db", db.to_str().unwrap()],
+    };
     Command::new(env!("CARGO_BIN_EXE_host-test"))
         .args(["run", "--plugin", plugin.to_str().unwrap()])
         .args(["--config", dir.join("config.json").to_str().unwrap()])
-        .args([
-            "--out",
-            dir.join("out").to_str().unwrap(),
-            "--state",
-            dir.join("state.json").to_str().unwrap(),
-        ])
+        .args(dest_args)
         .args([
             "--connect-to",
             &format!("https://api.example.com={}", api.url()),
@@ -97,51 +113,20 @@ fn sigkill_at_twenty_points_then_resume_gives_exactly_the_truth() {
         25 * 3 + 25 * 50
     );
 
-    let api = DemoApi::start(
-        DemoSpec {
-            routes: Routes::Dlt,
-            delay_ms: 8,
-            ..DemoSpec::default()
-        },
-        0,
-    )
-    .unwrap();
+    let api = slow_api();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("config.json"), config().to_string()).unwrap();
-    let mut kills = 0;
-    let mut points: Vec<(u64, usize)> = Vec::new();
-    let started = Instant::now();
-    loop {
-        let mut child = spawn(&plugin, dir.path(), &api);
-        if kills < 24 {
-            // Kill points spread over the run: a few ms to a few hundred after start.
-            std::thread::sleep(Duration::from_millis(20 + (kills as u64 * 53) % 300));
-            if child.try_wait().unwrap().is_none() {
-                child.kill().unwrap(); // SIGKILL
-                child.wait().unwrap();
-                kills += 1;
-                points.push(committed(dir.path()));
-                continue;
-            }
-        }
-        let status = child.wait().unwrap();
-        assert!(status.success(), "the final run finishes");
-        break;
-    }
+    let (kills, points) = kill_and_resume(&plugin, dir.path(), &api, Dest::Jsonl, committed);
     assert!(kills >= 20, "killed {kills} times");
-    let mut distinct = points.clone();
-    distinct.sort();
-    distinct.dedup();
+    let distinct = distinct(&points);
     assert!(
-        distinct.len() >= 15,
+        distinct >= 15,
         "kills at {} different committed points: {points:?}",
-        distinct.len()
+        distinct
     );
     assert!(
         points.iter().any(|(_, depth)| *depth == 2),
         "some kills land inside a parent's fan-out: {points:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(600));
     for (name, want) in &truth {
         assert_eq!(
             &rows(dir.path(), name),
@@ -164,4 +149,122 @@ fn sigkill_at_twenty_points_then_resume_gives_exactly_the_truth() {
         extra <= 2 * kills,
         "{extra} repeated requests for {kills} kills"
     );
+}
+
+/// Run the config into `dir` through `dest`, killing the runner with SIGKILL 24 times at spread-out moments and
+/// restarting it each time, then let it finish. The kills, and what was committed at each (from `committed`).
+fn kill_and_resume(
+    plugin: &Path,
+    dir: &Path,
+    api: &DemoApi,
+    dest: Dest,
+    committed: fn(&Path) -> (u64, usize),
+) -> (usize, Vec<(u64, usize)>) {
+    std::fs::write(dir.join("config.json"), config().to_string()).unwrap();
+    let mut kills = 0;
+    let mut points: Vec<(u64, usize)> = Vec::new();
+    loop {
+        let mut child = spawn_into(plugin, dir, api, dest);
+        if kills < 24 {
+            // Kill points spread over the run: a few ms to a few hundred after start.
+            std::thread::sleep(Duration::from_millis(20 + (kills as u64 * 53) % 300));
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                kills += 1;
+                points.push(committed(dir));
+                continue;
+            }
+        }
+        assert!(child.wait().unwrap().success(), "the final run finishes");
+        return (kills, points);
+    }
+}
+
+/// What the database's state says was committed: rows in all tables, and how many frames deep the run was.
+fn committed_sqlite(dir: &Path) -> (u64, usize) {
+    let db = dir.join("out.db");
+    let Ok(Some(state)) = host_test::sqlite::SqliteDb::open(&db).and_then(|d| d.state()) else {
+        return (0, 0);
+    };
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: i64 = ["offset_posts", "cursor_posts", "posts", "comments"]
+        .iter()
+        .map(|t| {
+            conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                .unwrap_or(0)
+        })
+        .sum();
+    let checkpoint: Value = serde_json::from_str(&state.checkpoint).unwrap();
+    (
+        rows as u64,
+        checkpoint["frames"].as_array().map_or(0, Vec::len),
+    )
+}
+
+/// A table's rows in insertion order, as JSON objects with the columns `like` has.
+fn table_rows(db: &Path, table: &str, like: &Value) -> Vec<Value> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let columns: Vec<String> = like.as_object().unwrap().keys().cloned().collect();
+    let list: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+    let sql = format!("SELECT {} FROM {table} ORDER BY _rowid", list.join(", "));
+    let mut stmt = conn.prepare(&sql).unwrap();
+    stmt.query_map([], |r| {
+        let mut row = serde_json::Map::new();
+        for (i, c) in columns.iter().enumerate() {
+            let v = match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(n) => json!(n),
+                rusqlite::types::ValueRef::Real(f) => json!(f),
+                rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                rusqlite::types::ValueRef::Blob(_) => Value::Null,
+            };
+            row.insert(c.clone(), v);
+        }
+        Ok(Value::Object(row))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// The same kills against the SQLite destination: each page's rows and its checkpoint are one transaction, so
+/// every table ends with exactly the API's rows, in order, none twice.
+#[test]
+fn sigkill_during_a_sqlite_run_then_resume_gives_exactly_the_truth() {
+    let plugin = host_test::build::build_component().expect("the component builds");
+    let (truth, _) = truth(&plugin);
+    let api = slow_api();
+    let dir = tempfile::tempdir().unwrap();
+    let (kills, points) =
+        kill_and_resume(&plugin, dir.path(), &api, Dest::Sqlite, committed_sqlite);
+    assert!(kills >= 20, "killed {kills} times");
+    let distinct = distinct(&points);
+    assert!(
+        distinct >= 10,
+        "{} different committed points: {points:?}",
+        distinct
+    );
+    for (name, want) in &truth {
+        let got = table_rows(&dir.path().join("out.db"), name, &want[0]);
+        assert_eq!(&got, want, "{name}: no row missing, none twice, in order");
+    }
+}
+
+/// dlt's mock API answering each request after 8 ms, so kills land mid-run.
+fn slow_api() -> DemoApi {
+    let spec = DemoSpec {
+        routes: Routes::Dlt,
+        delay_ms: 8,
+        ..DemoSpec::default()
+    };
+    DemoApi::start(spec, 0).unwrap()
+}
+
+/// How many different committed points the kills landed at.
+fn distinct(points: &[(u64, usize)]) -> usize {
+    let mut points = points.to_vec();
+    points.sort();
+    points.dedup();
+    points.len()
 }
