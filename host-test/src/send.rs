@@ -148,17 +148,19 @@ async fn exchange(
         .parse()
         .map_err(|_| HttpError::HttpRequestUriInvalid)?;
     *request.uri_mut() = path;
-    let mut conn = conn;
+    let mut conn = Some(conn);
     let response = {
         let sent = tokio::time::timeout(first_byte, sender.send_request(request));
         tokio::pin!(sent);
-        // Drive the connection while waiting for the response head.
+        // Drive the connection while waiting for the response head; a finished connection is not polled again.
         std::future::poll_fn(|cx| {
             if let Poll::Ready(done) = sent.as_mut().poll(cx) {
                 return Poll::Ready(done);
             }
-            if let Poll::Ready(Err(e)) = conn.as_mut().poll(cx) {
-                return Poll::Ready(Ok(Err(e)));
+            match conn.as_mut().map(|c| c.as_mut().poll(cx)) {
+                Some(Poll::Ready(Err(e))) => return Poll::Ready(Ok(Err(e))),
+                Some(Poll::Ready(Ok(()))) => conn = None,
+                _ => {}
             }
             Poll::Pending
         })
@@ -166,7 +168,7 @@ async fn exchange(
         .map_err(|_| HttpError::ConnectionReadTimeout)?
         .map_err(HttpError::from)?
     };
-    Ok((response, conn))
+    Ok((response, conn.unwrap_or_else(|| Box::pin(async { Ok(()) }))))
 }
 
 async fn handshake<T>(
