@@ -93,9 +93,7 @@ fn two_hundred_tenants_at_once_each_get_exactly_their_own_rows() {
         let (name, count) = resource(k);
         let dir = root.path().join(format!("tenant-{k}"));
         assert_eq!(report.tenant, format!("tenant-{k}"));
-        let summary = report
-            .result
-            .unwrap_or_else(|e| panic!("tenant {k}: {e:?}"));
+        let summary = report.result.unwrap_or_else(|e| panic!("tenant {k}: {e}"));
         assert_eq!(
             summary.rows,
             vec![(name.clone(), count as u64)],

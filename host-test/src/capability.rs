@@ -31,6 +31,17 @@ pub enum Capability {
 }
 
 impl Capability {
+    /// Its name in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Http => "http",
+            Capability::Secrets => "secrets",
+            Capability::Logging => "logging",
+            Capability::Filesystem => "filesystem",
+            Capability::Sockets => "sockets",
+        }
+    }
+
     /// Every capability this host offers.
     pub const ALL: [Capability; 5] = [
         Capability::Http,
@@ -84,10 +95,7 @@ pub fn check_imports(imports: &[String], granted: &[Capability]) -> Result<(), S
             Need::Granted(cap) if granted.contains(&cap) => {}
             Need::Granted(cap) => refused.push(format!(
                 "`{name}` needs the `{}` capability, which its manifest does not grant",
-                serde_json::to_value(cap)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
+                cap.name()
             )),
             Need::NotOffered => refused.push(format!("`{name}` is not offered by this host")),
         }

@@ -151,7 +151,7 @@ impl EgressPolicy {
     /// Whether a connection to `ip` may be made.
     pub fn address_allowed(&self, ip: IpAddr) -> bool {
         self.allow_internal
-            || !is_internal(&ip.to_string())
+            || !is_internal_ip(ip)
             || self.internal_networks.iter().any(|n| n.contains(&ip))
     }
 
@@ -218,7 +218,6 @@ enum Unreachable {
 /// Loopback, private, link-local, unspecified and carrier-grade NAT addresses, and `localhost` names.
 /// (Names that resolve to such addresses are not caught here: the hook sees names, not addresses.)
 pub fn is_internal(host: &str) -> bool {
-    use std::net::IpAddr;
     let host = host
         .trim_start_matches('[')
         .trim_end_matches(']')
@@ -226,8 +225,14 @@ pub fn is_internal(host: &str) -> bool {
     if host == "localhost" || host.ends_with(".localhost") {
         return true;
     }
-    match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => {
+    host.parse().is_ok_and(is_internal_ip)
+}
+
+/// Loopback, private, link-local, unspecified, broadcast and carrier-grade NAT addresses (IPv4-mapped IPv6
+/// addresses by their IPv4 form).
+pub fn is_internal_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => {
             let [a, b, ..] = ip.octets();
             ip.is_loopback()
                 || ip.is_private()
@@ -236,17 +241,16 @@ pub fn is_internal(host: &str) -> bool {
                 || ip.is_broadcast()
                 || (a == 100 && (64..128).contains(&b))
         }
-        Ok(IpAddr::V6(ip)) => {
+        IpAddr::V6(ip) => {
             let mapped = ip
                 .to_ipv4_mapped()
-                .is_some_and(|v4| is_internal(&v4.to_string()));
+                .is_some_and(|v4| is_internal_ip(IpAddr::V4(v4)));
             ip.is_loopback()
                 || ip.is_unspecified()
                 || ip.is_unique_local()
                 || ip.is_unicast_link_local()
                 || mapped
         }
-        Err(_) => false,
     }
 }
 

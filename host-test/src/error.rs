@@ -15,6 +15,9 @@ pub enum RunError {
         /// Why.
         message: String,
     },
+    /// The run could not start: no plugin for the tenant, or its destination could not be opened.
+    #[error("the run could not start: {0}")]
+    Setup(String),
     /// The connector returned an error.
     #[error("{}", describe(.0))]
     Connector(ConnectorError),

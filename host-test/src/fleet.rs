@@ -4,7 +4,7 @@
 //! page commit is short, and SQLite and JSON Lines files are per tenant.
 
 use crate::dest::{Destination, JsonlDir};
-use crate::runtime::{Plugin, RunFailure, RunSummary};
+use crate::runtime::{Plugin, RunError, RunFailure, RunSummary};
 use crate::sqlite::SqliteDb;
 use crate::state::RunState;
 use crate::tenant_file::{DestSpec, LoadedTenant};
@@ -19,43 +19,43 @@ pub struct Report {
     pub tenant: String,
     /// Where its rows went.
     pub dest: String,
-    /// The run's summary, or its failure (with the summary up to it); `Err(None)` when it could not start.
-    pub result: Result<RunSummary, Option<RunFailure>>,
-    /// Why it could not start (no plugin, an unreadable destination), when it could not.
-    pub setup_error: Option<String>,
+    /// The run's summary, or its failure with the summary up to it (a run that could not start, for want of
+    /// its plugin or destination, fails with [`RunError::Setup`] and an empty summary).
+    pub result: Result<RunSummary, RunFailure>,
     /// Wall time, seconds.
     pub seconds: f64,
 }
 
 impl Report {
     /// The summary of what was done, whether the run finished or not.
-    pub fn summary(&self) -> Option<&RunSummary> {
+    pub fn summary(&self) -> &RunSummary {
         match &self.result {
-            Ok(s) => Some(s),
-            Err(Some(f)) => Some(&f.summary),
-            Err(None) => None,
+            Ok(s) => s,
+            Err(f) => &f.summary,
         }
     }
 
     /// Rows stored, over all resources.
     pub fn rows(&self) -> u64 {
-        self.summary()
-            .map_or(0, |s| s.rows.iter().map(|(_, n)| n).sum())
+        self.summary().rows.iter().map(|(_, n)| n).sum()
     }
 
     /// Requests sent (allowed by the egress policy).
     pub fn requests(&self) -> usize {
-        self.summary()
-            .map_or(0, |s| s.egress.iter().filter(|e| e.allowed).count())
+        self.summary().egress.iter().filter(|e| e.allowed).count()
     }
 
     /// The error, one line, if the run did not finish.
     pub fn error(&self) -> Option<String> {
-        match (&self.result, &self.setup_error) {
-            (_, Some(e)) => Some(e.clone()),
-            (Err(Some(f)), None) => Some(f.to_string()),
-            _ => None,
-        }
+        self.result.as_ref().err().map(ToString::to_string)
+    }
+}
+
+/// A run that could not start.
+fn not_started(message: String) -> RunFailure {
+    RunFailure {
+        error: RunError::Setup(message),
+        summary: Box::default(),
     }
 }
 
@@ -122,8 +122,9 @@ fn panicked(tenant: &str) -> Report {
     Report {
         tenant: tenant.to_string(),
         dest: String::new(),
-        result: Err(None),
-        setup_error: Some("the host task running this tenant panicked".into()),
+        result: Err(not_started(
+            "the host task running this tenant panicked".into(),
+        )),
         seconds: 0.0,
     }
 }
@@ -148,27 +149,23 @@ pub async fn run_one_async(
         DestSpec::Jsonl(p) | DestSpec::Sqlite(p) => p.clone(),
         DestSpec::Unset => default_root.join(&loaded.tenant.name),
     };
-    let mut report = Report {
-        tenant: loaded.tenant.name.clone(),
-        dest: path.display().to_string(),
-        result: Err(None),
-        setup_error: None,
-        seconds: 0.0,
-    };
     let opened = plugin.and_then(|plugin| open_dest(&loaded.dest, &path).map(|d| (plugin, d)));
-    match opened {
+    let result = match opened {
         Ok((plugin, (mut dest, resume))) => {
             let mut tenant = loaded.tenant.clone();
             tenant.checkpoint = resume.as_ref().map(|r| r.checkpoint.clone());
-            let result = plugin
+            plugin
                 .run_async(&tenant, dest.as_mut(), resume.as_ref())
-                .await;
-            report.result = result.map_err(Some);
+                .await
         }
-        Err(e) => report.setup_error = Some(e),
+        Err(e) => Err(not_started(e)),
+    };
+    Report {
+        tenant: loaded.tenant.name.clone(),
+        dest: path.display().to_string(),
+        result,
+        seconds: started.elapsed().as_secs_f64(),
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    report
 }
 
 type Opened = (Box<dyn Destination + Send>, Option<RunState>);

@@ -119,7 +119,13 @@ impl PluginDir {
             if duplicate {
                 name = format!("{name} ({file_name})");
             }
-            let digest = || hex(&Sha256::digest(std::fs::read(&path).unwrap_or_default()));
+            // The file is hashed only when its size or times changed, and then once.
+            let hashed = std::cell::OnceCell::new();
+            let digest = || {
+                hashed
+                    .get_or_init(|| hex(&Sha256::digest(std::fs::read(&path).unwrap_or_default())))
+                    .clone()
+            };
             let previous = match old.remove(&name) {
                 // Untouched: same size and times.
                 Some(p) if p.stamp == stamp && p.path == path => {

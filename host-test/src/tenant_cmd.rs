@@ -134,7 +134,7 @@ fn print_reports(reports: &[Report]) {
         "tenant", "status", "rows", "pages", "requests", "seconds"
     );
     for r in reports {
-        let pages = r.summary().map_or(0, |s| s.pages);
+        let pages = r.summary().pages;
         let (status, tail) = match r.error() {
             Some(e) => ("FAILED", e),
             None => ("ok", r.dest.clone()),

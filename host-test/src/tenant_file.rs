@@ -156,14 +156,13 @@ pub fn load(path: &Path) -> Result<LoadedTenant, TenantFileError> {
         Some("json") => serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?,
         _ => toml::from_str(&text).map_err(|e| fail(e.message().to_string()))?,
     };
-    let base = path.parent().unwrap_or(Path::new("."));
-    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-    let mut loaded = resolve(file, base, &stem).map_err(fail)?;
-    loaded.file = path.to_path_buf();
-    Ok(loaded)
+    resolve(file, path).map_err(fail)
 }
 
-fn resolve(file: TenantFile, base: &Path, stem: &str) -> Result<LoadedTenant, String> {
+/// The tenant file `file`, read from `path`, with its paths resolved against the file's directory.
+fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
     let config = match &file.config {
         Value::String(p) => std::fs::read_to_string(base.join(p))
             .map_err(|e| format!("config: cannot read {}: {e}", base.join(p).display()))?,
@@ -196,7 +195,7 @@ fn resolve(file: TenantFile, base: &Path, stem: &str) -> Result<LoadedTenant, St
         tenant,
         plugin,
         dest,
-        file: PathBuf::new(),
+        file: path.to_path_buf(),
     })
 }
 
