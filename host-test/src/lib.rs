@@ -5,7 +5,7 @@
 //!   allow-list grammar; [`send`]: connecting to checked addresses only.
 //! - [`sandbox`]: a tenant run's limits and the host's refusals.
 //! - [`secrets`]: per-tenant secret stores.
-//! - [`dest`]: destinations (JSON Lines).
+//! - [`dest`]: destinations (JSON Lines); [`sqlite`]: the SQLite destination; [`sqlite_query`]: reading it back.
 //! - [`demo_api`]: a seed-shaped REST API on loopback, for the demo and the tests.
 //! - [`seed`]: reading the config out of a seed document.
 
@@ -28,6 +28,7 @@ pub mod secrets;
 pub mod seed;
 pub mod send;
 pub mod sqlite;
+pub mod sqlite_query;
 pub mod state;
 pub mod tenant_file;
 

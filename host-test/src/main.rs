@@ -6,7 +6,7 @@ use host_test::build::build_component;
 use host_test::demo_api::{DemoApi, DemoSpec};
 use host_test::dest::JsonlDir;
 use host_test::egress::{EgressPolicy, Origin};
-use host_test::runtime::{Limits, data_type_name, describe_schema, disposition_name, source_name};
+use host_test::runtime::Limits;
 use host_test::secrets::SecretStore;
 use host_test::sqlite::SqliteDb;
 use host_test::state::StateFile;
@@ -14,6 +14,9 @@ use host_test::{Plugin, Runtime, Tenant, default_plugin_path, seed};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod check_cmd;
+mod demo_cmd;
+mod inspect_cmd;
 mod tenant_cmd;
 
 /// Where `run` writes when no destination is given.
@@ -104,7 +107,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Start the demo API on 127.0.0.1, run the seed configs against it, and print what each produced.
+    /// Start the demo API on 127.0.0.1, run the five seed configs against it as written, each into a SQLite
+    /// database, check every table against the API's rows, and show what landed and how to query it.
     Demo {
         /// The component (.wasm); defaults to the one this workspace builds.
         #[arg(long)]
@@ -112,9 +116,28 @@ enum Command {
         /// Rows of the main demo resource.
         #[arg(long, default_value_t = 1234)]
         rows: usize,
-        /// Where the JSON Lines go (default: a fresh temporary directory).
+        /// Where the databases go (seed-NNN.db; earlier demo databases there are replaced).
+        #[arg(long, default_value = "rest-source-demo")]
+        dir: PathBuf,
+    },
+    /// Validate a config and its secrets without sending a data request; with --connect, fetch the first page
+    /// of every resource (nothing is stored).
+    Check {
+        #[command(flatten)]
+        common: Common,
+        /// Also send requests: one page per resource.
         #[arg(long)]
-        out: Option<PathBuf>,
+        connect: bool,
+    },
+    /// Run one SQL statement against a SQLite destination, read-only, and print the result.
+    Sql {
+        /// The database.
+        db: PathBuf,
+        /// The statement, e.g. "SELECT * FROM _rest_source_loads".
+        statement: String,
+        /// Print JSON Lines (one object per row) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Serve the demo API on 127.0.0.1 until interrupted (to try `run` against it).
     DemoApi {
@@ -166,8 +189,8 @@ enum StateCommand {
 #[derive(clap::Args)]
 #[group(required = true, multiple = false)]
 struct StateWhere {
-    /// The SQLite database of `run --sqlite`.
-    #[arg(long)]
+    /// The SQLite database of `run --db`.
+    #[arg(long, visible_alias = "db")]
     sqlite: Option<PathBuf>,
     /// The state file of `run --state`.
     #[arg(long)]
@@ -208,7 +231,13 @@ fn real_main() -> Result<()> {
         Command::Plugins {
             command: PluginsCommand::List { dir },
         } => tenant_cmd::list_plugins(&dir),
-        Command::State { command } => state_cmd(command),
+        Command::State { command } => inspect_cmd::state_cmd(command),
+        Command::Check { common, connect } => check_cmd::check(&common, connect),
+        Command::Sql {
+            db,
+            statement,
+            json,
+        } => inspect_cmd::sql(&db, &statement, json),
         Command::Run {
             common,
             out,
@@ -224,8 +253,8 @@ fn real_main() -> Result<()> {
             common,
             state,
             json,
-        } => schema(&common, state.as_deref(), json),
-        Command::Demo { plugin, rows, out } => demo(plugin, rows, out),
+        } => inspect_cmd::schema(&common, state.as_deref(), json),
+        Command::Demo { plugin, rows, dir } => demo_cmd::demo(plugin, rows, &dir),
         Command::DemoApi { port, rows } => serve(port, rows),
         Command::SeedConfig { file } => {
             let text = std::fs::read_to_string(&file)
@@ -367,202 +396,6 @@ fn run_sqlite(common: &Common, db: &Path) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn schema(common: &Common, state: Option<&Path>, json: bool) -> Result<()> {
-    let plugin = load_plugin(common.plugin.as_deref())?;
-    let mut tenant = tenant(common)?;
-    if let Some(path) = state {
-        let stored = StateFile::new(path)
-            .load()?
-            .with_context(|| format!("no state in {}", path.display()))?;
-        tenant.checkpoint = Some(stored.checkpoint);
-    }
-    // configure sends no request: the schema is the declared one plus what the state's run inferred.
-    let mut session = plugin.configure(&tenant)?;
-    let tables = session.schema()?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&describe_schema(&tables))?
-        );
-        return Ok(());
-    }
-    for t in &tables {
-        let keys = if t.primary_key.is_empty() {
-            String::new()
-        } else {
-            format!(" on {}", t.primary_key.join(", "))
-        };
-        let parent = t
-            .parent
-            .as_ref()
-            .map(|p| format!(", child of {p}"))
-            .unwrap_or_default();
-        println!(
-            "{} (table {}, {}{keys}{parent})",
-            t.resource,
-            t.table_name,
-            disposition_name(t.write_disposition)
-        );
-        for c in &t.columns {
-            let mut marks = Vec::new();
-            for (on, mark) in [
-                (c.primary_key, "primary key"),
-                (c.merge_key, "merge key"),
-                (c.cursor, "cursor"),
-            ] {
-                if on {
-                    marks.push(mark);
-                }
-            }
-            println!(
-                "  {:<24} {:<10} {:<9} {:<9} {}",
-                c.name,
-                c.data_type.map_or("?", data_type_name),
-                if c.nullable { "null" } else { "not null" },
-                source_name(c.type_source),
-                marks.join(", ")
-            );
-        }
-    }
-    Ok(())
-}
-
-fn state_cmd(command: StateCommand) -> Result<()> {
-    let (show, at) = match command {
-        StateCommand::Show(at) => (true, at),
-        StateCommand::Reset(at) => (false, at),
-    };
-    let (state, db) = match (&at.sqlite, &at.state) {
-        (Some(path), _) => {
-            let db = SqliteDb::open(path).with_context(|| format!("opening {}", path.display()))?;
-            (db.state()?, Some((db, path)))
-        }
-        (None, Some(path)) => (StateFile::new(path).load()?, None),
-        (None, None) => bail!("give --sqlite <db> or --state <file>"),
-    };
-    if !show {
-        let forgot = match (&db, &at.state) {
-            (Some((db, _)), _) => db.reset_state()?,
-            (None, Some(path)) => StateFile::new(path).reset()?,
-            (None, None) => false,
-        };
-        println!(
-            "{}",
-            if forgot {
-                "state reset: the next run starts from the beginning"
-            } else {
-                "no state to reset"
-            }
-        );
-        return Ok(());
-    }
-    match &state {
-        None => println!("no state: the next run starts from the beginning"),
-        Some(s) => {
-            let what = if s.complete {
-                "complete (the next run continues from it)"
-            } else {
-                "in progress (a rerun resumes it)"
-            };
-            println!("state: {what}");
-            let checkpoint: serde_json::Value = serde_json::from_str(&s.checkpoint)
-                .unwrap_or(serde_json::Value::String(s.checkpoint.clone()));
-            println!("checkpoint: {}", serde_json::to_string_pretty(&checkpoint)?);
-        }
-    }
-    if let Some((db, path)) = db {
-        println!("last loads in {}:", path.display());
-        for [started, finished, status, rows, pages, error] in db.loads(5)? {
-            println!("  {started} .. {finished}  {status:<9} {pages:>5} pages  {rows}  {error}");
-        }
-    }
-    Ok(())
-}
-
-/// The seed documents the project started from, embedded so the demo needs nothing else.
-const SEEDS: [(&str, &str); 5] = [
-    ("000", include_str!("../../seeds/000_d0cafc2d376f2708.txt")),
-    ("001", include_str!("../../seeds/001_83c6850a21edb35c.txt")),
-    ("002", include_str!("../../seeds/002_31675668ca6b169b.txt")),
-    ("003", include_str!("../../seeds/003_6673f0883176f87d.txt")),
-    ("004", include_str!("../../seeds/004_b10a0b374197c601.txt")),
-];
-
-fn demo(plugin: Option<PathBuf>, rows: usize, out: Option<PathBuf>) -> Result<()> {
-    let plugin = load_plugin(plugin.as_deref())?;
-    let mut spec = DemoSpec::default();
-    spec.resources.insert("resource".into(), rows);
-    let api = DemoApi::start(spec, 0)?;
-    let out = out.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("rest-source-demo-{}", std::process::id()))
-    });
-    println!(
-        "demo API on {} (standing in for https://api.example.com); output in {}",
-        api.url(),
-        out.display()
-    );
-    let secrets = SecretStore::from_json(&api.spec().secrets_json()).map_err(anyhow::Error::msg)?;
-    let mut failures = 0;
-    for (id, document) in SEEDS {
-        let config = seed::config_json(document).with_context(|| format!("seed {id}"))?;
-        let value: serde_json::Value = serde_json::from_str(&config)?;
-        let mut egress = EgressPolicy::from_config(&value);
-        egress.map(
-            Origin::of_url("https://api.example.com").expect("valid"),
-            Origin::of_url(&api.url()).expect("valid"),
-        );
-        let tenant = Tenant {
-            name: format!("seed-{id}"),
-            config,
-            secrets: secrets.clone(),
-            egress,
-            ..Tenant::default()
-        };
-        let dir = out.join(format!("seed-{id}"));
-        let started = Instant::now();
-        let summary = plugin
-            .run(&tenant, &mut JsonlDir::new(&dir), None)
-            .with_context(|| format!("seed {id}"))?;
-        let seconds = started.elapsed().as_secs_f64();
-        for (name, count) in &summary.rows {
-            let truth = api.rows(&served_name(&value, name));
-            let got = read_jsonl(&JsonlDir::file_for(&dir, name))?;
-            let verdict = if got == truth {
-                "matches the API"
-            } else {
-                "DIFFERS from the API"
-            };
-            failures += usize::from(got != truth);
-            println!("seed {id}  {name:<16} {count:>7} rows  {seconds:>6.2} s  {verdict}");
-        }
-    }
-    if failures > 0 {
-        bail!("{failures} resource(s) differ from the demo API's rows");
-    }
-    let requests = api.log().len();
-    println!("all seed configs reproduced the API's rows exactly ({requests} requests served)");
-    Ok(())
-}
-
-/// The demo resource a config's resource reads: the last segment of its endpoint path.
-fn served_name(config: &serde_json::Value, resource: &str) -> String {
-    let resources = config["resources"].as_array().cloned().unwrap_or_default();
-    let path = resources
-        .iter()
-        .find(|r| r["name"] == resource)
-        .and_then(|r| r["endpoint"]["path"].as_str().map(str::to_string))
-        .unwrap_or_else(|| resource.to_string());
-    path.rsplit('/').next().unwrap_or_default().to_string()
-}
-
-fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .map(|l| serde_json::from_str(l).context("a line is not JSON"))
-        .collect()
 }
 
 fn serve(port: u16, rows: usize) -> Result<()> {

@@ -1,55 +1,11 @@
 //! The `host-test` command line, run as a process: `run`, `schema` and `seed-config`.
 
+mod cli_support;
+
+use cli_support::*;
 use host_test::demo_api::{DemoApi, DemoSpec};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
-
-fn component() -> &'static PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let path = host_test::build::build_component().expect("the component builds");
-        // Warm the compiled-component cache the CLI uses, so the processes below do not each compile it.
-        let cache = path.parent().unwrap().join(".precompiled");
-        host_test::Runtime::new()
-            .unwrap()
-            .with_cache(&cache)
-            .load(&path)
-            .expect("the component loads");
-        path
-    })
-}
-
-fn host(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-test"))
-        .args(args)
-        .output()
-        .expect("host-test starts")
-}
-
-fn seed(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../seeds")
-        .join(name)
-}
-
-/// Write seed 003's config and the demo API's secrets into `dir`.
-fn files(api: &DemoApi, dir: &Path) -> (PathBuf, PathBuf) {
-    let out = host(&[
-        "seed-config",
-        seed("003_6673f0883176f87d.txt").to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config = dir.join("config.json");
-    std::fs::write(&config, &out.stdout).unwrap();
-    let secrets = dir.join("secrets.json");
-    std::fs::write(&secrets, api.spec().secrets_json()).unwrap();
-    (config, secrets)
-}
 
 /// `host-test run` of seed 003 against `api` with `secrets`, into `out`.
 fn run_seed_003(api: &DemoApi, dir: &Path, secrets: &Path, out: &Path) -> Output {

@@ -1,0 +1,57 @@
+//! What the command-line tests share: the component with a warm compile cache, running `host-test`, seed files.
+
+#![allow(dead_code)]
+
+use host_test::demo_api::DemoApi;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The component this workspace builds, its compiled form cached where the CLI looks for it.
+pub fn component() -> &'static PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = host_test::build::build_component().expect("the component builds");
+        // Warm the compiled-component cache the CLI uses, so the processes below do not each compile it.
+        let cache = path.parent().unwrap().join(".precompiled");
+        host_test::Runtime::new()
+            .unwrap()
+            .with_cache(&cache)
+            .load(&path)
+            .expect("the component loads");
+        path
+    })
+}
+
+/// Run `host-test` with `args`.
+pub fn host(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host-test"))
+        .args(args)
+        .output()
+        .expect("host-test starts")
+}
+
+/// A seed document of the repository.
+pub fn seed(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../seeds")
+        .join(name)
+}
+
+/// Write seed 003's config and the demo API's secrets into `dir`.
+pub fn files(api: &DemoApi, dir: &Path) -> (PathBuf, PathBuf) {
+    let out = host(&[
+        "seed-config",
+        seed("003_6673f0883176f87d.txt").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = dir.join("config.json");
+    std::fs::write(&config, &out.stdout).unwrap();
+    let secrets = dir.join("secrets.json");
+    std::fs::write(&secrets, api.spec().secrets_json()).unwrap();
+    (config, secrets)
+}
