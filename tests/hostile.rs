@@ -40,7 +40,6 @@ fn bad_tenant(api: &DemoApi, config: Value) -> Tenant {
         egress,
         limits: Limits::default(),
         checkpoint: None,
-        echo_logs: false,
     }
 }
 

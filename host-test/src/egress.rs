@@ -273,7 +273,6 @@ struct Recorder {
     tenant: String,
     events: Arc<Mutex<Vec<EgressEvent>>>,
     refusals: Refusals,
-    echo: bool,
 }
 
 impl Recorder {
@@ -286,9 +285,7 @@ impl Recorder {
             Refusal::Egress { reason, .. } => reason.clone(),
             other => other.to_string(),
         };
-        if self.echo {
-            eprintln!("[{}] egress refused: {origin}: {reason}", self.tenant);
-        }
+        tracing::warn!(tenant = %self.tenant, %origin, %reason, "egress refused");
         self.push(origin, Some(reason));
         self.refusals.record(refusal);
     }
@@ -330,19 +327,12 @@ impl EgressHooks {
                 tenant: tenant.to_string(),
                 events,
                 refusals,
-                echo: false,
             },
             deadline: None,
             max_requests: None,
             sent: 0,
             budget: Arc::new(ResponseBudget::new(None, Refusals::default())),
         }
-    }
-
-    /// Print each refusal to stderr, tagged with the tenant, as it happens.
-    pub fn with_echo(mut self, echo: bool) -> Self {
-        self.recorder.echo = echo;
-        self
     }
 
     /// Requests still in flight at `deadline` fail with a timeout, so a slow API cannot hold the run past

@@ -74,6 +74,64 @@ pub enum RunError {
     },
 }
 
+/// What kind of failure a run met, for a platform to act on (retry later, alert the tenant, alert the operator)
+/// and for the CLI's exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The host, the destination or the plugin file failed (exit code 1).
+    Host,
+    /// The config or its secrets are wrong (a secret the tenant lacks included): fix them, retrying will not
+    /// help (exit code 3).
+    Config,
+    /// The API failed: an HTTP error after the retries, auth refused, an unusable response (exit code 4).
+    Api,
+    /// The sandbox stopped the connector: egress or a secret refused, a request, output, page or memory limit
+    /// (exit code 5).
+    Sandbox,
+    /// The time budget ran out; the committed pages stay and a rerun resumes (exit code 6).
+    Stopped,
+}
+
+impl FailureKind {
+    /// The CLI's exit code for this kind of failure (2 is left to usage errors).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            FailureKind::Host => 1,
+            FailureKind::Config => 3,
+            FailureKind::Api => 4,
+            FailureKind::Sandbox => 5,
+            FailureKind::Stopped => 6,
+        }
+    }
+}
+
+impl RunError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            RunError::Load { .. } | RunError::Destination(_) => FailureKind::Host,
+            RunError::Setup(_) => FailureKind::Config,
+            RunError::Connector(e) => match e {
+                ConnectorError::InvalidConfig(_) => FailureKind::Config,
+                ConnectorError::Auth(_)
+                | ConnectorError::Http(_)
+                | ConnectorError::BadResponse(_) => FailureKind::Api,
+                ConnectorError::Internal(_) => FailureKind::Host,
+            },
+            // The tenant's secret store lacks a name the config uses: the secrets are wrong.
+            RunError::Refused {
+                refusal: Refusal::Secret { .. },
+                ..
+            } => FailureKind::Config,
+            RunError::Trap(_)
+            | RunError::Refused { .. }
+            | RunError::OutputLimit { .. }
+            | RunError::PageTooLarge { .. } => FailureKind::Sandbox,
+            RunError::Interrupted { .. } | RunError::TimeBudget { .. } => FailureKind::Stopped,
+        }
+    }
+}
+
 impl From<std::io::Error> for RunError {
     fn from(e: std::io::Error) -> Self {
         RunError::Destination(e)

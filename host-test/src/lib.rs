@@ -32,7 +32,7 @@ pub mod sqlite_query;
 pub mod state;
 pub mod tenant_file;
 
-pub use runtime::{Plugin, RunError, RunFailure, RunSummary, Runtime, Tenant};
+pub use runtime::{FailureKind, Plugin, RunError, RunFailure, RunSummary, Runtime, Tenant};
 
 /// Where this workspace builds the component (`cargo build -p rest-api-source --target wasm32-wasip2 --profile component`).
 pub fn default_plugin_path() -> std::path::PathBuf {

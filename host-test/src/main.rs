@@ -10,27 +10,55 @@ use host_test::runtime::Limits;
 use host_test::secrets::SecretStore;
 use host_test::sqlite::SqliteDb;
 use host_test::state::StateFile;
-use host_test::{Plugin, Runtime, Tenant, default_plugin_path, seed};
+use host_test::{
+    FailureKind, Plugin, RunError, RunFailure, RunSummary, Runtime, Tenant, default_plugin_path,
+    seed,
+};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 mod check_cmd;
 mod demo_cmd;
 mod inspect_cmd;
+mod progress;
 mod tenant_cmd;
 
 /// Where `run` writes when no destination is given.
 const DEFAULT_DB: &str = "rest-source.db";
 
+/// Examples and exit codes, at the end of `--help`.
+const AFTER_HELP: &str = "\
+Examples:
+  host-test demo                                   the demo API, the five seeds, into SQLite
+  host-test check --config c.json --secrets s.json --connect
+  host-test run --config c.json --secrets s.json   into rest-source.db (rerun: resume or next run)
+  host-test run --config c.json --secrets s.json --out out --state out/state.json
+  host-test sql rest-source.db \"SELECT * FROM _rest_source_loads\"
+  host-test run --tenant tenants/acme.toml --plugins plugins/
+  RUST_LOG=connector=debug host-test run ...       the connector's own log lines
+
+Exit codes:
+  0  success
+  1  the host, the destination or the plugin file failed
+  2  usage error (unknown flag, missing argument)
+  3  the config or its secrets are wrong
+  4  the API failed (HTTP error after retries, auth refused, unusable response)
+  5  the sandbox stopped the connector (egress, secret, request, output, page or memory limit)
+  6  the time budget ran out: committed pages stay, rerun to resume";
+
 #[derive(Parser)]
 #[command(
     name = "host-test",
     version,
-    about = "Run the REST API source component in a wasmtime sandbox"
+    about = "Run the REST API source component in a wasmtime sandbox",
+    after_help = AFTER_HELP
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log more: the connector's info lines, schema changes (RUST_LOG, when set, decides instead).
+    #[arg(long, short, global = true)]
+    verbose: bool,
 }
 
 #[derive(clap::Args)]
@@ -48,9 +76,6 @@ struct Common {
     /// https://api.example.com=http://127.0.0.1:8080 (repeatable).
     #[arg(long = "connect-to", value_name = "FROM=TO")]
     connect_to: Vec<String>,
-    /// Print the connector's log lines (retries, waits) to stderr as they come.
-    #[arg(long, short)]
-    verbose: bool,
     /// Refuse loopback, private and link-local addresses (the default for tenant runs). An operator running its
     /// own config reaches whatever API the config names, loopback included, unless this is set.
     #[arg(long)]
@@ -207,24 +232,46 @@ enum PluginsCommand {
 }
 
 fn main() {
-    if let Err(e) = real_main() {
+    let cli = Cli::parse();
+    progress::init_logging(cli.verbose);
+    if let Err(e) = real_main(cli) {
         eprintln!("error: {}", one_line(&format!("{e:#}")));
-        std::process::exit(1);
+        std::process::exit(exit_code(&e).into());
     }
+}
+
+/// A problem the CLI finds in a config or its secrets before the connector sees them (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct ConfigError(pub String);
+
+/// The documented exit code for an error (see `--help`).
+fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(failure) = cause.downcast_ref::<RunFailure>() {
+            return failure.error.kind().exit_code();
+        }
+        if let Some(error) = cause.downcast_ref::<RunError>() {
+            return error.kind().exit_code();
+        }
+        if cause.downcast_ref::<ConfigError>().is_some() {
+            return FailureKind::Config.exit_code();
+        }
+    }
+    FailureKind::Host.exit_code()
 }
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn real_main() -> Result<()> {
-    match Cli::parse().command {
+fn real_main(cli: Cli) -> Result<()> {
+    match cli.command {
         Command::Run {
             tenant: Some(file),
             plugins,
-            common,
             ..
-        } => tenant_cmd::run_tenant(&file, plugins.as_deref(), common.verbose),
+        } => tenant_cmd::run_tenant(&file, plugins.as_deref()),
         Command::RunAll { dir, plugins, out } => {
             tenant_cmd::run_all(&dir, plugins.as_deref(), &out)
         }
@@ -302,7 +349,7 @@ fn tenant(common: &Common) -> Result<Tenant> {
     let config = std::fs::read_to_string(path)
         .with_context(|| format!("reading config {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&config)
-        .with_context(|| format!("config {} is not valid JSON", path.display()))?;
+        .map_err(|e| ConfigError(format!("config {} is not valid JSON: {e}", path.display())))?;
     let secrets = match &common.secrets {
         Some(path) => SecretStore::from_file(path)?,
         None => SecretStore::default(),
@@ -331,7 +378,6 @@ fn tenant(common: &Common) -> Result<Tenant> {
             ..Limits::default()
         },
         checkpoint: None,
-        echo_logs: common.verbose,
     })
 }
 
@@ -344,31 +390,49 @@ fn run(common: &Common, out: &Path, state: Option<&Path>) -> Result<()> {
         let file = StateFile::new(path);
         resume = file.load()?;
         if let Some(stored) = &resume {
-            let what = if stored.complete {
-                "starting the next run after"
-            } else {
-                "resuming"
-            };
-            eprintln!("{what} the state in {}", path.display());
+            say_resuming(stored.complete, path);
             tenant.checkpoint = Some(stored.checkpoint.clone());
         }
         dest = dest.with_state(file);
     }
     let started = Instant::now();
-    let summary = plugin.run(&tenant, &mut dest, resume.as_ref())?;
-    let total: u64 = summary.rows.iter().map(|(_, n)| n).sum();
+    let summary = plugin.run(
+        &tenant,
+        &mut progress::Progress::new(&mut dest),
+        resume.as_ref(),
+    )?;
     for (name, rows) in &summary.rows {
         println!(
             "{name}: {rows} rows -> {}",
             JsonlDir::file_for(out, name).display()
         );
     }
+    print_totals(&summary, started);
+    Ok(())
+}
+
+fn say_resuming(complete: bool, place: &Path) {
+    let what = if complete {
+        "starting the next run after"
+    } else {
+        "resuming"
+    };
+    eprintln!("{what} the state in {}", place.display());
+}
+
+/// The run's last line: rows, pages, retries, time.
+fn print_totals(summary: &RunSummary, started: Instant) {
+    let total: u64 = summary.rows.iter().map(|(_, n)| n).sum();
+    let retries = summary
+        .logs
+        .iter()
+        .filter(|l| l.message.contains("; retrying in "))
+        .count();
     println!(
-        "{total} rows in {} pages, {:.2} s",
+        "{total} rows in {} pages, {retries} retries, {:.2} s",
         summary.pages,
         started.elapsed().as_secs_f64()
     );
-    Ok(())
 }
 
 fn run_sqlite(common: &Common, db: &Path) -> Result<()> {
@@ -377,24 +441,19 @@ fn run_sqlite(common: &Common, db: &Path) -> Result<()> {
     let mut dest = SqliteDb::open(db).with_context(|| format!("opening {}", db.display()))?;
     let resume = dest.state()?;
     if let Some(stored) = &resume {
-        let what = if stored.complete {
-            "starting the next run after"
-        } else {
-            "resuming"
-        };
-        eprintln!("{what} the state in {}", db.display());
+        say_resuming(stored.complete, db);
         tenant.checkpoint = Some(stored.checkpoint.clone());
     }
     let started = Instant::now();
-    let summary = plugin.run(&tenant, &mut dest, resume.as_ref())?;
+    let summary = plugin.run(
+        &tenant,
+        &mut progress::Progress::new(&mut dest),
+        resume.as_ref(),
+    )?;
     for (name, rows) in &summary.rows {
         println!("{name}: {rows} rows -> {} table", db.display());
     }
-    println!(
-        "{} pages, {:.2} s",
-        summary.pages,
-        started.elapsed().as_secs_f64()
-    );
+    print_totals(&summary, started);
     Ok(())
 }
 

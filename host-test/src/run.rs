@@ -80,13 +80,11 @@ impl Plugin {
                     }
                     summary.pages += 1;
                     for change in &page.schema_changes {
-                        if tenant.echo_logs {
-                            eprintln!(
-                                "[{}] schema: {}",
-                                tenant.name,
-                                describe_change(&page.resource, change)
-                            );
-                        }
+                        tracing::info!(
+                            tenant = %tenant.name,
+                            "schema: {}",
+                            describe_change(&page.resource, change)
+                        );
                         summary
                             .schema_changes
                             .push((page.resource.clone(), change.clone()));

@@ -6,7 +6,7 @@
 
 pub use crate::capability::Capability;
 use crate::egress::{EgressEvent, EgressHooks, EgressPolicy};
-pub use crate::error::{RunError, RunFailure};
+pub use crate::error::{FailureKind, RunError, RunFailure};
 pub use crate::sandbox::Limits;
 use crate::sandbox::{Refusal, Refusals};
 use crate::secrets::SecretStore;
@@ -64,8 +64,6 @@ pub struct Tenant {
     pub limits: Limits,
     /// A checkpoint to resume from.
     pub checkpoint: Option<String>,
-    /// Also print the guest's log lines to stderr as they come, tagged with the tenant.
-    pub echo_logs: bool,
 }
 
 /// What a finished run did.
@@ -102,7 +100,6 @@ struct TenantState {
     refusals: Refusals,
     output_bytes: usize,
     logs: Vec<LogLine>,
-    echo_logs: bool,
 }
 
 impl WasiView for TenantState {
@@ -131,9 +128,7 @@ impl bindings::rest_source::connector::secrets::Host for TenantState {
         match self.secrets.get(&name) {
             Some(value) => Ok(value.to_string()),
             None => {
-                if self.echo_logs {
-                    eprintln!("[{}] secret refused: {name}", self.tenant);
-                }
+                tracing::warn!(tenant = %self.tenant, secret = %name, "secret refused");
                 self.refusals.record(Refusal::Secret { name });
                 Err(SecretError::NotFound)
             }
@@ -184,8 +179,13 @@ impl bindings::rest_source::connector::logging::Host for TenantState {
             .into(),
             message: masked,
         };
-        if self.echo_logs {
-            eprintln!("[{}] {}: {}", line.tenant, line.level, line.message);
+        let (tenant, message) = (&line.tenant, &line.message);
+        match level {
+            Level::Trace => tracing::trace!(target: "connector", %tenant, "{message}"),
+            Level::Debug => tracing::debug!(target: "connector", %tenant, "{message}"),
+            Level::Info => tracing::info!(target: "connector", %tenant, "{message}"),
+            Level::Warn => tracing::warn!(target: "connector", %tenant, "{message}"),
+            Level::Error => tracing::error!(target: "connector", %tenant, "{message}"),
         }
         self.logs.push(line);
     }
@@ -368,7 +368,6 @@ impl Plugin {
                 events.clone(),
                 refusals.clone(),
             )
-            .with_echo(tenant.echo_logs)
             .with_deadline(deadline)
             .with_max_requests(tenant.limits.max_requests)
             .with_response_bytes(tenant.limits.response_bytes),
@@ -380,7 +379,6 @@ impl Plugin {
             refusals,
             output_bytes: tenant.limits.output_bytes,
             logs: Vec::new(),
-            echo_logs: tenant.echo_logs,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);

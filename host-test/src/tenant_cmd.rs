@@ -79,9 +79,8 @@ impl Plugins {
 }
 
 /// `run --tenant <file>`.
-pub fn run_tenant(file: &Path, plugins: Option<&Path>, verbose: bool) -> Result<()> {
-    let mut loaded = tenant_file::load(file)?;
-    loaded.tenant.echo_logs = verbose;
+pub fn run_tenant(file: &Path, plugins: Option<&Path>) -> Result<()> {
+    let loaded = tenant_file::load(file)?;
     let plugins = Plugins::open(plugins)?;
     let report = fleet::run_one(
         &loaded,
@@ -89,9 +88,12 @@ pub fn run_tenant(file: &Path, plugins: Option<&Path>, verbose: bool) -> Result<
         Path::new("tenant-runs"),
     );
     print_reports(std::slice::from_ref(&report));
-    match report.error() {
-        Some(e) => bail!("tenant {}: {e}", report.tenant),
-        None => Ok(()),
+    match report.result {
+        // The failure itself, so the exit code says what kind it was.
+        Err(failure) => {
+            Err(anyhow::Error::new(failure).context(format!("tenant {}", report.tenant)))
+        }
+        Ok(_) => Ok(()),
     }
 }
 

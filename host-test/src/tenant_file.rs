@@ -189,7 +189,6 @@ fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
         name,
         config,
         checkpoint: None,
-        echo_logs: false,
     };
     Ok(LoadedTenant {
         tenant,

@@ -150,3 +150,126 @@ fn check_sends_nothing_and_check_connect_one_page_per_resource() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("secrets file does not hold: api_key"), "{err}");
 }
+
+/// `run` of seed 003 against `api` into `<dir>/db.db`, with `extra` arguments and `secrets`.
+fn run_003(
+    api: &DemoApi,
+    dir: &std::path::Path,
+    secrets: &std::path::Path,
+    extra: &[&str],
+) -> Output {
+    run_003_env(api, dir, secrets, extra, &[])
+}
+
+/// [`run_003`] with environment variables set.
+fn run_003_env(
+    api: &DemoApi,
+    dir: &std::path::Path,
+    secrets: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let (config, _) = files(api, dir);
+    let connect = format!("https://api.example.com={}", api.url());
+    let db = dir.join("db.db");
+    let args = [
+        "run",
+        "--plugin",
+        component().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--secrets",
+        secrets.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--connect-to",
+        &connect,
+    ];
+    host_env(&[&args[..], extra].concat(), env)
+}
+
+/// Each kind of failure has its documented exit code (`--help` lists them).
+#[test]
+fn exit_codes_say_what_kind_of_failure_it_was() {
+    let api = DemoApi::start(
+        DemoSpec {
+            delay_ms: 30,
+            ..DemoSpec::default()
+        },
+        0,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, secrets) = files(&api, dir.path());
+    let code = |out: Output| {
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("error: "));
+        out.status.code()
+    };
+    let wrong = dir.path().join("wrong.json");
+    std::fs::write(&wrong, r#"{"api_key": "not-it"}"#).unwrap();
+    assert_eq!(code(run_003(&api, dir.path(), &wrong, &[])), Some(4), "401");
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "{}").unwrap();
+    assert_eq!(
+        code(run_003(&api, dir.path(), &empty, &[])),
+        Some(3),
+        "missing secret"
+    );
+    let limited = run_003(&api, dir.path(), &secrets, &["--max-requests", "1"]);
+    assert_eq!(code(limited), Some(5), "request cap");
+    let budget = run_003(&api, dir.path(), &secrets, &["--time-budget", "0.01"]);
+    assert_eq!(code(budget), Some(6), "time budget");
+    let not_json = dir.path().join("bad.json");
+    std::fs::write(&not_json, "{not json").unwrap();
+    let out = host(&["check", "--config", not_json.to_str().unwrap()]);
+    assert_eq!(code(out), Some(3), "config not JSON");
+    assert_eq!(host(&["run", "--no-such-flag"]).status.code(), Some(2));
+    let help = stdout(&host(&["--help"]));
+    assert!(
+        help.contains("Exit codes:") && help.contains("6  the time budget ran out"),
+        "{help}"
+    );
+}
+
+/// Retries show as warnings on stderr by default and are counted in the summary; `RUST_LOG` chooses what is
+/// logged (here: nothing below errors).
+#[test]
+fn retries_are_logged_and_counted_and_rust_log_filters() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    api.inject(host_test::demo_api::Fault::status(
+        "/v1/customer_usage",
+        1,
+        Some(2),
+        503,
+        Some("0.01"),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let (_, secrets) = files(&api, dir.path());
+    let out = run_003(&api, dir.path(), &secrets, &[]);
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("retrying in").count(), 2, "{err}");
+    assert!(err.contains("WARN connector"), "{err}");
+    assert!(
+        stdout(&out).contains("1367 rows in 15 pages, 2 retries"),
+        "{}",
+        stdout(&out)
+    );
+
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let quiet = tempfile::tempdir().unwrap();
+    let (_, secrets) = files(&api, quiet.path());
+    api.inject(host_test::demo_api::Fault::status(
+        "/v1/customer_usage",
+        3,
+        Some(1),
+        503,
+        Some("0.01"),
+    ));
+    let out = run_003_env(&api, quiet.path(), &secrets, &[], &[("RUST_LOG", "error")]);
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("retrying"), "{err}");
+    assert!(stdout(&out).contains("1 retries"), "{}", stdout(&out));
+}

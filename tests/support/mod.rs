@@ -89,7 +89,6 @@ pub fn tenant(api: &DemoApi, config: &str) -> Tenant {
         egress,
         limits: Limits::default(),
         checkpoint: None,
-        echo_logs: false,
     }
 }
 

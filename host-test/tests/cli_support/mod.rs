@@ -25,8 +25,14 @@ pub fn component() -> &'static PathBuf {
 
 /// Run `host-test` with `args`.
 pub fn host(args: &[&str]) -> Output {
+    host_env(args, &[])
+}
+
+/// Run `host-test` with `args` and the environment variables `env` set.
+pub fn host_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_host-test"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("host-test starts")
 }
