@@ -12,6 +12,7 @@
 pub mod allow;
 pub mod build;
 pub mod capability;
+pub mod config_schema;
 pub mod demo_api;
 pub mod describe;
 pub mod dest;

@@ -196,6 +196,9 @@ enum Command {
         #[command(subcommand)]
         command: PluginsCommand,
     },
+    /// Print the JSON Schema of the config dialect (dlt keys and this connector's extensions), for editors;
+    /// the same as docs/config.schema.json.
+    ConfigSchema,
     /// Print the config of a seed document as JSON.
     SeedConfig {
         /// The seed document.
@@ -303,6 +306,10 @@ fn real_main(cli: Cli) -> Result<()> {
         } => inspect_cmd::schema(&common, state.as_deref(), json),
         Command::Demo { plugin, rows, dir } => demo_cmd::demo(plugin, rows, &dir),
         Command::DemoApi { port, rows } => serve(port, rows),
+        Command::ConfigSchema => {
+            print!("{}", host_test::config_schema::json_schema());
+            Ok(())
+        }
         Command::SeedConfig { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;

@@ -7,7 +7,7 @@ use crate::select::Path;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
-const KEYS: [&str; 15] = [
+pub(super) const KEYS: [&str; 15] = [
     "cursor_path",
     "initial_value",
     "end_value",

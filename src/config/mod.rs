@@ -569,4 +569,6 @@ fn check_data(v: &Value, path: &str, ck: &mut Checker) {
 }
 
 #[cfg(test)]
+mod schema_tests;
+#[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use crate::select::Path;
 use serde_json::{Map, Value};
 
 /// Paginator type names dlt accepts.
-const PAGINATOR_TYPES: [&str; 9] = [
+pub(super) const PAGINATOR_TYPES: [&str; 9] = [
     "json_link",
     "json_response",
     "header_link",
@@ -46,46 +46,7 @@ pub fn paginator(v: &Value, path: &str, ck: &mut Checker) -> Option<Paginator> {
         ck.problem(path, "Paginator `offset` requires arguments to create an instance: write it as an object with `limit`");
         return None;
     }
-    let keys: &[&str] = match kind {
-        "offset" => &[
-            "type",
-            "limit",
-            "offset",
-            "offset_param",
-            "offset_body_path",
-            "limit_param",
-            "limit_body_path",
-            "total_path",
-            "maximum_offset",
-            "stop_after_empty_page",
-            "has_more_path",
-        ],
-        "page_number" => &[
-            "type",
-            "base_page",
-            "page",
-            "page_param",
-            "page_body_path",
-            "total_path",
-            "maximum_page",
-            "stop_after_empty_page",
-            "has_more_path",
-        ],
-        "cursor" => &[
-            "type",
-            "cursor_path",
-            "cursor_param",
-            "cursor_body_path",
-            "stop_after_empty_page",
-            "has_more_path",
-            "limit",
-        ],
-        "json_link" | "json_response" => &["type", "next_url_path"],
-        "header_link" => &["type", "links_next_key"],
-        "header_cursor" => &["type", "cursor_key", "cursor_param"],
-        _ => &["type"],
-    };
-    ck.only_keys(&map, keys, path);
+    ck.only_keys(&map, paginator_keys(kind), path);
     let before = ck.problems.len();
     let p = match kind {
         "offset" => offset(&map, path, ck),
@@ -242,8 +203,51 @@ fn cursor(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> Option<Pagi
     })
 }
 
+/// The keys a paginator `type` takes.
+pub(super) fn paginator_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "offset" => &[
+            "type",
+            "limit",
+            "offset",
+            "offset_param",
+            "offset_body_path",
+            "limit_param",
+            "limit_body_path",
+            "total_path",
+            "maximum_offset",
+            "stop_after_empty_page",
+            "has_more_path",
+        ],
+        "page_number" => &[
+            "type",
+            "base_page",
+            "page",
+            "page_param",
+            "page_body_path",
+            "total_path",
+            "maximum_page",
+            "stop_after_empty_page",
+            "has_more_path",
+        ],
+        "cursor" => &[
+            "type",
+            "cursor_path",
+            "cursor_param",
+            "cursor_body_path",
+            "stop_after_empty_page",
+            "has_more_path",
+            "limit",
+        ],
+        "json_link" | "json_response" => &["type", "next_url_path"],
+        "header_link" => &["type", "links_next_key"],
+        "header_cursor" => &["type", "cursor_key", "cursor_param"],
+        _ => &["type"],
+    }
+}
+
 /// Auth type names: dlt's four plus the seeds' `oauth2`.
-const AUTH_TYPES: [&str; 5] = [
+pub(super) const AUTH_TYPES: [&str; 5] = [
     "bearer",
     "api_key",
     "http_basic",
