@@ -121,7 +121,7 @@ pub fn print_schema(tables: &[TableSchema]) {
                     marks.push(mark);
                 }
             }
-            println!(
+            let line = format!(
                 "  {:<24} {:<10} {:<9} {:<9} {}",
                 c.name,
                 c.data_type.map_or("?", data_type_name),
@@ -129,6 +129,7 @@ pub fn print_schema(tables: &[TableSchema]) {
                 source_name(c.type_source),
                 marks.join(", ")
             );
+            println!("{}", line.trim_end());
         }
     }
 }
