@@ -129,6 +129,48 @@ fn merge_upserts_on_the_primary_key_append_adds_replace_empties() {
     }
 }
 
+/// A second merge run whose API changed rows and added some: the changed rows are updated in place, the new
+/// ones added, none duplicated, and the untouched ones stay as they were.
+#[test]
+fn a_second_merge_run_updates_changed_rows_and_adds_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("merge.db");
+    let config = seed_config("000");
+    let first = api();
+    run_into(&db, &mut tenant(&first, &config)).unwrap();
+    let mut spec = DemoSpec {
+        late_column_from: Some(1000),
+        ..DemoSpec::default()
+    };
+    spec.resources.insert("resource".into(), 1300);
+    let changed = DemoApi::start(spec, 0).unwrap();
+    run_into(&db, &mut tenant(&changed, &config)).expect("the next run");
+    assert_eq!(
+        query(
+            &db,
+            "SELECT count(*), count(DISTINCT id), count(late), min(late), max(late) FROM resource_name"
+        ),
+        vec![vec![
+            json!(1300),
+            json!(1300),
+            json!(300),
+            json!(1000),
+            json!(1299)
+        ]]
+    );
+    // Row 1001 (index 1000) existed after the first run and now carries the API's new value.
+    assert_eq!(
+        query(
+            &db,
+            "SELECT late, name FROM resource_name WHERE id IN (1000, 1001) ORDER BY id"
+        ),
+        vec![
+            vec![Value::Null, json!("resource 999")],
+            vec![json!(1000), json!("resource 1000")]
+        ]
+    );
+}
+
 #[test]
 fn a_halted_run_resumes_to_exactly_the_truth_with_rows_and_checkpoint_committed_together() {
     let api = api();
