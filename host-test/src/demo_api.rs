@@ -196,10 +196,24 @@ pub struct DemoApi {
     port: u16,
 }
 
+/// A loopback listener whose connections send each write at once (`TCP_NODELAY`, inherited by accepted sockets
+/// on Linux). Without it a keep-alive client waits out a delayed ACK (about 40 ms) on every response, because
+/// the server writes the head and the body separately.
+fn listener(port: u16) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    socket.bind(&address.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
 impl DemoApi {
     /// Start on 127.0.0.1 at `port` (0 for any free port).
     pub fn start(spec: DemoSpec, port: u16) -> std::io::Result<Self> {
-        let server = Server::http(("127.0.0.1", port)).map_err(std::io::Error::other)?;
+        let server = Server::from_listener(listener(port)?, None).map_err(std::io::Error::other)?;
         let port = server.server_addr().to_ip().map_or(0, |a| a.port());
         let server = Arc::new(server);
         let shared = Arc::new(Shared {

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Extraction benchmark, on one machine and the same pages: the host + component, curl over the same URLs (the
+# client-side floor), and dlt 1.31 when BENCH_DLT=1 (installed into a throwaway venv under target/).
+#
+#   bench/run.sh                 # 100,000 rows in 1,000 pages of 100
+#   ROWS=1000000 bench/run.sh    # 1,000,000 rows
+#   BENCH_DLT=1 bench/run.sh     # also dlt (pip install dlt==1.31.0; needs PyPI)
+#
+# Each figure is the client process only (/usr/bin/time: wall, user+sys CPU, max RSS); the demo API runs in its
+# own process. Results are printed as a table; BENCHMARKS.md records them with the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS=${ROWS:-100000}
+PORT=${PORT:-18181}
+PAGE=100
+TMP=$(mktemp -d)
+HOST=target/release/host-test
+SEED=seeds/000_d0cafc2d376f2708.txt
+
+cargo build --release -q -p host-test
+$HOST demo-api --port "$PORT" --rows "$ROWS" >/dev/null &
+API=$!
+$HOST demo-api --port $((PORT + 1)) --rows 0 >/dev/null &
+EMPTY=$!
+trap 'kill $API $EMPTY 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$PORT/v1/resource?limit=1&api_key=demo-api-key" >/dev/null && break
+    sleep 0.1
+done
+
+$HOST seed-config "$SEED" >"$TMP/config.json"
+echo '{"api_key": "demo-api-key"}' >"$TMP/secrets.json"
+# Builds the component if needed and fills the compile cache, so every run below starts warm.
+$HOST check --config "$TMP/config.json" --secrets "$TMP/secrets.json" >/dev/null
+
+# measure NAME ROWS CMD...: one line of figures.
+measure() {
+    local name=$1 rows=$2
+    shift 2
+    /usr/bin/time -f "%e %U %S %M" -o "$TMP/time" "$@" >/dev/null 2>"$TMP/err" || {
+        cat "$TMP/err" >&2
+        return 1
+    }
+    read -r wall user sys rss <"$TMP/time"
+    python3 - "$name" "$rows" "$wall" "$user" "$sys" "$rss" <<'PY'
+import sys
+name, rows, wall, user, sys_, rss = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:])
+cpu = user + sys_
+per = cpu / rows * 100_000 if rows else 0
+rate = rows / wall if wall else 0
+print(f"{name:<28} {wall:>7.2f} s {cpu:>7.2f} s {per:>9.3f} s {rss / 1024:>7.1f} MB {rate:>11,.0f}")
+PY
+}
+
+echo "rows: $ROWS in pages of $PAGE; $(nproc) cores; $(uname -m)"
+printf '%-28s %9s %9s %11s %10s %11s\n' "" wall "cpu(u+s)" "cpu/100k" "max rss" "rows/s"
+run() {
+    measure "$1" "$2" $HOST run --config "$TMP/config.json" --secrets "$TMP/secrets.json" \
+        --out "$TMP/out-$RANDOM" --connect-to "https://api.example.com=http://127.0.0.1:$3"
+}
+for i in 1 2 3; do run "host-test run (jsonl) #$i" "$ROWS" "$PORT"; done
+measure "host-test run (sqlite)" "$ROWS" $HOST run --config "$TMP/config.json" --secrets "$TMP/secrets.json" \
+    --db "$TMP/bench.db" --connect-to "https://api.example.com=http://127.0.0.1:$PORT"
+run "host-test zero-row run" 0 $((PORT + 1))
+
+# The same URLs the connector requests, over one keep-alive connection.
+python3 - "$ROWS" "$PAGE" "$PORT" >"$TMP/curl.cfg" <<'PY'
+import sys
+rows, page, port = map(int, sys.argv[1:])
+for offset in range(0, max(rows, 1), page):
+    print(f'url = "http://127.0.0.1:{port}/v1/resource?offset={offset}&limit={page}&api_key=demo-api-key"')
+    print('output = "/dev/null"')
+PY
+for i in 1 2 3; do measure "curl, one connection #$i" "$ROWS" curl -s -K "$TMP/curl.cfg"; done
+
+if [ "${BENCH_DLT:-0}" = 1 ]; then
+    VENV=target/bench-venv
+    [ -x "$VENV/bin/python" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q dlt==1.31.0; }
+    cat >"$TMP/dlt_extract.py" <<PY
+import dlt
+from dlt.sources.rest_api import rest_api_source
+source = rest_api_source({
+    "client": {"base_url": "http://127.0.0.1:$PORT",
+               "auth": {"type": "api_key", "name": "api_key", "api_key": "demo-api-key", "location": "query"}},
+    "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
+    "resources": [{"name": "resource_name", "endpoint": {"path": "/v1/resource", "data_selector": "data",
+                   "paginator": {"type": "offset", "limit": $PAGE}}}],
+})
+pipeline = dlt.pipeline(pipeline_name="bench", destination="duckdb", pipelines_dir="$TMP/dlt")
+pipeline.extract(source)
+PY
+    for i in 1 2; do measure "dlt 1.31 extract #$i" "$ROWS" "$VENV/bin/python" "$TMP/dlt_extract.py"; done
+fi
+
+size=$(stat -c %s target/wasm32-wasip2/component/rest_api_source.wasm)
+echo "release component: $size bytes"
