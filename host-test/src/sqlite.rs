@@ -367,8 +367,10 @@ impl Destination for SqliteDb {
                     sets.join(", ")
                 ));
             }
+            // Prepared once per table and column set (rusqlite's statement cache), not once per record.
             self.conn
-                .execute(&sql, params_from_iter(map.values().map(sql_value)))
+                .prepare_cached(&sql)
+                .and_then(|mut insert| insert.execute(params_from_iter(map.values().map(sql_value))))
                 .map_err(io)?;
         }
         Ok(())
