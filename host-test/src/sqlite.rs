@@ -370,7 +370,9 @@ impl Destination for SqliteDb {
             // Prepared once per table and column set (rusqlite's statement cache), not once per record.
             self.conn
                 .prepare_cached(&sql)
-                .and_then(|mut insert| insert.execute(params_from_iter(map.values().map(sql_value))))
+                .and_then(|mut insert| {
+                    insert.execute(params_from_iter(map.values().map(sql_value)))
+                })
                 .map_err(io)?;
         }
         Ok(())
