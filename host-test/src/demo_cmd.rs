@@ -33,6 +33,7 @@ const SEED_ORIGIN: &str = "https://api.example.com";
 struct SeedRun {
     id: &'static str,
     db: PathBuf,
+    config: serde_json::Value,
     tables: Vec<TableSchema>,
     pages: u64,
     seconds: f64,
@@ -59,7 +60,7 @@ pub fn demo(plugin: Option<PathBuf>, rows: usize, dir: &Path) -> Result<()> {
         let conn = open_read_only(&run.db)?;
         for (i, table) in run.tables.iter().enumerate() {
             let got = sqlite_query::records(&conn, table)?;
-            let truth = without_nulls(api.rows(&served_name(document, &table.resource)?));
+            let truth = without_nulls(api.rows(&served_name(&run.config, &table.resource)));
             let verdict = if got == truth {
                 "matches the API"
             } else {
@@ -141,6 +142,7 @@ fn run_seed(
     Ok(SeedRun {
         id,
         db,
+        config: value,
         tables,
         pages: summary.pages,
         seconds,
@@ -185,15 +187,14 @@ fn show(run: &SeedRun) -> Result<()> {
 }
 
 /// The demo API resource a seed's resource reads: the last segment of its endpoint path.
-fn served_name(document: &str, resource: &str) -> Result<String> {
-    let config: serde_json::Value = serde_json::from_str(&seed::config_json(document)?)?;
+fn served_name(config: &serde_json::Value, resource: &str) -> String {
     let resources = config["resources"].as_array().cloned().unwrap_or_default();
     let path = resources
         .iter()
         .find(|r| r["name"] == resource)
         .and_then(|r| r["endpoint"]["path"].as_str().map(str::to_string))
         .unwrap_or_else(|| resource.to_string());
-    Ok(path.rsplit('/').next().unwrap_or_default().to_string())
+    path.rsplit('/').next().unwrap_or_default().to_string()
 }
 
 /// Records as a SQLite table gives them back: a null field is a NULL column, which reads back as absent.

@@ -402,17 +402,23 @@ fn run(common: &Common, out: &Path, state: Option<&Path>) -> Result<()> {
         }
         dest = dest.with_state(file);
     }
+    run_with_progress(&plugin, &tenant, &mut dest, resume.as_ref(), |name| {
+        JsonlDir::file_for(out, name).display().to_string()
+    })
+}
+
+/// Run into `dest` with a progress line, then print where each resource's rows went (`place`) and the totals.
+fn run_with_progress(
+    plugin: &Plugin,
+    tenant: &Tenant,
+    dest: &mut dyn host_test::dest::Destination,
+    resume: Option<&host_test::state::RunState>,
+    place: impl Fn(&str) -> String,
+) -> Result<()> {
     let started = Instant::now();
-    let summary = plugin.run(
-        &tenant,
-        &mut progress::Progress::new(&mut dest),
-        resume.as_ref(),
-    )?;
+    let summary = plugin.run(tenant, &mut progress::Progress::new(dest), resume)?;
     for (name, rows) in &summary.rows {
-        println!(
-            "{name}: {rows} rows -> {}",
-            JsonlDir::file_for(out, name).display()
-        );
+        println!("{name}: {rows} rows -> {}", place(name));
     }
     print_totals(&summary, started);
     Ok(())
@@ -451,17 +457,9 @@ fn run_sqlite(common: &Common, db: &Path) -> Result<()> {
         say_resuming(stored.complete, db);
         tenant.checkpoint = Some(stored.checkpoint.clone());
     }
-    let started = Instant::now();
-    let summary = plugin.run(
-        &tenant,
-        &mut progress::Progress::new(&mut dest),
-        resume.as_ref(),
-    )?;
-    for (name, rows) in &summary.rows {
-        println!("{name}: {rows} rows -> {} table", db.display());
-    }
-    print_totals(&summary, started);
-    Ok(())
+    run_with_progress(&plugin, &tenant, &mut dest, resume.as_ref(), |_| {
+        format!("{} table", db.display())
+    })
 }
 
 fn serve(port: u16, rows: usize) -> Result<()> {

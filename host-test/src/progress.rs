@@ -51,18 +51,20 @@ impl Write for BarSafeStderr {
     }
 }
 
-/// Shows the connector's retry notes (`… retrying in N ms`) on the progress line.
+/// Shows the connector's last warning on the progress line: its retry notes (`… retrying in N ms`) and token
+/// refreshes are logged as warnings.
 struct RetryLayer;
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RetryLayer {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() != "connector" {
+        let meta = event.metadata();
+        if meta.target() != "connector" || *meta.level() != tracing::Level::WARN {
             return;
         }
         let mut message = MessageOf(String::new());
         event.record(&mut message);
         if let Some(bar) = BAR.lock().ok().and_then(|b| b.clone()) {
-            bar.set_prefix(format!("last retry: {}", message.0));
+            bar.set_prefix(format!("last warning: {}", message.0));
         }
     }
 }

@@ -63,7 +63,7 @@ fn io(e: rusqlite::Error) -> std::io::Error {
 }
 
 /// A quoted SQL identifier.
-fn ident(name: &str) -> String {
+pub(crate) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

@@ -2,6 +2,7 @@
 //! counts, a table's rows as the JSON records they came from, and a plain-text rendering of a result.
 
 use crate::runtime::{DataType, TableSchema};
+use crate::sqlite::ident;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Value, json};
@@ -47,11 +48,6 @@ pub fn query(conn: &Connection, sql: &str) -> rusqlite::Result<QueryResult> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(QueryResult { columns, rows })
-}
-
-/// A quoted SQL identifier.
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The data tables of a database (not the host's own tables), with their row counts, by name.
