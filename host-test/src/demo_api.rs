@@ -92,6 +92,8 @@ pub struct Logged {
     pub body: String,
     /// Status answered.
     pub status: u16,
+    /// The client's address and port: requests over one connection share it.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl Logged {
@@ -158,6 +160,8 @@ pub enum FaultKind {
     Slow(u64),
     /// Bytes that are not an HTTP response at all, as if the connection broke.
     Broken,
+    /// The real answer with `Connection: close`: the client must not send another request on that connection.
+    CloseConnection,
 }
 
 impl Fault {
@@ -332,6 +336,7 @@ fn handle(shared: &Shared, mut request: Request) {
             .collect(),
         body,
         status: 0,
+        peer: request.remote_addr().copied(),
     };
     if shared.spec.delay_ms > 0 {
         std::thread::sleep(std::time::Duration::from_millis(shared.spec.delay_ms));
@@ -370,6 +375,15 @@ fn handle(shared: &Shared, mut request: Request) {
         Some((FaultKind::Broken, _)) => {
             raw = Some(b"SPLAT 999 ???\r\n\r\n".to_vec());
             status = 0;
+        }
+        Some((FaultKind::CloseConnection, _)) => {
+            // Written by hand: tiny_http does not let a response set `Connection`.
+            let text = body_text(&payload);
+            let head = format!(
+                "HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                text.len()
+            );
+            raw = Some([head.as_bytes(), text.as_bytes()].concat());
         }
         _ => {}
     }

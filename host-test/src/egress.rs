@@ -19,7 +19,7 @@
 
 use crate::allow::AllowedHosts;
 use crate::sandbox::{Refusal, Refusals};
-use crate::send::{ResponseBudget, SendResult, Target};
+use crate::send::{ConnectionPool, ResponseBudget, SendResult, Target};
 use ipnet::IpNet;
 use serde_json::Value;
 use std::future::Future;
@@ -310,6 +310,7 @@ pub struct EgressHooks {
     max_requests: Option<u64>,
     sent: u64,
     budget: Arc<ResponseBudget>,
+    pool: Arc<ConnectionPool>,
 }
 
 impl EgressHooks {
@@ -332,6 +333,7 @@ impl EgressHooks {
             max_requests: None,
             sent: 0,
             budget: Arc::new(ResponseBudget::new(None, Refusals::default())),
+            pool: Arc::default(),
         }
     }
 
@@ -393,10 +395,11 @@ impl WasiHttpHooks for EgressHooks {
         let Some(origin) = origin else {
             return Box::new(async { Err(HttpError::HttpRequestUriInvalid) });
         };
-        let (policy, recorder, budget) = (
+        let (policy, recorder, budget, pool) = (
             self.policy.clone(),
             self.recorder.clone(),
             self.budget.clone(),
+            self.pool.clone(),
         );
         let deadline = self.deadline;
         Box::new(async move {
@@ -423,7 +426,7 @@ impl WasiHttpHooks for EgressHooks {
                 addrs,
                 tls_name: (to.scheme == "https").then(|| to.host.clone()),
             };
-            crate::send::send(request, target, options, budget, deadline).await
+            crate::send::send(request, target, options, budget, deadline, pool).await
         })
     }
 }

@@ -2,16 +2,22 @@
 //!
 //! The host resolves names itself and connects only to the addresses it checked, so a name cannot be made to
 //! point at a private address between the check and the connection. TLS verifies the certificate against the
-//! name in the URL (webpki roots). Each request uses its own HTTP/1.1 connection.
+//! name in the URL (webpki roots).
+//!
+//! Connections are HTTP/1.1 with keep-alive, pooled per run ([`ConnectionPool`]): a connection is reused only by a
+//! request whose own checked addresses include the connection's peer and whose TLS name is the one the
+//! connection's certificate was verified for. Every request is still checked by the egress policy first; the
+//! pool only saves the connect and the handshake.
 
 use crate::sandbox::{Refusal, Refusals};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Bytes, Frame, Incoming};
+use hyper::client::conn::http1::SendRequest;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -76,17 +82,65 @@ pub struct Target {
     pub tls_name: Option<String>,
 }
 
-/// Send `request` to `target`; the response body counts against `budget` and fails once it is spent. Nothing
-/// of the exchange outlives `deadline`: connecting, waiting and reading the body all fail with a timeout there.
+/// Idle keep-alive connections of one run, each with the address it is connected to and, for https, the name
+/// its certificate was verified for. Runs never share connections.
+#[derive(Default)]
+pub struct ConnectionPool {
+    idle: Mutex<Vec<Idle>>,
+}
+
+struct Idle {
+    peer: SocketAddr,
+    tls_name: Option<String>,
+    sender: SendRequest<WasiBody>,
+}
+
+/// Idle connections kept per run; more are closed when their exchange ends.
+const MAX_IDLE: usize = 4;
+
+impl ConnectionPool {
+    /// An idle, ready connection this target may use: same TLS name, peer among its checked addresses.
+    fn take(&self, target: &Target) -> Option<(SocketAddr, SendRequest<WasiBody>)> {
+        let mut idle = self.idle.lock().ok()?;
+        idle.retain(|c| !c.sender.is_closed());
+        let i = idle.iter().position(|c| {
+            c.tls_name == target.tls_name && target.addrs.contains(&c.peer) && c.sender.is_ready()
+        })?;
+        let c = idle.swap_remove(i);
+        Some((c.peer, c.sender))
+    }
+
+    fn put(&self, peer: SocketAddr, tls_name: Option<String>, sender: SendRequest<WasiBody>) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(Idle {
+                peer,
+                tls_name,
+                sender,
+            });
+        }
+    }
+
+    /// Idle connections held now.
+    pub fn idle(&self) -> usize {
+        self.idle.lock().map_or(0, |idle| idle.len())
+    }
+}
+
+/// Send `request` to `target` over a pooled connection or a new one; the response body counts against `budget`
+/// and fails once it is spent. Nothing of the exchange outlives `deadline`: connecting, waiting and reading the
+/// body all fail with a timeout there.
 pub async fn send(
     request: http::Request<WasiBody>,
     target: Target,
     options: Option<RequestOptions>,
     budget: Arc<ResponseBudget>,
     deadline: Option<Instant>,
+    pool: Arc<ConnectionPool>,
 ) -> SendResult {
-    let head = exchange(request, target, options);
-    let (response, conn) = match deadline {
+    let head = exchange(request, target, options, &pool);
+    let response = match deadline {
         Some(at) => tokio::time::timeout_at(at.into(), head)
             .await
             .map_err(|_| HttpError::ConnectionReadTimeout)??,
@@ -102,29 +156,68 @@ pub async fn send(
         }
         .boxed_unsync()
     });
-    let io = async move { conn.await.map_err(HttpError::from) };
-    Ok((response, Box::new(io)))
+    // The connection is driven by its own task (see `connect`), so it can outlive this exchange in the pool.
+    Ok((response, Box::new(async { Ok(()) })))
 }
 
-type Connection = Pin<Box<dyn Future<Output = Result<(), hyper::Error>> + Send>>;
-
-/// Connect, send the request and wait for the response head.
+/// Send the request and wait for the response head. A pooled connection that closed before the request went
+/// out is replaced by a new one, once.
 async fn exchange(
     mut request: http::Request<WasiBody>,
     target: Target,
     options: Option<RequestOptions>,
-) -> Result<(http::Response<Incoming>, Connection), HttpError> {
+    pool: &ConnectionPool,
+) -> Result<http::Response<Incoming>, HttpError> {
     let connect_timeout = options
         .and_then(|o| o.connect_timeout)
         .unwrap_or(Duration::from_secs(30));
     let first_byte = options
         .and_then(|o| o.first_byte_timeout)
         .unwrap_or(Duration::from_secs(600));
-    let tcp = tokio::time::timeout(connect_timeout, TcpStream::connect(&target.addrs[..]))
+    // The request line carries the path only (the authority is in the Host header).
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .parse()
+        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    *request.uri_mut() = path;
+    let mut pooled = pool.take(&target);
+    loop {
+        let reused = pooled.is_some();
+        let (peer, mut sender) = match pooled.take() {
+            Some(conn) => conn,
+            None => connect(&target, connect_timeout).await?,
+        };
+        let sent = tokio::time::timeout(first_byte, sender.try_send_request(request))
+            .await
+            .map_err(|_| HttpError::ConnectionReadTimeout)?;
+        match sent {
+            Ok(response) => {
+                pool.put(peer, target.tls_name.clone(), sender);
+                return Ok(response);
+            }
+            Err(mut e) => match e.take_message() {
+                Some(unsent) if reused => request = unsent,
+                _ => return Err(HttpError::from(e.into_error())),
+            },
+        }
+    }
+}
+
+/// Open a connection to the first checked address that answers (TLS for https) and start the task that drives
+/// it. The task ends when the connection closes or its last sender is dropped.
+async fn connect(
+    target: &Target,
+    timeout: Duration,
+) -> Result<(SocketAddr, SendRequest<WasiBody>), HttpError> {
+    let tcp = tokio::time::timeout(timeout, TcpStream::connect(&target.addrs[..]))
         .await
         .map_err(|_| HttpError::ConnectionTimeout)?
         .map_err(HttpError::Connect)?;
-    let (mut sender, conn) = match target.tls_name {
+    let peer = tcp.peer_addr().map_err(HttpError::Connect)?;
+    let _ = tcp.set_nodelay(true);
+    let sender = match &target.tls_name {
         Some(name) => {
             let bare = name
                 .trim_start_matches('[')
@@ -136,51 +229,14 @@ async fn exchange(
                 .connect(name, tcp)
                 .await
                 .map_err(HttpError::Tls)?;
-            handshake(TokioIo::new(tls), connect_timeout).await?
+            handshake(TokioIo::new(tls), timeout).await?
         }
-        None => handshake(TokioIo::new(tcp), connect_timeout).await?,
+        None => handshake(TokioIo::new(tcp), timeout).await?,
     };
-    // The request line carries the path only (the authority is in the Host header).
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .parse()
-        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-    *request.uri_mut() = path;
-    let mut conn = Some(conn);
-    let response = {
-        let sent = tokio::time::timeout(first_byte, sender.send_request(request));
-        tokio::pin!(sent);
-        // Drive the connection while waiting for the response head; a finished connection is not polled again.
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(done) = sent.as_mut().poll(cx) {
-                return Poll::Ready(done);
-            }
-            match conn.as_mut().map(|c| c.as_mut().poll(cx)) {
-                Some(Poll::Ready(Err(e))) => return Poll::Ready(Ok(Err(e))),
-                Some(Poll::Ready(Ok(()))) => conn = None,
-                _ => {}
-            }
-            Poll::Pending
-        })
-        .await
-        .map_err(|_| HttpError::ConnectionReadTimeout)?
-        .map_err(HttpError::from)?
-    };
-    Ok((response, conn.unwrap_or_else(|| Box::pin(async { Ok(()) }))))
+    Ok((peer, sender))
 }
 
-async fn handshake<T>(
-    io: TokioIo<T>,
-    timeout: Duration,
-) -> Result<
-    (
-        hyper::client::conn::http1::SendRequest<WasiBody>,
-        Connection,
-    ),
-    HttpError,
->
+async fn handshake<T>(io: TokioIo<T>, timeout: Duration) -> Result<SendRequest<WasiBody>, HttpError>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
@@ -188,7 +244,12 @@ where
         .await
         .map_err(|_| HttpError::ConnectionTimeout)?
         .map_err(HttpError::from)?;
-    Ok((sender, Box::pin(conn)))
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("connection ended: {e}");
+        }
+    });
+    Ok(sender)
 }
 
 /// One TLS client configuration for the process: ring, safe protocol versions, webpki roots.
