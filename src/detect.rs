@@ -97,15 +97,12 @@ fn path_of(keys: &[String]) -> Option<Path> {
     Path::parse(&keys.join(".")).ok()
 }
 
-/// The paginator dlt's `PaginatorFactory` picks for a first response, in its order: a `Link` header with
+/// The paginator dlt's `PaginatorFactory` picks for a first response (from `url`), in its order: a `Link` header with
 /// `rel="next"`; a next link in the body starting with `http` or `/`; a total-pages key; any other next value as
 /// a cursor; else a single page.
-pub fn detect_paginator(headers: &[(String, String)], body: &Value) -> Paginator {
-    let has_link_next = headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("link"))
-        .filter_map(|(_, v)| parse_link_header::parse_with_rel(v).ok())
-        .any(|links| links.contains_key("next"));
+pub fn detect_paginator(headers: &[(String, String)], body: &Value, url: &str) -> Paginator {
+    let has_link_next = url::Url::parse(url)
+        .is_ok_and(|base| crate::paginator::link_target(headers, "next", &base).is_some());
     if has_link_next {
         return Paginator::HeaderLink {
             links_next_key: "next".into(),

@@ -297,10 +297,10 @@ impl Paginator {
                 )),
             },
             Paginator::HeaderLink { links_next_key } => {
-                match link_target(page.headers, links_next_key) {
-                    Some(target) => resolve_url(page.url, &target).map(Position::NextUrl),
-                    None => Ok(Position::Done),
-                }
+                let base =
+                    url::Url::parse(page.url).map_err(|e| format!("bad request URL: {e}"))?;
+                Ok(link_target(page.headers, links_next_key, &base)
+                    .map_or(Position::Done, Position::NextUrl))
             }
             Paginator::HeaderCursor { cursor_key, .. } => Ok(header(page.headers, cursor_key)
                 .map_or(Position::Done, |v| {
@@ -370,13 +370,20 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// The target of the `Link` header entry with `rel` = `rel`.
-fn link_target(headers: &[(String, String)], rel: &str) -> Option<String> {
+/// The target of the first `Link` header entry with relation `rel` (relation types compare case-insensitively),
+/// resolved against `base`, the URL of the page it came with. A `Link` header that does not parse is ignored.
+pub(crate) fn link_target(
+    headers: &[(String, String)],
+    rel: &str,
+    base: &url::Url,
+) -> Option<String> {
     headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("link"))
-        .filter_map(|(_, v)| parse_link_header::parse_with_rel(v).ok())
-        .find_map(|links| links.get(rel).map(|l| l.raw_uri.clone()))
+        .filter_map(|(_, v)| http_link::parse_link_header(v, base).ok())
+        .flatten()
+        .find(|link| link.rel.eq_ignore_ascii_case(rel))
+        .map(|link| link.target.into())
 }
 
 /// Resolve `target` against the URL of the page it came from (RFC 3986, like Python's `urljoin`).

@@ -35,17 +35,83 @@ impl Path {
         self.compiled.query(value).first()
     }
 
-    /// Records at this path with dlt's rules: one match that is a list unwraps to its items; one `null` match
+    /// Where the records are, with dlt's rules: one match that is a list unwraps to its items; one `null` match
     /// is no records; one other match is one record; several matches are the records; no match is none.
-    pub fn records<'a>(&self, body: &'a Value) -> Vec<&'a Value> {
-        let matches = self.compiled.query(body).all();
-        match matches.as_slice() {
-            [] => Vec::new(),
-            [Value::Array(items)] => items.iter().collect(),
-            [Value::Null] => Vec::new(),
-            _ => matches,
+    pub fn locate(&self, body: &Value) -> Selection {
+        let located = self.compiled.query_located(body);
+        let mut nodes = located
+            .iter()
+            .map(|n| (n.location().to_json_pointer(), n.node()));
+        match (nodes.next(), located.len()) {
+            (None, _) => Selection::Nodes(Vec::new()),
+            (Some((pointer, node)), 1) => at_node(pointer, node),
+            (Some((first, _)), _) => Selection::Nodes(
+                std::iter::once(first)
+                    .chain(nodes.map(|(p, _)| p))
+                    .collect(),
+            ),
         }
     }
+}
+
+/// Where a page's records are in its body, so that they can be moved out of it rather than copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// The items of the array at this JSON pointer.
+    Items(String),
+    /// These nodes, in order, by JSON pointer.
+    Nodes(Vec<String>),
+}
+
+impl Selection {
+    /// How many records there are.
+    pub fn count(&self, body: &Value) -> usize {
+        match self {
+            Self::Items(pointer) => body
+                .pointer(pointer)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len),
+            Self::Nodes(pointers) => pointers.len(),
+        }
+    }
+
+    /// The records, moved out of `body` (which keeps `null` in their place). Nodes that nest in one another or
+    /// repeat are copied instead, so each record is whole.
+    pub fn take(&self, body: &mut Value) -> Vec<Value> {
+        match self {
+            Self::Items(pointer) => match body.pointer_mut(pointer).map(Value::take) {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            Self::Nodes(pointers) if disjoint(pointers) => pointers
+                .iter()
+                .filter_map(|p| body.pointer_mut(p).map(Value::take))
+                .collect(),
+            Self::Nodes(pointers) => pointers
+                .iter()
+                .filter_map(|p| body.pointer(p).cloned())
+                .collect(),
+        }
+    }
+}
+
+/// The selection for one matched node.
+fn at_node(pointer: String, node: &Value) -> Selection {
+    match node {
+        Value::Array(_) => Selection::Items(pointer),
+        Value::Null => Selection::Nodes(Vec::new()),
+        _ => Selection::Nodes(vec![pointer]),
+    }
+}
+
+/// Whether no pointer repeats or lies inside another.
+fn disjoint(pointers: &[String]) -> bool {
+    let mut sorted: Vec<&str> = pointers.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.windows(2).all(|w| {
+        let (a, b) = (w[0], w[1]);
+        !(b == a || b.strip_prefix(a).is_some_and(|rest| rest.starts_with('/')))
+    })
 }
 
 fn is_identifier(segment: &str) -> bool {
@@ -121,20 +187,20 @@ fn collect_lists(value: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<Stri
     }
 }
 
-/// Records found by following `keys` (from [`detect_data_path`]); an empty path makes the whole body the records.
-pub fn records_at_keys<'a>(body: &'a Value, keys: &[String]) -> Vec<&'a Value> {
+/// Where the records are when following `keys` (from [`detect_data_path`]); an empty path makes the whole body
+/// the records.
+pub fn locate_at_keys(body: &Value, keys: &[String]) -> Selection {
     let mut node = body;
+    let mut pointer = String::new();
     for key in keys {
         match node.get(key) {
             Some(v) => node = v,
-            None => return Vec::new(),
+            None => return Selection::Nodes(Vec::new()),
         }
+        pointer.push('/');
+        pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
     }
-    match node {
-        Value::Array(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
+    at_node(pointer, node)
 }
 
 #[cfg(test)]
@@ -166,10 +232,8 @@ mod tests {
         let ids = |p: &str| {
             Path::parse(p)
                 .unwrap()
-                .records(&body)
-                .into_iter()
-                .cloned()
-                .collect::<Vec<_>>()
+                .locate(&body)
+                .take(&mut body.clone())
         };
         assert_eq!(ids("data"), vec![json!({"id": 1}), json!({"id": 2})]);
         assert_eq!(ids("$.data[*]"), vec![json!({"id": 1}), json!({"id": 2})]);
@@ -179,7 +243,11 @@ mod tests {
         assert_eq!(ids("$.nested.*[*]").len(), 2);
         assert_eq!(ids("$").len(), 1, "an object body is one record");
         let list = json!([1, 2, 3]);
-        assert_eq!(Path::parse("$").unwrap().records(&list).len(), 3);
+        assert_eq!(
+            Path::parse("$").unwrap().locate(&list),
+            Selection::Items(String::new())
+        );
+        assert_eq!(Path::parse("$").unwrap().locate(&list).count(&list), 3);
     }
 
     #[test]
@@ -216,6 +284,65 @@ mod tests {
             assert_eq!(detect_data_path(&body), want, "{body}");
         }
         let body = json!({"data": null, "next": null});
-        assert_eq!(records_at_keys(&body, &[]).len(), 1);
+        assert_eq!(locate_at_keys(&body, &[]).count(&body), 1);
+    }
+
+    #[test]
+    fn regex_functions_are_not_available() {
+        for path in [
+            "$.data[?match(@.name, 'a.*')]",
+            "$.data[?search(@.name, 'a')]",
+        ] {
+            let err = Path::parse(path).unwrap_err();
+            assert!(err.contains("is not a valid JSONPath"), "{err}");
+        }
+        let body = json!({"data": [{"tags": [1, 2]}, {"tags": []}]});
+        let non_empty = Path::parse("$.data[?length(@.tags) > 0]").unwrap();
+        assert_eq!(
+            non_empty.locate(&body),
+            Selection::Nodes(vec!["/data/0".into()])
+        );
+    }
+
+    #[test]
+    fn records_are_moved_out_unless_they_nest_or_repeat() {
+        let body = json!({"data": [{"id": 1, "sub": {"id": 9}}, {"id": 2}], "a/b": {"c~": [7, 8]}});
+        let take = |p: &str| {
+            let mut copy = body.clone();
+            let records = Path::parse(p).unwrap().locate(&body).take(&mut copy);
+            (records, copy)
+        };
+        let (records, left) = take("data");
+        assert_eq!(
+            records,
+            vec![json!({"id": 1, "sub": {"id": 9}}), json!({"id": 2})]
+        );
+        assert_eq!(left["data"], Value::Null, "moved, not copied");
+        let (records, left) = take("$.data[*]");
+        assert_eq!(records.len(), 2);
+        assert_eq!(left["data"], json!([null, null]));
+        let (mut records, left) = take("$..id");
+        records.sort_by_key(|r| r.as_i64());
+        assert_eq!(records, vec![json!(1), json!(2), json!(9)]);
+        assert_eq!(
+            left["data"][0],
+            json!({"id": null, "sub": {"id": null}}),
+            "disjoint nodes are moved"
+        );
+        let (records, left) = take("$.data[0,0]");
+        assert_eq!(
+            records,
+            vec![body["data"][0].clone(), body["data"][0].clone()]
+        );
+        assert_eq!(left, body, "a repeated node is copied");
+        let (records, _) = take("$..[?@.id]");
+        assert_eq!(records.len(), 3, "nested matches are copied whole");
+        assert_eq!(records[0], body["data"][0]);
+        let keys = vec!["a/b".to_string(), "c~".to_string()];
+        let mut copy = body.clone();
+        assert_eq!(
+            locate_at_keys(&body, &keys).take(&mut copy),
+            vec![json!(7), json!(8)]
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! `test_find_paginator`), and the `test_single_entity_path_valid` / `_invalid` tables.
 
 use super::*;
-use crate::select::{detect_data_path, records_at_keys};
+use crate::select::{detect_data_path, locate_at_keys};
 use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -252,14 +252,18 @@ fn dlt_test_find_response_page_data() {
     for (i, c) in test_responses().iter().enumerate() {
         let keys = detect_data_path(&c.response);
         assert_eq!(dotted(&keys), c.records_path, "case {i}");
-        let want: Vec<&Value> = match c.records_path {
+        let want: Vec<Value> = match c.records_path {
             "$" => match &c.response {
-                Value::Array(items) => items.iter().collect(),
-                other => vec![other],
+                Value::Array(items) => items.clone(),
+                other => vec![other.clone()],
             },
-            p => Path::parse(p).unwrap().records(&c.response),
+            p => Path::parse(p)
+                .unwrap()
+                .locate(&c.response)
+                .take(&mut c.response.clone()),
         };
-        assert_eq!(records_at_keys(&c.response, &keys), want, "case {i}");
+        let got = locate_at_keys(&c.response, &keys).take(&mut c.response.clone());
+        assert_eq!(got, want, "case {i}");
     }
 }
 
@@ -293,7 +297,7 @@ fn dlt_test_find_paginator() {
         } else {
             vec![]
         };
-        let got = detect_paginator(&headers, &c.response);
+        let got = detect_paginator(&headers, &c.response, "https://api.example.com/items");
         // dlt has no offset detector: those shapes fall back to a single page.
         let want = if c.kind == Kind::Offset {
             Kind::SinglePage

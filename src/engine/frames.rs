@@ -6,7 +6,7 @@ use crate::checkpoint::{self, Checkpoint, FrameState, PendingState};
 use crate::error::{Error, contains_secret};
 use crate::paginator::{PageView, Paginator, Position};
 use crate::request::HttpResponse;
-use crate::select;
+use crate::select::{self, Selection};
 use serde_json::Value;
 
 /// One resource being paged.
@@ -130,28 +130,38 @@ impl Engine {
         Some(Frame::new(child, start(paginator), Some((index, record))))
     }
 
-    /// Parse a page body and select its records with the frame's selector (or the detected path).
-    fn records(
+    /// Parse a page body and find its records with the frame's selector (or the detected path).
+    fn locate(
         &mut self,
         frame: usize,
         exchange: &Exchange,
         body: &[u8],
-    ) -> Result<(Value, Vec<Value>), Error> {
+    ) -> Result<(Value, Selection), Error> {
         let body: Value = serde_json::from_slice(body)
             .map_err(|e| self.bad(exchange, format!("body is not JSON: {e}")))?;
         let resource = &self.config.resources[self.frames[frame].resource];
-        let mut records: Vec<Value> = match &resource.endpoint.data_selector {
-            Some(path) => path.records(&body).into_iter().cloned().collect(),
+        let selection = match &resource.endpoint.data_selector {
+            Some(path) => path.locate(&body),
             None => {
                 let keys = self.frames[frame]
                     .data_path
                     .get_or_insert_with(|| select::detect_data_path(&body));
-                select::records_at_keys(&body, keys)
-                    .into_iter()
-                    .cloned()
-                    .collect()
+                select::locate_at_keys(&body, keys)
             }
         };
+        Ok((body, selection))
+    }
+
+    /// Move the located records out of the body, with the parent's fields a child resource includes.
+    fn take_records(
+        &self,
+        frame: usize,
+        exchange: &Exchange,
+        mut body: Value,
+        selection: &Selection,
+    ) -> Result<Vec<Value>, Error> {
+        let mut records = selection.take(&mut body);
+        let resource = &self.config.resources[self.frames[frame].resource];
         if let (Some((_, parent)), Some(p)) = (&self.frames[frame].parent, resource.parent) {
             let parent_name = &self.config.resources[p].name;
             for record in &mut records {
@@ -159,7 +169,7 @@ impl Engine {
                     .map_err(|m| self.bad(exchange, m))?;
             }
         }
-        Ok((body, records))
+        Ok(records)
     }
 
     pub(super) fn take_page(
@@ -168,7 +178,7 @@ impl Engine {
         response: &HttpResponse,
     ) -> Result<(), Error> {
         let f = exchange.frame;
-        let (body, records) = match self.records(f, exchange, &response.body) {
+        let (body, selection) = match self.locate(f, exchange, &response.body) {
             Ok(x) => x,
             Err(e) => return self.fail(e),
         };
@@ -177,14 +187,14 @@ impl Engine {
         let view = PageView {
             body: &body,
             headers: &response.headers,
-            record_count: records.len(),
+            record_count: selection.count(&body),
             url: &url,
         };
         let position = self.frames[f].position.clone();
         let (paginator, at) = match (&resource.endpoint.paginator, &self.frames[f].found) {
             (Some(p), _) | (None, Some(p)) => (p.clone(), position.clone()),
             (None, None) => {
-                let p = crate::detect::detect_paginator(&response.headers, &body);
+                let p = crate::detect::detect_paginator(&response.headers, &body, &url);
                 let at = p.start();
                 (p, at)
             }
@@ -213,6 +223,10 @@ impl Engine {
             resource.selected,
             resource.name.clone(),
         );
+        let records = match self.take_records(f, exchange, body, &selection) {
+            Ok(records) => records,
+            Err(e) => return self.fail(e),
+        };
         let (records, stop) = match self.filter_incremental(index, records) {
             Ok(x) => x,
             Err(message) => return self.fail(self.bad(exchange, message)),
@@ -259,8 +273,11 @@ impl Engine {
         response: &HttpResponse,
     ) -> Result<(), Error> {
         let f = exchange.frame;
-        let (_, records) = match self.records(f, exchange, &response.body) {
-            Ok(x) => x,
+        let records = match self
+            .locate(f, exchange, &response.body)
+            .and_then(|(body, selection)| self.take_records(f, exchange, body, &selection))
+        {
+            Ok(records) => records,
             Err(e) => return self.fail(e),
         };
         let state = self.frames[f]

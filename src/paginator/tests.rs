@@ -359,6 +359,41 @@ fn header_link_and_header_cursor() {
 }
 
 #[test]
+fn link_headers_as_rfc_8288_parses_them() {
+    let next = |value: &str| {
+        let headers = vec![("link".to_string(), value.to_string())];
+        let base = url::Url::parse("https://a/v1/x?page=1").unwrap();
+        super::link_target(&headers, "next", &base)
+    };
+    let cases = [
+        // A relative target resolves against the page URL.
+        (
+            r#"</v1/x?page=2>; rel="next""#,
+            Some("https://a/v1/x?page=2"),
+        ),
+        (r#"<?page=3>; rel=next"#, Some("https://a/v1/x?page=3")),
+        // Several relation types in one entry; relation types compare case-insensitively.
+        (r#"<https://a/p2>; rel="last next""#, Some("https://a/p2")),
+        (r#"<https://a/p2>; rel="NEXT""#, Some("https://a/p2")),
+        // Parameters in any order, quoted commas inside them, extra whitespace.
+        (
+            r#"<https://a/p0>; title="a, b"; rel="prev" ,  <https://a/p4>;rel=next"#,
+            Some("https://a/p4"),
+        ),
+        (r#"<https://a/p9>; rel="last""#, None),
+        // Not a Link header value: ignored, no next page (and no panic).
+        ("https://a/p2; rel=next", None),
+        (r#"<https://a/p2; rel="next""#, None),
+        (r#"<https://a/p2>; rel="next"#, None),
+        ("<https://a/p2>; rel=\"\u{e9}\"", None),
+        ("", None),
+    ];
+    for (value, want) in cases {
+        assert_eq!(next(value).as_deref(), want, "{value}");
+    }
+}
+
+#[test]
 fn single_page_stops_after_one() {
     assert_eq!(
         Paginator::SinglePage.advance(&Position::First, &page(&json!({}), 3)),
