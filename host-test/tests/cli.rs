@@ -245,11 +245,15 @@ fn tenant_files_run_one_by_one_or_all_at_once() {
     tenant("fenced", "https://other.example.org");
     let out = dir.path().join("runs");
 
-    let one = host(&[
-        "run",
-        "--tenant",
-        tenants.join("acme.toml").to_str().unwrap(),
-    ]);
+    // A tenant file without a destination writes under ./tenant-runs/<tenant>/.
+    let one = host_in(
+        dir.path(),
+        &[
+            "run",
+            "--tenant",
+            tenants.join("acme.toml").to_str().unwrap(),
+        ],
+    );
     let stdout = String::from_utf8_lossy(&one.stdout);
     assert!(
         one.status.success(),
@@ -262,6 +266,8 @@ fn tenant_files_run_one_by_one_or_all_at_once() {
             .any(|l| l.starts_with("acme ") && l.contains(" ok ") && l.contains(" 1234 ")),
         "{stdout}"
     );
+    let written = std::fs::read_to_string(dir.path().join("tenant-runs/acme/resource_name.jsonl"));
+    assert_eq!(written.map(|t| t.lines().count()).ok(), Some(1234));
 
     let all = host(&[
         "run-all",

@@ -37,6 +37,15 @@ pub fn host_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("host-test starts")
 }
 
+/// Run `host-test` with `args` in the working directory `dir` (where relative default paths land).
+pub fn host_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host-test"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("host-test starts")
+}
+
 /// A seed document of the repository.
 pub fn seed(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
