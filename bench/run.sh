@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Extraction benchmark, on one machine and the same pages: the host + component, curl over the same URLs (the
-# client-side floor), and dlt 1.31 when BENCH_DLT=1 (installed into a throwaway venv under target/).
+# client-side floor), the engine compiled natively on the same bodies, and dlt 1.31 when BENCH_DLT=1 (installed
+# into a throwaway venv under target/). Then the per-tenant figures: instantiate latency, guest memory
+# high-water, and TENANTS tenants running at once.
 #
 #   bench/run.sh                 # 100,000 rows in 1,000 pages of 100
 #   ROWS=1000000 bench/run.sh    # 1,000,000 rows
 #   BENCH_DLT=1 bench/run.sh     # also dlt (pip install dlt==1.31.0; needs PyPI)
+#   TENANTS=100 bench/run.sh     # fewer tenants at once (default 1,000, each 1,000 rows in 10 pages)
 #
 # Each figure is the client process only (/usr/bin/time: wall, user+sys CPU, max RSS); the demo API runs in its
 # own process. Results are printed as a table; BENCHMARKS.md records them with the machine.
@@ -12,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROWS=${ROWS:-100000}
+TENANTS=${TENANTS:-1000}
 PORT=${PORT:-18181}
 PAGE=100
 TMP=$(mktemp -d)
@@ -23,7 +27,9 @@ $HOST demo-api --port "$PORT" --rows "$ROWS" >/dev/null &
 API=$!
 $HOST demo-api --port $((PORT + 1)) --rows 0 >/dev/null &
 EMPTY=$!
-trap 'kill $API $EMPTY 2>/dev/null; rm -rf "$TMP"' EXIT
+$HOST demo-api --port $((PORT + 2)) --rows 1000 >/dev/null &
+SMALL=$!
+trap 'kill $API $EMPTY $SMALL 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/v1/resource?limit=1&api_key=demo-api-key" >/dev/null && break
     sleep 0.1
@@ -60,9 +66,18 @@ run() {
         --out "$TMP/out-$RANDOM" --connect-to "https://api.example.com=http://127.0.0.1:$3"
 }
 for i in 1 2 3; do run "host-test run (jsonl) #$i" "$ROWS" "$PORT"; done
+$HOST run --config "$TMP/config.json" --secrets "$TMP/secrets.json" --out "$TMP/out-peak" \
+    --connect-to "https://api.example.com=http://127.0.0.1:$PORT" | sed -n 's/.*guest memory peak/guest memory peak:/p'
 measure "host-test run (sqlite)" "$ROWS" $HOST run --config "$TMP/config.json" --secrets "$TMP/secrets.json" \
     --db "$TMP/bench.db" --connect-to "https://api.example.com=http://127.0.0.1:$PORT"
 run "host-test zero-row run" 0 $((PORT + 1))
+# The zero-row run again, 20 times, for a figure finer than /usr/bin/time's 10 ms.
+start=$(date +%s%N)
+for _ in $(seq 20); do
+    $HOST run --config "$TMP/config.json" --secrets "$TMP/secrets.json" --out "$TMP/out-zero" \
+        --connect-to "https://api.example.com=http://127.0.0.1:$((PORT + 1))" >/dev/null
+done
+echo "zero-row run, whole process, mean of 20: $(( ($(date +%s%N) - start) / 20000 )) µs"
 
 # The same URLs the connector requests, over one keep-alive connection.
 python3 - "$ROWS" "$PAGE" "$PORT" >"$TMP/curl.cfg" <<'PY'
@@ -92,6 +107,28 @@ pipeline.extract(source)
 PY
     for i in 1 2; do measure "dlt 1.31 extract #$i" "$ROWS" "$VENV/bin/python" "$TMP/dlt_extract.py"; done
 fi
+
+# The engine alone, natively, on the same bodies from memory (single-threaded: its wall time is its CPU time).
+cargo bench -q --bench engine -- "$ROWS" 2>/dev/null | grep '^native engine'
+
+# Per tenant: instantiate (pooled, pre-instantiated, precompiled) and instantiate + configure.
+cargo bench -q -p host-test --bench instantiate 2>/dev/null | grep -E '^instantiate'
+
+# TENANTS tenants at once (run-all: pooling allocator, one task each), each seed 000 over 1,000 rows.
+mkdir -p "$TMP/tenants"
+for i in $(seq "$TENANTS"); do
+    cat >"$TMP/tenants/t$i.toml" <<TOML
+plugin = "$PWD/target/wasm32-wasip2/component/rest_api_source.wasm"
+config = "../config.json"
+out = "../fleet/t$i"
+[secrets]
+file = "../secrets.json"
+[egress]
+connect_to = { "https://api.example.com" = "http://127.0.0.1:$((PORT + 2))" }
+TOML
+done
+measure "$TENANTS tenants at once" $((TENANTS * 1000)) $HOST run-all "$TMP/tenants"
+echo "rows the tenants wrote: $(cat "$TMP"/fleet/*/*.jsonl | wc -l) (expected $((TENANTS * 1000)))"
 
 size=$(stat -c %s target/wasm32-wasip2/component/rest_api_source.wasm)
 echo "release component: $size bytes"

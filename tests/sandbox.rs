@@ -105,6 +105,24 @@ fn the_memory_limit_holds() {
     assert!(api.log().is_empty(), "nothing was sent");
 }
 
+/// The summary reports the guest's memory high-water mark, in wasm pages, and it follows what the guest needed.
+#[test]
+fn the_guest_memory_high_water_mark_is_reported() {
+    let api = api();
+    let (plain, _a) = run(&tenant(&api, &config()));
+    let plain = plain.expect("the run succeeds").guest_memory_peak;
+    // The padded request line is refused before it is sent; the summary still holds the guest's peak.
+    let (padded, _b) = run(&tenant(&api, &huge_config(4)));
+    let padded = padded.map_or_else(|f| f.summary.guest_memory_peak, |s| s.guest_memory_peak);
+    eprintln!("guest memory peak: {plain} bytes; with a 4 MB config: {padded} bytes");
+    assert!(plain > 0 && plain % 65536 == 0, "{plain}");
+    assert!(
+        plain < 8 << 20,
+        "pages of 100 rows fit in a few MiB: {plain}"
+    );
+    assert!(padded >= plain + (4 << 20), "{padded} vs {plain}");
+}
+
 /// The request allowance is enforced by the host: the third request is denied and never reaches the API.
 #[test]
 fn the_request_allowance_holds() {

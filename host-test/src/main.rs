@@ -442,9 +442,10 @@ fn print_totals(summary: &RunSummary, started: Instant) {
         .filter(|l| l.message.contains("; retrying in "))
         .count();
     println!(
-        "{total} rows in {} pages, {retries} retries, {:.2} s",
+        "{total} rows in {} pages, {retries} retries, {:.2} s, guest memory peak {:.1} MiB",
         summary.pages,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        summary.guest_memory_peak as f64 / (1 << 20) as f64
     );
 }
 

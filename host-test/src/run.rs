@@ -120,6 +120,7 @@ impl Plugin {
         };
         summary.logs = session.take_logs();
         summary.egress = session.egress_events();
+        summary.guest_memory_peak = session.guest_memory_peak();
         let finished = dest.finish();
         let load = LoadRecord {
             started: started_at,

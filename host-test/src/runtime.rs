@@ -8,12 +8,12 @@ pub use crate::capability::Capability;
 use crate::egress::{EgressEvent, EgressHooks, EgressPolicy};
 pub use crate::error::{FailureKind, RunError, RunFailure};
 pub use crate::sandbox::Limits;
-use crate::sandbox::{Refusal, Refusals};
+use crate::sandbox::{MemoryMeter, Refusal, Refusals};
 use crate::secrets::SecretStore;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Engine, Store, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -81,6 +81,8 @@ pub struct RunSummary {
     pub egress: Vec<EgressEvent>,
     /// The schema changes the pages reported, with their resource, in order.
     pub schema_changes: Vec<(String, SchemaChange)>,
+    /// The guest's largest linear memory during the run, in bytes (its high-water mark).
+    pub guest_memory_peak: u64,
 }
 
 /// The state of one tenant's store.
@@ -95,7 +97,7 @@ struct TenantState {
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: EgressHooks,
-    limits: StoreLimits,
+    limits: MemoryMeter,
     secrets: SecretStore,
     refusals: Refusals,
     output_bytes: usize,
@@ -371,10 +373,12 @@ impl Plugin {
             .with_deadline(deadline)
             .with_max_requests(tenant.limits.max_requests)
             .with_response_bytes(tenant.limits.response_bytes),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(tenant.limits.memory_bytes)
-                .instances(4)
-                .build(),
+            limits: MemoryMeter::new(
+                StoreLimitsBuilder::new()
+                    .memory_size(tenant.limits.memory_bytes)
+                    .instances(4)
+                    .build(),
+            ),
             secrets: tenant.secrets.clone(),
             refusals,
             output_bytes: tenant.limits.output_bytes,
@@ -389,6 +393,17 @@ impl Plugin {
         });
         store.set_epoch_deadline(YIELD_TICKS);
         (store, events)
+    }
+
+    /// Instantiate the component for `tenant` in a fresh store and drop it, without calling it: the fixed cost
+    /// every run pays before `configure` (for benchmarks and warm-up).
+    pub async fn instantiate_async(&self, tenant: &Tenant) -> Result<(), RunError> {
+        let (mut store, _) = self.store(tenant);
+        self.pre
+            .instantiate_async(&mut store)
+            .await
+            .map(drop)
+            .map_err(|e| trap(e, store.data()))
     }
 
     /// Instantiate the component for `tenant` in a fresh store and call `configure`.
@@ -479,6 +494,11 @@ impl Session {
     /// Each outgoing request's origin and whether the policy allowed it.
     pub fn egress_events(&self) -> Vec<EgressEvent> {
         self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// The guest's largest linear memory so far, in bytes.
+    pub fn guest_memory_peak(&self) -> u64 {
+        self.store.data().limits.peak() as u64
     }
 }
 

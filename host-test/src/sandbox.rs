@@ -38,6 +38,69 @@ impl Default for Limits {
     }
 }
 
+/// A store's resource limiter: wasmtime's [`wasmtime::StoreLimits`] (the memory cap of [`Limits`]), and the
+/// largest linear memory the guest has grown to.
+pub struct MemoryMeter {
+    limits: wasmtime::StoreLimits,
+    peak: usize,
+}
+
+impl MemoryMeter {
+    /// A meter enforcing `limits`.
+    pub fn new(limits: wasmtime::StoreLimits) -> Self {
+        Self { limits, peak: 0 }
+    }
+
+    /// The largest size, in bytes, any of the guest's linear memories was allowed to reach.
+    pub fn peak(&self) -> usize {
+        self.peak
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryMeter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.peak = self.peak.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
 /// Something the host refused a tenant's connector. The first refusal ends the run, whatever the connector
 /// makes of it, so a guest cannot keep probing after being told no.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
