@@ -2,6 +2,7 @@
 //! done; it is fed responses, transport errors and the time. It never does I/O and never reads a clock.
 
 mod frames;
+mod raw_page;
 mod request;
 
 use crate::auth::Auth;

@@ -119,6 +119,31 @@ pub enum Position {
 }
 
 impl Paginator {
+    /// The JSONPaths this paginator reads from a response body.
+    pub fn body_paths(&self) -> Vec<&Path> {
+        match self {
+            Paginator::Offset {
+                total_path,
+                has_more_path,
+                ..
+            }
+            | Paginator::PageNumber {
+                total_path,
+                has_more_path,
+                ..
+            } => total_path.iter().chain(has_more_path).collect(),
+            Paginator::Cursor {
+                cursor_path,
+                has_more_path,
+                ..
+            } => std::iter::once(cursor_path).chain(has_more_path).collect(),
+            Paginator::JsonLink { next_url_path } => vec![next_url_path],
+            Paginator::SinglePage
+            | Paginator::HeaderLink { .. }
+            | Paginator::HeaderCursor { .. } => Vec::new(),
+        }
+    }
+
     /// The dlt config form of a paginator detection can pick (to store it in a checkpoint); `None` for the
     /// kinds detection never picks.
     pub fn describe(&self) -> Option<Value> {

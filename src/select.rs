@@ -6,6 +6,8 @@
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+pub mod raw;
+
 /// A compiled JSONPath, keeping the text it was written as.
 #[derive(Debug, Clone)]
 pub struct Path {
@@ -23,6 +25,20 @@ impl Path {
             text: text.to_string(),
             compiled,
         })
+    }
+
+    /// The object keys this path follows from the root, when it is nothing but plain names (`data`,
+    /// `$.result.items`); `None` for anything else.
+    pub fn keys(&self) -> Option<Vec<String>> {
+        let text = self.text.trim();
+        let rest = match text.strip_prefix('$') {
+            Some("") => return Some(Vec::new()),
+            Some(rest) => rest.strip_prefix('.')?,
+            None => text,
+        };
+        rest.split('.')
+            .map(|k| is_identifier(k).then(|| k.to_string()))
+            .collect()
     }
 
     /// The path as written in the config.
@@ -285,6 +301,25 @@ mod tests {
         }
         let body = json!({"data": null, "next": null});
         assert_eq!(locate_at_keys(&body, &[]).count(&body), 1);
+    }
+
+    #[test]
+    fn plain_paths_give_their_keys() {
+        let keys = |p: &str| Path::parse(p).unwrap().keys();
+        let owned = |k: &[&str]| Some(k.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(keys("data"), owned(&["data"]));
+        assert_eq!(keys("$.result.items"), owned(&["result", "items"]));
+        assert_eq!(keys("$"), owned(&[]));
+        for other in [
+            "$.data[*]",
+            "data.0",
+            "['my-key']",
+            "$..id",
+            "my-key",
+            "data.*",
+        ] {
+            assert_eq!(keys(other), None, "{other}");
+        }
     }
 
     #[test]

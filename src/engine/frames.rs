@@ -178,46 +178,22 @@ impl Engine {
         response: &HttpResponse,
     ) -> Result<(), Error> {
         let f = exchange.frame;
+        if let Some(page) = self
+            .raw_keys(f)
+            .and_then(|keys| select::raw::parse(&response.body, &keys))
+        {
+            return self.take_raw_page(exchange, response, page);
+        }
         let (body, selection) = match self.locate(f, exchange, &response.body) {
             Ok(x) => x,
             Err(e) => return self.fail(e),
         };
-        let resource = &self.config.resources[self.frames[f].resource];
-        let url = exchange.request.url.clone();
-        let view = PageView {
-            body: &body,
-            headers: &response.headers,
-            record_count: selection.count(&body),
-            url: &url,
-        };
         let position = self.frames[f].position.clone();
-        let (paginator, at) = match (&resource.endpoint.paginator, &self.frames[f].found) {
-            (Some(p), _) | (None, Some(p)) => (p.clone(), position.clone()),
-            (None, None) => {
-                let p = crate::detect::detect_paginator(&response.headers, &body, &url);
-                let at = p.start();
-                (p, at)
-            }
+        let next = match self.advance(exchange, response, &body, selection.count(&body)) {
+            Ok(next) => next,
+            Err(e) => return self.fail(e),
         };
-        let next = match paginator.advance(&at, &view) {
-            Ok(next) => self.strip_auth_from_next(f, next),
-            Err(message) => return self.fail(self.bad(exchange, message)),
-        };
-        if next != Position::Done && next == position {
-            let message = format!(
-                "pagination does not advance: the page requested at {position:?} points to {next:?} again, so the next page would repeat it"
-            );
-            return self.fail(self.bad(exchange, message));
-        }
-        self.refreshed = false;
-        self.frames[f].pages += 1;
-        let next = match resource.endpoint.max_pages {
-            Some(max) if self.frames[f].pages >= max => Position::Done,
-            _ => next,
-        };
-        if resource.endpoint.paginator.is_none() {
-            self.frames[f].found = Some(paginator);
-        }
+        let resource = &self.config.resources[self.frames[f].resource];
         let (index, selected, name) = (
             self.frames[f].resource,
             resource.selected,
@@ -232,12 +208,14 @@ impl Engine {
             Err(message) => return self.fail(self.bad(exchange, message)),
         };
         let next = if stop { Position::Done } else { next };
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(response.body.len());
         let mut schema_changes = Vec::new();
         if selected {
             for record in &records {
                 schema_changes.extend(self.schemas[index].observe(record));
-                serde_json::to_writer(&mut lines, record).expect("a JSON value serialises");
+                if let Err(e) = serde_json::to_writer(&mut lines, record) {
+                    return self.fail(Error::Internal(format!("writing a record: {e}")));
+                }
                 lines.push(b'\n');
             }
         }
@@ -252,14 +230,75 @@ impl Engine {
             });
         }
         self.frames[f].position = next;
+        self.emit(exchange, name, lines, count, schema_changes)
+    }
+
+    /// The position after this page, from the frame's paginator (configured, found earlier, or detected from
+    /// this first response); counts the page and applies `max_pages`. A position that repeats is an error.
+    pub(super) fn advance(
+        &mut self,
+        exchange: &Exchange,
+        response: &HttpResponse,
+        body: &Value,
+        record_count: usize,
+    ) -> Result<Position, Error> {
+        let f = exchange.frame;
+        let resource = &self.config.resources[self.frames[f].resource];
+        let url = exchange.request.url.clone();
+        let view = PageView {
+            body,
+            headers: &response.headers,
+            record_count,
+            url: &url,
+        };
+        let position = self.frames[f].position.clone();
+        let (paginator, at) = match (&resource.endpoint.paginator, &self.frames[f].found) {
+            (Some(p), _) | (None, Some(p)) => (p.clone(), position.clone()),
+            (None, None) => {
+                let p = crate::detect::detect_paginator(&response.headers, body, &url);
+                let at = p.start();
+                (p, at)
+            }
+        };
+        let next = match paginator.advance(&at, &view) {
+            Ok(next) => self.strip_auth_from_next(f, next),
+            Err(message) => return Err(self.bad(exchange, message)),
+        };
+        if next != Position::Done && next == position {
+            let message = format!(
+                "pagination does not advance: the page requested at {position:?} points to {next:?} again, so the next page would repeat it"
+            );
+            return Err(self.bad(exchange, message));
+        }
+        self.refreshed = false;
+        self.frames[f].pages += 1;
+        let next = match resource.endpoint.max_pages {
+            Some(max) if self.frames[f].pages >= max => Position::Done,
+            _ => next,
+        };
+        if resource.endpoint.paginator.is_none() {
+            self.frames[f].found = Some(paginator);
+        }
+        Ok(next)
+    }
+
+    /// Make a page ready, with the checkpoint of the frames as they are now.
+    pub(super) fn emit(
+        &mut self,
+        exchange: &Exchange,
+        resource: String,
+        records: Vec<u8>,
+        record_count: u32,
+        schema_changes: Vec<crate::schema::Change>,
+    ) -> Result<(), Error> {
         let checkpoint = match self.checkpoint() {
             Ok(c) => c,
             Err(message) => return self.fail(self.bad(exchange, message)),
         };
         self.ready = Some(Page {
-            resource: name,
-            records: lines,
-            record_count: count,
+            resource,
+            records,
+            record_count,
             checkpoint,
             schema_changes,
         });

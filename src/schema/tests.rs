@@ -310,3 +310,29 @@ fn a_null_only_column_reports_its_first_type() {
     );
     assert_eq!(types(&t)[1], ("note", Some(DataType::Text), true));
 }
+
+#[test]
+fn a_record_in_its_text_is_observed_like_its_parsed_value() {
+    let records = [
+        r#"{"id": 1, "name": "a", "amount": 1.25, "active": true, "at": "2024-01-02T03:04:05Z"}"#,
+        r#"{"id": 18446744073709551615, "big": 184467440737095516150, "exp": 1e3, "neg": -0, "day": "2024-02-03"}"#,
+        r#"{"id": 2, "name": null, "nested": {"a": [1, {"b": "x"}]}, "list": [], "obj": {}}"#,
+        "{\"id\": 3, \"esc\\\"aped\": \"line\\nbreak\", \"day\": \"2024-0\\u0032-03\", \"uni\": \"\\u00e9\"}",
+        r#"{"id": 4, "amount": 7, "at": "2024-01-02", "late": false}"#,
+        r#"{ "id" : 5 ,
+            "name" : "spaced" }"#,
+        "[1, 2]",
+        "\"not an object\"",
+        "null",
+    ];
+    let (mut parsed, mut raw) = (table(), table());
+    for text in records {
+        let value: Value = serde_json::from_str(text).unwrap();
+        let boxed: Box<RawValue> = serde_json::from_str(text).unwrap();
+        assert_eq!(parsed.observe(&value), raw.observe_raw(&boxed), "{text}");
+    }
+    assert_eq!(types(&parsed), types(&raw));
+    assert_eq!(parsed.records_seen, raw.records_seen);
+    let day = raw.columns.iter().find(|c| c.name == "day").unwrap();
+    assert_eq!(day.data_type, Some(DataType::Date), "escapes are decoded");
+}
