@@ -1,6 +1,6 @@
 //! Pages whose records stay text: for a stored resource with records at a plain key path, no parent, no
 //! children and no incremental cursor, each record is copied from the response to the page as it came, and the
-//! schema is inferred from its top-level keys. The common case costs one pass over the body.
+//! schema is inferred from its top-level keys. No record is built as a `Value` or written out again.
 
 use super::{Engine, Exchange};
 use crate::error::Error;
