@@ -44,7 +44,7 @@ $HOST check --config "$TMP/config.json" --secrets "$TMP/secrets.json" >/dev/null
 measure() {
     local name=$1 rows=$2
     shift 2
-    /usr/bin/time -f "%e %U %S %M" -o "$TMP/time" "$@" >/dev/null 2>"$TMP/err" || {
+    /usr/bin/time -f "%e %U %S %M" -o "$TMP/time" "$@" >"$TMP/stdout" 2>"$TMP/err" || {
         cat "$TMP/err" >&2
         return 1
     }
@@ -66,8 +66,7 @@ run() {
         --out "$TMP/out-$RANDOM" --connect-to "https://api.example.com=http://127.0.0.1:$3"
 }
 for i in 1 2 3; do run "host-test run (jsonl) #$i" "$ROWS" "$PORT"; done
-$HOST run --config "$TMP/config.json" --secrets "$TMP/secrets.json" --out "$TMP/out-peak" \
-    --connect-to "https://api.example.com=http://127.0.0.1:$PORT" | sed -n 's/.*guest memory peak/guest memory peak:/p'
+sed -n 's/.*guest memory peak/guest memory peak:/p' "$TMP/stdout"   # the last run's totals line
 measure "host-test run (sqlite)" "$ROWS" $HOST run --config "$TMP/config.json" --secrets "$TMP/secrets.json" \
     --db "$TMP/bench.db" --connect-to "https://api.example.com=http://127.0.0.1:$PORT"
 run "host-test zero-row run" 0 $((PORT + 1))

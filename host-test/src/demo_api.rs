@@ -364,10 +364,7 @@ fn handle(shared: &Shared, mut request: Request) {
         }
         Some((FaultKind::ShortBody, _)) => {
             let text = body_text(&payload);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                text.len()
-            );
+            let head = json_head(200, text.len(), "");
             raw = Some([head.as_bytes(), &text.as_bytes()[..text.len() / 2]].concat());
             status = 0;
         }
@@ -379,10 +376,7 @@ fn handle(shared: &Shared, mut request: Request) {
         Some((FaultKind::CloseConnection, _)) => {
             // Written by hand: tiny_http does not let a response set `Connection`.
             let text = body_text(&payload);
-            let head = format!(
-                "HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                text.len()
-            );
+            let head = json_head(status, text.len(), "Connection: close\r\n");
             raw = Some([head.as_bytes(), text.as_bytes()].concat());
         }
         _ => {}
@@ -438,6 +432,14 @@ pub enum Body {
 pub type Answer = (u16, Body, Vec<(String, String)>);
 
 type SeedAnswer = (u16, Value, Vec<(String, String)>);
+
+/// A response head written by hand, for answers tiny_http cannot give: a JSON body of `length` bytes, plus
+/// `extra` header lines (each ending in CRLF).
+fn json_head(status: u16, length: usize, extra: &str) -> String {
+    format!(
+        "HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n{extra}\r\n"
+    )
+}
 
 fn body_text(body: &Body) -> String {
     match body {

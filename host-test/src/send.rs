@@ -121,11 +121,6 @@ impl ConnectionPool {
             });
         }
     }
-
-    /// Idle connections held now.
-    pub fn idle(&self) -> usize {
-        self.idle.lock().map_or(0, |idle| idle.len())
-    }
 }
 
 /// Send `request` to `target` over a pooled connection or a new one; the response body counts against `budget`

@@ -101,3 +101,26 @@ fn auth_types_are_the_parsers() {
         set(parts::AUTH_TYPES)
     );
 }
+
+/// The schema lists its own copy of dlt's type names (the host does not link the engine): each one parses, and
+/// each parsed type is named in the list under its own name.
+#[test]
+fn the_schema_names_exactly_the_data_types_the_parser_knows() {
+    use crate::schema::DataType;
+    let names: Vec<String> = def(&schema(), "DataType")["enum"]
+        .as_array()
+        .expect("an enum")
+        .iter()
+        .map(|n| n.as_str().expect("a name").to_string())
+        .collect();
+    for name in &names {
+        let parsed = DataType::from_name(name).unwrap_or_else(|| panic!("`{name}` does not parse"));
+        let own = serde_json::to_value(parsed).expect("serialises");
+        let own = own.as_str().expect("a name");
+        assert!(
+            names.iter().any(|n| n == own),
+            "`{own}` is missing from the schema"
+        );
+    }
+    assert!(DataType::from_name("varchar").is_none());
+}

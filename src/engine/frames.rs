@@ -208,7 +208,7 @@ impl Engine {
             Err(message) => return self.fail(self.bad(exchange, message)),
         };
         let next = if stop { Position::Done } else { next };
-        let mut lines = Vec::with_capacity(response.body.len());
+        let mut lines = Vec::with_capacity(if selected { response.body.len() } else { 0 });
         let mut schema_changes = Vec::new();
         if selected {
             for record in &records {
