@@ -12,8 +12,6 @@
 use crate::config::{ColumnHint, Resource, WriteDisposition};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
-use std::borrow::Cow;
 
 /// dlt data types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,34 +68,6 @@ impl DataType {
             Value::String(s) if is_iso_date(s) => Some(Self::Date),
             Value::String(_) => Some(Self::Text),
             Value::Array(_) | Value::Object(_) => Some(Self::Json),
-        }
-    }
-
-    /// [`DataType::of`] for a value still in its JSON text.
-    pub fn of_raw(value: &RawValue) -> Option<Self> {
-        let text = value.get();
-        match text.as_bytes().first() {
-            None | Some(b'n') => None,
-            Some(b't' | b'f') => Some(Self::Bool),
-            Some(b'{' | b'[') => Some(Self::Json),
-            Some(b'"') => {
-                let inner = &text[1..text.len() - 1];
-                let decoded: Cow<str> = match inner.contains('\\') {
-                    false => Cow::Borrowed(inner),
-                    true => Cow::Owned(serde_json::from_str(text).unwrap_or_default()),
-                };
-                Some(match decoded.as_ref() {
-                    s if is_iso_timestamp(s) => Self::Timestamp,
-                    s if is_iso_date(s) => Self::Date,
-                    _ => Self::Text,
-                })
-            }
-            // serde_json reads `-0` as a float, to keep its sign.
-            Some(_) if text.contains(['.', 'e', 'E']) || text == "-0" => Some(Self::Double),
-            Some(_) if text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok() => {
-                Some(Self::Bigint)
-            }
-            Some(_) => Some(Self::Double),
         }
     }
 
@@ -263,87 +233,81 @@ impl TableSchema {
 
     /// Learn from one record; the changes it made to the inferred schema.
     pub fn observe(&mut self, record: &Value) -> Vec<Change> {
-        let Value::Object(map) = record else {
-            self.records_seen += 1;
-            return Vec::new();
-        };
-        self.observe_fields(map.iter().map(|(k, v)| (k.as_str(), DataType::of(v))))
-    }
-
-    /// [`TableSchema::observe`] for a record still in its JSON text: only its top-level keys are read, and of
-    /// their values only the strings are decoded (to tell dates and timestamps).
-    pub fn observe_raw(&mut self, record: &RawValue) -> Vec<Change> {
-        match serde_json::from_str::<RawObject>(record.get()) {
-            Ok(RawObject(fields)) => self.observe_fields(
-                fields
-                    .iter()
-                    .map(|(k, v)| (k.as_ref(), DataType::of_raw(v))),
-            ),
-            Err(_) => {
-                self.records_seen += 1;
-                Vec::new()
-            }
-        }
-    }
-
-    /// Learn from one record's top-level fields and the type each value shows.
-    fn observe_fields<'a>(
-        &mut self,
-        fields: impl Iterator<Item = (&'a str, Option<DataType>)>,
-    ) -> Vec<Change> {
         let mut changes = Vec::new();
         self.records_seen += 1;
-        for (key, observed) in fields {
-            let key = key.to_string();
-            let i = match self.columns.iter().position(|c| c.name == key) {
-                Some(i) => i,
-                None => {
-                    // A column first seen after some records is missing from those.
-                    let nullable = self.records_seen > 1 || observed.is_none();
-                    self.columns.push(Column {
-                        name: key.clone(),
-                        data_type: observed,
-                        nullable,
-                        type_source: Source::Inferred,
-                        nullable_source: Source::Inferred,
-                        primary_key: false,
-                        merge_key: false,
-                        cursor: false,
-                        seen_in: 0,
-                    });
-                    changes.push(Change::NewColumn(key.clone(), observed));
-                    self.columns.len() - 1
-                }
-            };
-            let column = &mut self.columns[i];
-            column.seen_in += 1;
-            if column.type_source == Source::Inferred {
-                let widened = match (column.data_type, observed) {
-                    (None, t) => t,
-                    (Some(t), Some(o)) => Some(t.widen(o)),
-                    (t, None) => t,
+        if let Value::Object(map) = record {
+            let before = self.columns.len();
+            for (key, value) in map {
+                let type_of = |current| match (current, value) {
+                    // Any string leaves a text column text: no need to look for a date in it.
+                    (Some(DataType::Text), Value::String(_)) => Some(DataType::Text),
+                    _ => DataType::of(value),
                 };
-                match (column.data_type, widened) {
-                    (Some(from), Some(to)) if from != to => {
-                        changes.push(Change::Widened(key.clone(), from, to))
-                    }
-                    (None, Some(to)) if column.seen_in > 1 => {
-                        changes.push(Change::Typed(key.clone(), to))
-                    }
-                    _ => {}
-                }
-                column.data_type = widened;
+                self.observe_field(key, type_of, &mut changes);
             }
-            if observed.is_none() {
-                mark_nullable(column, &mut changes);
-            }
+            self.end_record(before, &mut changes);
         }
+        changes
+    }
+
+    /// Learn from one field of the current record: `type_of` gets the column's type so far (if the column
+    /// exists) and gives the type the value shows.
+    fn observe_field(
+        &mut self,
+        key: &str,
+        type_of: impl FnOnce(Option<DataType>) -> Option<DataType>,
+        changes: &mut Vec<Change>,
+    ) {
+        let Some(column) = self.columns.iter_mut().find(|c| c.name == key) else {
+            let observed = type_of(None);
+            self.columns.push(Column {
+                name: key.to_string(),
+                data_type: observed,
+                // A column first seen after some records is missing from those.
+                nullable: self.records_seen > 1 || observed.is_none(),
+                type_source: Source::Inferred,
+                nullable_source: Source::Inferred,
+                primary_key: false,
+                merge_key: false,
+                cursor: false,
+                seen_in: 1,
+            });
+            changes.push(Change::NewColumn(key.to_string(), observed));
+            return;
+        };
+        let observed = type_of(column.data_type);
+        column.seen_in += 1;
+        if column.type_source == Source::Inferred {
+            let widened = match (column.data_type, observed) {
+                (None, t) => t,
+                (Some(t), Some(o)) => Some(t.widen(o)),
+                (t, None) => t,
+            };
+            match (column.data_type, widened) {
+                (Some(from), Some(to)) if from != to => {
+                    changes.push(Change::Widened(key.to_string(), from, to))
+                }
+                (None, Some(to)) if column.seen_in > 1 => {
+                    changes.push(Change::Typed(key.to_string(), to))
+                }
+                _ => {}
+            }
+            column.data_type = widened;
+        }
+        if observed.is_none() {
+            mark_nullable(column, changes);
+        }
+    }
+
+    /// After a record's fields: columns it lacked become nullable, and new columns learn whether they are keys.
+    fn end_record(&mut self, columns_before: usize, changes: &mut Vec<Change>) {
         let seen = self.records_seen;
         for column in self.columns.iter_mut().filter(|c| c.seen_in < seen) {
-            mark_nullable(column, &mut changes);
+            mark_nullable(column, changes);
         }
-        self.mark_keys();
-        changes
+        if self.columns.len() != columns_before {
+            self.mark_keys();
+        }
     }
 
     /// The inferred part, for a checkpoint.
@@ -419,53 +383,6 @@ fn declared_column(hint: &ColumnHint) -> Column {
     }
 }
 
+mod raw;
 #[cfg(test)]
 mod tests;
-
-/// A JSON object's top-level fields, keys borrowed where they hold no escapes and values left as text.
-struct RawObject<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for RawObject<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RawObject<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> Result<Self::Value, M::Error> {
-                let mut fields = Vec::new();
-                while let Some(Key(key)) = map.next_key()? {
-                    fields.push((key, map.next_value()?));
-                }
-                Ok(RawObject(fields))
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
-}
-
-/// An object key, borrowed from the input when it can be.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Text;
-        impl<'de> serde::de::Visitor<'de> for Text {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
-            }
-        }
-        deserializer.deserialize_str(Text)
-    }
-}

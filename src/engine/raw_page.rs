@@ -25,11 +25,15 @@ impl Engine {
         let mut schema_changes = Vec::new();
         for record in &page.records {
             schema_changes.extend(self.schemas[index].observe_raw(record));
+            let start = lines.len();
+            lines.extend_from_slice(record.get().as_bytes());
             // A JSON string cannot hold a raw line break, so any in the text is whitespace between tokens.
-            lines.extend(record.get().bytes().map(|b| match b {
-                b'\n' | b'\r' => b' ',
-                b => b,
-            }));
+            let text = &mut lines[start..];
+            if text.contains(&b'\n') || text.contains(&b'\r') {
+                for b in text.iter_mut().filter(|b| matches!(b, b'\n' | b'\r')) {
+                    *b = b' ';
+                }
+            }
             lines.push(b'\n');
         }
         self.frames[f].position = next;

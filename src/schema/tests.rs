@@ -2,6 +2,7 @@
 
 use super::*;
 use serde_json::json;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 fn table() -> TableSchema {
@@ -321,6 +322,7 @@ fn a_record_in_its_text_is_observed_like_its_parsed_value() {
         r#"{"id": 4, "amount": 7, "at": "2024-01-02", "late": false}"#,
         r#"{ "id" : 5 ,
             "name" : "spaced" }"#,
+        r#"{"id": 6, "name": "2024-01-02T03:04:05Z", "at": "2024-01-02T03:04:05+01:00"}"#,
         "[1, 2]",
         "\"not an object\"",
         "null",
@@ -335,4 +337,21 @@ fn a_record_in_its_text_is_observed_like_its_parsed_value() {
     assert_eq!(parsed.records_seen, raw.records_seen);
     let day = raw.columns.iter().find(|c| c.name == "day").unwrap();
     assert_eq!(day.data_type, Some(DataType::Date), "escapes are decoded");
+    let type_of =
+        |t: &TableSchema, name: &str| t.columns.iter().find(|c| c.name == name).unwrap().data_type;
+    assert_eq!(
+        type_of(&raw, "name"),
+        Some(DataType::Text),
+        "a timestamp in a text column"
+    );
+    assert_eq!(type_of(&raw, "at"), Some(DataType::Timestamp));
+    // A text column that sees a non-string still widens.
+    let widened = [Change::Widened(
+        "name".into(),
+        DataType::Text,
+        DataType::Json,
+    )];
+    let boxed: Box<RawValue> = serde_json::from_str(r#"{"name": {"x": 1}}"#).unwrap();
+    assert_eq!(parsed.observe(&json!({"name": {"x": 1}}))[..1], widened[..]);
+    assert_eq!(raw.observe_raw(&boxed)[..1], widened[..]);
 }

@@ -1,0 +1,115 @@
+//! Learning from a record still in its JSON text: its top-level fields are read as they are parsed, keys
+//! borrowed where they hold no escapes, and of the values only strings are decoded (to tell dates and
+//! timestamps), and only when the column's type so far could still change.
+
+use super::{Change, DataType, TableSchema, is_iso_date, is_iso_timestamp};
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+impl TableSchema {
+    /// [`TableSchema::observe`] for a record still in its JSON text: only its top-level keys are read.
+    pub fn observe_raw(&mut self, record: &RawValue) -> Vec<Change> {
+        let mut changes = Vec::new();
+        self.records_seen += 1;
+        let before = self.columns.len();
+        let mut de = serde_json::Deserializer::from_str(record.get());
+        let fields = Fields {
+            schema: self,
+            changes: &mut changes,
+        };
+        // Only an object is read; any other record, like a `Value` that is not an object, adds no columns.
+        if fields.deserialize(&mut de).is_ok() {
+            self.end_record(before, &mut changes);
+        }
+        changes
+    }
+}
+
+impl DataType {
+    /// [`DataType::of`] for a value still in its JSON text.
+    pub fn of_raw(value: &RawValue) -> Option<Self> {
+        let text = value.get();
+        match text.as_bytes().first() {
+            None | Some(b'n') => None,
+            Some(b't' | b'f') => Some(Self::Bool),
+            Some(b'{' | b'[') => Some(Self::Json),
+            Some(b'"') => {
+                let inner = &text[1..text.len() - 1];
+                let decoded: Cow<str> = match inner.contains('\\') {
+                    false => Cow::Borrowed(inner),
+                    true => Cow::Owned(serde_json::from_str(text).unwrap_or_default()),
+                };
+                Some(match decoded.as_ref() {
+                    s if is_iso_timestamp(s) => Self::Timestamp,
+                    s if is_iso_date(s) => Self::Date,
+                    _ => Self::Text,
+                })
+            }
+            // serde_json reads `-0` as a float, to keep its sign.
+            Some(_) if text.contains(['.', 'e', 'E']) || text == "-0" => Some(Self::Double),
+            Some(_) if text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok() => {
+                Some(Self::Bigint)
+            }
+            Some(_) => Some(Self::Double),
+        }
+    }
+}
+
+/// Feeds each top-level field of an object to [`TableSchema::observe_field`] as it is parsed.
+struct Fields<'s> {
+    schema: &'s mut TableSchema,
+    changes: &'s mut Vec<Change>,
+}
+
+impl<'de> DeserializeSeed<'de> for Fields<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Fields<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        while let Some(Key(key)) = map.next_key()? {
+            let value: &RawValue = map.next_value()?;
+            let type_of = |current| match (current, value.get().starts_with('"')) {
+                // Any string leaves a text column text: no need to look for a date in it.
+                (Some(DataType::Text), true) => Some(DataType::Text),
+                _ => DataType::of_raw(value),
+            };
+            self.schema.observe_field(&key, type_of, self.changes);
+        }
+        Ok(())
+    }
+}
+
+/// An object key, borrowed from the input when it can be.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        deserializer.deserialize_str(Text)
+    }
+}
