@@ -446,9 +446,11 @@ impl Engine {
         response: &HttpResponse,
     ) -> Result<(), Error> {
         let auth = self.resource_of(exchange.frame).endpoint.auth.as_ref();
-        let oauth = auth
-            .and_then(Auth::oauth2)
-            .expect("token exchanges need oauth2");
+        let Some(oauth) = auth.and_then(Auth::oauth2) else {
+            return self.fail(Error::Internal(
+                "a token response arrived for a resource without oauth2".into(),
+            ));
+        };
         let (token_url, client_id) = (oauth.token_url.clone(), oauth.client_id.clone());
         match oauth.parse_token(&response.body) {
             Ok(token) => {

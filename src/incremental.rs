@@ -131,11 +131,10 @@ fn row_hash(record: &Value, key: &[String]) -> String {
     let text = if key.is_empty() {
         record.to_string()
     } else {
-        let values: Vec<&Value> = key
+        let values = key
             .iter()
-            .map(|k| record.get(k).unwrap_or(&Value::Null))
-            .collect();
-        serde_json::to_string(&values).expect("serialises")
+            .map(|k| record.get(k).cloned().unwrap_or(Value::Null));
+        Value::Array(values.collect()).to_string()
     };
     crate::checkpoint::fingerprint(&text)
 }
@@ -149,14 +148,16 @@ impl Incremental {
     /// The state a run starts from: the previous run's final state (lag applied), or `initial_value`.
     pub fn bind(&self, previous: Option<&CursorState>) -> Result<CursorState, String> {
         let previous = previous.filter(|_| self.stateful());
-        let stored = previous.and_then(|p| p.last_value.clone().or_else(|| p.start_value.clone()));
-        let Some(stored) = stored else {
+        let stored = previous.and_then(|p| {
+            let value = p.last_value.clone().or_else(|| p.start_value.clone());
+            value.map(|v| (p, v))
+        });
+        let Some((previous, stored)) = stored else {
             return Ok(CursorState {
                 start_value: self.initial_value.clone(),
                 ..CursorState::default()
             });
         };
-        let previous = previous.expect("stored comes from it");
         let hashes = previous.final_hashes();
         let start = match self.lag {
             Some(lag) => {

@@ -4,6 +4,19 @@
 //! it compiles and is tested natively. `component` (built only for `wasm32`) binds the engine to the WIT world in
 //! `wit/` and performs the HTTP, sleeping and secret look-ups through the host.
 
+// No panic reachable from a config, a response or a checkpoint: the few justified exceptions say why.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod auth;
 pub mod checkpoint;
 pub mod config;

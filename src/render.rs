@@ -73,10 +73,12 @@ pub fn py_float(f: f64) -> String {
     let abs = f.abs();
     if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
         let s = format!("{f:e}");
-        let (mantissa, exp) = s.split_once('e').expect("exponent form has an e");
-        let exp: i32 = exp.parse().expect("exponent is an integer");
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{mantissa}e{sign}{:02}", exp.abs());
+        // Rust's exponent form is `<mantissa>e<integer>`; Python pads the exponent to two digits with a sign.
+        if let Some((mantissa, Ok(exp))) = s.split_once('e').map(|(m, e)| (m, e.parse::<i32>())) {
+            let sign = if exp < 0 { '-' } else { '+' };
+            return format!("{mantissa}e{sign}{:02}", exp.abs());
+        }
+        return s;
     }
     let s = format!("{f}");
     if s.contains('.') { s } else { format!("{s}.0") }

@@ -106,7 +106,9 @@ impl RequestParts {
             if !node.is_object() {
                 *node = Value::Object(Map::new());
             }
-            let map = node.as_object_mut().expect("made an object above");
+            let Value::Object(map) = node else {
+                return;
+            };
             if i + 1 == path.len() {
                 map.insert(key.clone(), value);
                 return;

@@ -319,10 +319,10 @@ impl Engine {
             Ok(records) => records,
             Err(e) => return self.fail(e),
         };
-        let state = self.frames[f]
-            .replay
-            .take()
-            .expect("a replay exchange has a replay");
+        let Some(state) = self.frames[f].replay.take() else {
+            let message = "a replayed page arrived for a frame with nothing to replay";
+            return self.fail(Error::Internal(message.into()));
+        };
         if let Some(child) = self.frames.get_mut(f + 1) {
             let index = child.parent_index.unwrap_or_default();
             match records.get(index) {
@@ -395,6 +395,8 @@ impl Engine {
                 }
             })
             .collect();
+        // Justified: plain derived structs with string map keys always serialise to a string.
+        #[allow(clippy::expect_used)]
         let positions = serde_json::to_string(&frames).expect("serialises");
         if contains_secret(&positions, &self.masks()) {
             return Err(
