@@ -397,11 +397,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// The target of the first `Link` header entry with relation `rel` (relation types compare case-insensitively),
 /// resolved against `base`, the URL of the page it came with. A `Link` header that does not parse is ignored.
-pub(crate) fn link_target(
-    headers: &[(String, String)],
-    rel: &str,
-    base: &url::Url,
-) -> Option<String> {
+pub fn link_target(headers: &[(String, String)], rel: &str, base: &url::Url) -> Option<String> {
     headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("link"))
