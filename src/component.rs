@@ -4,6 +4,7 @@
 use crate::config::WriteDisposition;
 use crate::engine::{Engine, Now, Step};
 use crate::error::{ConfigProblem, Error};
+use crate::limits::ResponseLimits;
 use crate::request::{HttpRequest, HttpResponse, Method};
 use crate::schema::DataType;
 use std::cell::RefCell;
@@ -31,8 +32,6 @@ use rest_source::connector::logging::{self, Level};
 use rest_source::connector::secrets::{self, SecretError};
 use rest_source::connector::types as wit;
 
-/// The largest response body read; a larger one fails the request instead of exhausting memory.
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// Bytes asked for per read of a response body.
 const READ_CHUNK: u64 = 64 * 1024;
 
@@ -164,7 +163,7 @@ impl Transport {
     }
 }
 
-/// Send one request through the host and read the whole response (up to [`MAX_BODY_BYTES`]).
+/// Send one request through the host and read the whole response (up to `req.max_response_bytes`).
 fn send(req: &HttpRequest) -> Result<HttpResponse, Transport> {
     let url =
         url::Url::parse(&req.url).map_err(|e| Transport::fatal(format!("invalid URL: {e}")))?;
@@ -217,13 +216,13 @@ fn send(req: &HttpRequest) -> Result<HttpResponse, Transport> {
         _ => return Err(Transport::fatal("response future gave no response")),
     };
     let status = response.status();
-    let headers = response
+    let headers: Vec<(String, String)> = response
         .headers()
         .entries()
         .into_iter()
         .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
         .collect();
-    let body = read_body(&response)?;
+    let body = read_body(&response, &headers, req.max_response_bytes)?;
     Ok(HttpResponse {
         status,
         headers,
@@ -245,24 +244,42 @@ fn write_body(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), Transport>
     OutgoingBody::finish(body, None).map_err(transport)
 }
 
-fn read_body(response: &http::IncomingResponse) -> Result<Vec<u8>, Transport> {
+/// Read a response body of at most `max` bytes: a larger `Content-Length` is refused before reading, and the
+/// read stops as soon as the body grows past `max`.
+fn read_body(
+    response: &http::IncomingResponse,
+    headers: &[(String, String)],
+    max: u64,
+) -> Result<Vec<u8>, Transport> {
+    let too_large = || Transport {
+        message: ResponseLimits {
+            max_bytes: max,
+            ..ResponseLimits::default()
+        }
+        .too_large(),
+        retryable: false,
+        unusable: true,
+    };
+    let declared = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
     let incoming = response
         .consume()
         .map_err(|()| Transport::fatal("response body unavailable"))?;
     let stream = incoming
         .stream()
         .map_err(|()| Transport::fatal("response body stream unavailable"))?;
-    let mut body = Vec::new();
+    // One allocation when the length is declared (and within the cap); a body longer than declared still grows.
+    let mut body = Vec::with_capacity(declared.unwrap_or(0) as usize);
     loop {
         match stream.blocking_read(READ_CHUNK) {
             Ok(chunk) => {
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    let message = format!("the response body exceeds {MAX_BODY_BYTES} bytes");
-                    return Err(Transport {
-                        message,
-                        retryable: false,
-                        unusable: true,
-                    });
+                if (body.len() + chunk.len()) as u64 > max {
+                    return Err(too_large());
                 }
                 body.extend_from_slice(&chunk);
             }

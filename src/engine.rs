@@ -236,7 +236,8 @@ impl Engine {
         }))
     }
 
-    fn send(&mut self, exchange: Exchange) -> Step {
+    fn send(&mut self, mut exchange: Exchange) -> Step {
+        exchange.request.max_response_bytes = self.config.limits.max_bytes;
         let request = exchange.request.clone();
         self.phase = Phase::InFlight(exchange);
         Step::Send(request)
@@ -282,6 +283,9 @@ impl Engine {
         };
         if response.status >= 300 {
             return self.fail(self.status_error(&exchange, attempts, &response));
+        }
+        if let Err(message) = self.config.limits.check(&response.body) {
+            return self.fail(self.bad(&exchange, message));
         }
         match exchange.purpose {
             Purpose::Token => self.take_token(now, &exchange, &response),
@@ -447,9 +451,7 @@ impl Engine {
     ) -> Result<(), Error> {
         let auth = self.resource_of(exchange.frame).endpoint.auth.as_ref();
         let Some(oauth) = auth.and_then(Auth::oauth2) else {
-            return self.fail(Error::Internal(
-                "a token response arrived for a resource without oauth2".into(),
-            ));
+            return self.fail(Error::Internal("a token without oauth2".into()));
         };
         let (token_url, client_id) = (oauth.token_url.clone(), oauth.client_id.clone());
         match oauth.parse_token(&response.body) {

@@ -24,6 +24,7 @@ pub mod detect;
 pub mod engine;
 pub mod error;
 pub mod incremental;
+pub mod limits;
 pub mod paginator;
 pub mod redact;
 pub mod render;

@@ -35,6 +35,8 @@ pub struct HttpRequest {
     pub body: Option<Vec<u8>>,
     /// Connect, first-byte and between-bytes timeout, in milliseconds.
     pub timeout_ms: u64,
+    /// The largest response body to read (`client.max_response_bytes`); a larger one fails the request.
+    pub max_response_bytes: u64,
 }
 
 /// A response fed back to the engine.
@@ -186,6 +188,7 @@ impl RequestParts {
             headers,
             body,
             timeout_ms,
+            max_response_bytes: crate::limits::ResponseLimits::DEFAULT_MAX_BYTES,
         }
     }
 }

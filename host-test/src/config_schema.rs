@@ -58,6 +58,12 @@ pub struct Client {
     pub paginator: Option<PaginatorSetting>,
     /// Extension: retry settings for every resource.
     pub error_handler: Option<ErrorHandler>,
+    /// Extension: the largest response body read, in bytes (default 32 MiB); a larger one fails the run.
+    #[schemars(range(min = 1))]
+    pub max_response_bytes: Option<u64>,
+    /// Extension: the deepest nesting of arrays and objects a response may have (1 to 128, the default).
+    #[schemars(range(min = 1, max = 128))]
+    pub max_response_depth: Option<u32>,
 }
 
 /// A resource: its name or a full resource object.

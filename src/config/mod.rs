@@ -12,6 +12,7 @@ mod parts;
 
 use crate::auth::Auth;
 use crate::error::Error;
+use crate::limits::ResponseLimits;
 use crate::paginator::Paginator;
 use crate::render::py_str;
 use crate::request::{Method, join_url};
@@ -30,6 +31,8 @@ pub struct SourceConfig {
     pub base_url: String,
     /// Per resource (by index), the resources whose templates name it as their parent, in config order.
     pub children: Vec<Vec<usize>>,
+    /// Caps on each response (`client.max_response_bytes`, `client.max_response_depth`).
+    pub limits: ResponseLimits,
 }
 
 /// dlt's write dispositions.
@@ -115,7 +118,15 @@ pub struct Endpoint {
 }
 
 const TOP_KEYS: [&str; 3] = ["client", "resources", "resource_defaults"];
-const CLIENT_KEYS: [&str; 5] = ["base_url", "headers", "auth", "paginator", "error_handler"];
+const CLIENT_KEYS: [&str; 7] = [
+    "base_url",
+    "headers",
+    "auth",
+    "paginator",
+    "error_handler",
+    "max_response_bytes",
+    "max_response_depth",
+];
 const RESOURCE_KEYS: [&str; 18] = [
     "name",
     "endpoint",
@@ -159,6 +170,7 @@ struct Client {
     auth: Option<Auth>,
     paginator: Option<Paginator>,
     retry: RetryPolicy,
+    limits: ResponseLimits,
 }
 
 /// Parse and validate a whole config that holds no secret values.
@@ -232,6 +244,7 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
             resources,
             base_url: client.base_url,
             children,
+            limits: client.limits,
         })
     } else {
         Err(Error::InvalidConfig(ck.problems))
@@ -263,8 +276,34 @@ fn client(v: Option<&Value>, ck: &mut Checker) -> Client {
             .map_or_else(RetryPolicy::default, |v| {
                 parts::error_handler(v, &RetryPolicy::default(), "client.error_handler", ck)
             }),
+        limits: response_limits(map, ck),
         base_url,
     }
+}
+
+/// `client.max_response_bytes` and `client.max_response_depth` (extensions), over the defaults.
+fn response_limits(map: &Map<String, Value>, ck: &mut Checker) -> ResponseLimits {
+    let mut limits = ResponseLimits::default();
+    if let Some(n) = ck.opt_int(map, "max_response_bytes", "client") {
+        match u64::try_from(n) {
+            Ok(n) if n >= 1 => limits.max_bytes = n,
+            _ => ck.problem(
+                "client.max_response_bytes",
+                "must be a positive integer (bytes)",
+            ),
+        }
+    }
+    if let Some(n) = ck.opt_int(map, "max_response_depth", "client") {
+        let most = ResponseLimits::MOST_DEPTH;
+        match u32::try_from(n) {
+            Ok(n) if (1..=most).contains(&n) => limits.max_depth = n,
+            _ => ck.problem(
+                "client.max_response_depth",
+                format!("must be an integer from 1 to {most}"),
+            ),
+        }
+    }
+    limits
 }
 
 fn headers(v: Option<&Value>, path: &str, ck: &mut Checker) -> Vec<(String, String)> {

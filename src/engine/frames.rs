@@ -137,8 +137,14 @@ impl Engine {
         exchange: &Exchange,
         body: &[u8],
     ) -> Result<(Value, Selection), Error> {
-        let body: Value = serde_json::from_slice(body)
-            .map_err(|e| self.bad(exchange, format!("body is not JSON: {e}")))?;
+        let body: Value = serde_json::from_slice(body).map_err(|e| {
+            let message = match e.to_string() {
+                // The parser's own depth cap, which is also the most `client.max_response_depth` allows.
+                m if m.starts_with("recursion limit exceeded") => self.config.limits.too_deep(),
+                m => format!("body is not JSON: {m}"),
+            };
+            self.bad(exchange, message)
+        })?;
         let resource = &self.config.resources[self.frames[frame].resource];
         let selection = match &resource.endpoint.data_selector {
             Some(path) => path.locate(&body),
@@ -320,8 +326,7 @@ impl Engine {
             Err(e) => return self.fail(e),
         };
         let Some(state) = self.frames[f].replay.take() else {
-            let message = "a replayed page arrived for a frame with nothing to replay";
-            return self.fail(Error::Internal(message.into()));
+            return self.fail(Error::Internal("no page to replay".into()));
         };
         if let Some(child) = self.frames.get_mut(f + 1) {
             let index = child.parent_index.unwrap_or_default();
@@ -471,7 +476,7 @@ impl Engine {
         Ok((kept, stop && resource.parent.is_none()))
     }
 
-    fn bad(&self, exchange: &Exchange, message: String) -> Error {
+    pub(super) fn bad(&self, exchange: &Exchange, message: String) -> Error {
         Error::BadResponse {
             resource: self.exchange_name(exchange),
             url: self.redact(exchange.frame, &exchange.request.url),
