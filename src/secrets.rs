@@ -19,15 +19,23 @@ pub struct SecretRef {
 pub fn find_refs(config: &Value) -> Vec<SecretRef> {
     let mut out = Vec::new();
     walk(config, String::new(), &mut out);
-    out
+    out.into_iter().filter_map(Result::ok).collect()
 }
 
-fn walk(value: &Value, path: String, out: &mut Vec<SecretRef>) {
+/// Collects references, and as `Err(path)` objects whose only key is `secret` but whose value is no name.
+fn walk(value: &Value, path: String, out: &mut Vec<Result<SecretRef, String>>) {
     if let Some(name) = as_ref(value) {
-        out.push(SecretRef {
+        out.push(Ok(SecretRef {
             path: display_path(&path),
             name: name.to_string(),
-        });
+        }));
+        return;
+    }
+    if value
+        .as_object()
+        .is_some_and(|m| m.len() == 1 && m.contains_key("secret"))
+    {
+        out.push(Err(display_path(&path)));
         return;
     }
     match value {
@@ -75,10 +83,20 @@ pub fn resolve(
     config: &mut Value,
     mut lookup: impl FnMut(&str) -> Result<String, String>,
 ) -> Result<Vec<String>, Error> {
-    let refs = find_refs(config);
+    let mut found = Vec::new();
+    walk(config, String::new(), &mut found);
     let mut values = Vec::new();
     let mut problems = Vec::new();
-    for r in &refs {
+    for r in &found {
+        let r = match r {
+            Ok(r) => r,
+            Err(path) => {
+                let message =
+                    r#"a secret reference names its secret with a string: {"secret": "name"}"#;
+                problems.push(ConfigProblem::new(path.clone(), message));
+                continue;
+            }
+        };
         match lookup(&r.name) {
             Ok(v) => values.push((r.name.clone(), v)),
             Err(why) => problems.push(ConfigProblem::new(

@@ -203,7 +203,18 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
             if d.contains_key("name") {
                 ck.problem("resource_defaults", "received unexpected field `name`");
             }
-            d
+            // Unknown keys are reported here, once, and not merged into every resource.
+            let known: Vec<&str> = RESOURCE_KEYS
+                .iter()
+                .copied()
+                .filter(|k| *k != "name")
+                .collect();
+            let mut rest = d.clone();
+            rest.remove("name");
+            ck.only_keys(&rest, &known, "resource_defaults");
+            d.into_iter()
+                .filter(|(k, _)| RESOURCE_KEYS.contains(&k.as_str()))
+                .collect()
         }
     };
     let mut merged = Vec::new();
