@@ -260,7 +260,11 @@ impl Engine {
     }
 
     /// Feed the response to the request last sent.
-    pub fn on_response(&mut self, now: Now, response: HttpResponse) -> Result<(), Error> {
+    pub fn on_response(&mut self, now: Now, mut response: HttpResponse) -> Result<(), Error> {
+        // A UTF-8 byte order mark is not JSON, but some APIs send one (Python's requests drops it too).
+        if response.body.starts_with(b"\xEF\xBB\xBF") {
+            response.body.drain(..3);
+        }
         if let Phase::InFlight(x) = &self.phase
             && x.purpose == Purpose::Page
             && self.ignores(x.frame, &response)

@@ -356,7 +356,7 @@ pub fn apply_lag(value: &Value, lag: f64, direction: Direction) -> Result<Value,
 }
 
 fn lag_string(s: &str, delta: f64) -> Result<String, String> {
-    use chrono::{DateTime, Duration, NaiveDate, SecondsFormat};
+    use chrono::{DateTime, Duration, SecondsFormat};
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         let shifted = t + Duration::milliseconds((delta * 1000.0) as i64);
         let format = if s.contains('.') {
@@ -366,10 +366,10 @@ fn lag_string(s: &str, delta: f64) -> Result<String, String> {
         };
         return Ok(shifted.to_rfc3339_opts(format, s.ends_with('Z')));
     }
-    for format in ["%Y-%m-%d", "%Y%m%d"] {
-        if let Ok(d) = NaiveDate::parse_from_str(s, format) {
+    for layout in [crate::dates::DATE, crate::dates::COMPACT_DATE] {
+        if let Some(d) = crate::dates::date(s, layout) {
             let shifted = d + Duration::days(delta as i64);
-            return Ok(shifted.format(format).to_string());
+            return Ok(shifted.format_with_items(layout.iter()).to_string());
         }
     }
     Err(format!(

@@ -20,6 +20,7 @@
 pub mod auth;
 pub mod checkpoint;
 pub mod config;
+pub mod dates;
 pub mod detect;
 pub mod engine;
 pub mod error;

@@ -324,8 +324,10 @@ impl Paginator {
             Paginator::HeaderLink { links_next_key } => {
                 let base =
                     url::Url::parse(page.url).map_err(|e| format!("bad request URL: {e}"))?;
-                Ok(link_target(page.headers, links_next_key, &base)
-                    .map_or(Position::Done, Position::NextUrl))
+                match link_target(page.headers, links_next_key, &base) {
+                    Some(target) => resolve_url(page.url, &target).map(Position::NextUrl),
+                    None => Ok(Position::Done),
+                }
             }
             Paginator::HeaderCursor { cursor_key, .. } => Ok(header(page.headers, cursor_key)
                 .map_or(Position::Done, |v| {
@@ -410,9 +412,15 @@ pub fn link_target(headers: &[(String, String)], rel: &str, base: &url::Url) -> 
 /// Resolve `target` against the URL of the page it came from (RFC 3986, like Python's `urljoin`).
 fn resolve_url(base: &str, target: &str) -> Result<String, String> {
     let base = url::Url::parse(base).map_err(|e| format!("bad request URL: {e}"))?;
-    base.join(target)
-        .map(String::from)
-        .map_err(|e| format!("next URL `{target}` is invalid: {e}"))
+    let next = base
+        .join(target)
+        .map_err(|e| format!("next URL `{target}` is invalid: {e}"))?;
+    match next.scheme() {
+        "http" | "https" => Ok(next.into()),
+        other => Err(format!(
+            "next URL `{target}` is not http or https (scheme `{other}`)"
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ impl DataType {
 
 /// `YYYY-MM-DD`.
 fn is_iso_date(s: &str) -> bool {
-    s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+    s.len() == 10 && crate::dates::date(s, crate::dates::DATE).is_some()
 }
 
 /// An ISO-8601 date-time with a time part: RFC 3339, or without an offset, `T` or space separated.
@@ -102,16 +102,7 @@ fn is_iso_timestamp(s: &str) -> bool {
     {
         return false;
     }
-    chrono::DateTime::parse_from_rfc3339(s).is_ok()
-        || [
-            "%Y-%m-%dT%H:%M:%S%.f",
-            "%Y-%m-%d %H:%M:%S%.f",
-            "%Y-%m-%dT%H:%M",
-            "%Y-%m-%d %H:%M:%S%.f%:z",
-        ]
-        .iter()
-        // A naive parse reads and checks an offset the format names (and these formats need none otherwise).
-        .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok())
+    chrono::DateTime::parse_from_rfc3339(s).is_ok() || crate::dates::is_naive_date_time(s)
 }
 
 /// Where a fact about a column comes from.

@@ -19,7 +19,8 @@ pub struct RawPage<'a> {
 /// array, `null` or nothing (no records). Any other shape, or an empty path, gives `None`: the caller then
 /// parses the body the usual way, which also reports what is wrong with it.
 pub fn parse<'a>(body: &'a [u8], keys: &[String]) -> Option<RawPage<'a>> {
-    if keys.is_empty() {
+    // Text does not check that numbers fit a double; the parsed path refuses those that do not, and so must this.
+    if keys.is_empty() || has_number_beyond_double(body) {
         return None;
     }
     let mut records = None;
@@ -35,6 +36,53 @@ pub fn parse<'a>(body: &'a [u8], keys: &[String]) -> Option<RawPage<'a>> {
         body: value,
         records: records.unwrap_or_default(),
     })
+}
+
+/// Whether `body` holds a number token (outside strings) too large for a double, such as `1e400`: only tokens
+/// with an exponent or with more than 300 digits can be, and only those are parsed.
+fn has_number_beyond_double(body: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = body.get(i) {
+        match b {
+            b'"' => {
+                // Skip the string: to its closing quote, stepping over escapes.
+                i += 1;
+                while let Some(&c) = body.get(i) {
+                    match c {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                i += 1;
+            }
+            b'0'..=b'9' | b'-' => {
+                let start = i;
+                while body
+                    .get(i)
+                    .is_some_and(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                {
+                    i += 1;
+                }
+                if beyond_double(body.get(start..i).unwrap_or_default()) {
+                    return true;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+/// Whether a number token (or any run of number characters) may not fit a double, or is no number at all: the
+/// parsed path then reports why.
+fn beyond_double(token: &[u8]) -> bool {
+    let suspicious = token.len() > 300 || token.iter().any(|b| matches!(b, b'e' | b'E'));
+    suspicious
+        && std::str::from_utf8(token)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+            .is_none_or(f64::is_infinite)
 }
 
 /// Deserialises a value whose path `keys` leads to the record list (stored into `found`).
@@ -117,6 +165,24 @@ mod tests {
         let page = parse(nested, &keys("result.items")).unwrap();
         assert_eq!(texts(&page), [r#"{"a": 1}"#]);
         assert_eq!(page.body, json!({"result": {"items": null, "more": true}}));
+    }
+
+    #[test]
+    fn numbers_beyond_a_double_are_left_to_the_parsed_path() {
+        let digits = "9".repeat(400);
+        for body in [
+            r#"{"data": [{"x": 1e400}]}"#.to_string(),
+            r#"{"data": [{"x": [-2E+999]}]}"#.to_string(),
+            format!(r#"{{"data": [{digits}]}}"#),
+        ] {
+            assert!(parse(body.as_bytes(), &keys("data")).is_none(), "{body}");
+            assert!(serde_json::from_str::<Value>(&body).is_err(), "{body}");
+        }
+        let fine = r#"{"data": [{"x": 1e300, "y": 1e-400, "s": "1e400", "t": true, "n": 12345678901234567890123}]}"#;
+        assert_eq!(
+            parse(fine.as_bytes(), &keys("data")).unwrap().records.len(),
+            1
+        );
     }
 
     #[test]
