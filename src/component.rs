@@ -273,15 +273,22 @@ fn read_body(
     let stream = incoming
         .stream()
         .map_err(|()| Transport::fatal("response body stream unavailable"))?;
-    // One allocation when the length is declared (and within the cap); a body longer than declared still grows.
+    // The chunks as they come, joined at the end: no buffer doubles and leaves its old copies behind, and a
+    // body of one chunk is never copied. With a declared length (within the cap) the body is one allocation.
     let mut body = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let mut chunks = Vec::new();
+    let mut total = 0u64;
     loop {
         match stream.blocking_read(READ_CHUNK) {
             Ok(chunk) => {
-                if (body.len() + chunk.len()) as u64 > max {
+                total += chunk.len() as u64;
+                if total > max {
                     return Err(too_large());
                 }
-                body.extend_from_slice(&chunk);
+                match declared {
+                    Some(_) => body.extend_from_slice(&chunk),
+                    None => chunks.push(chunk),
+                }
             }
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(e)) => {
@@ -291,6 +298,11 @@ fn read_body(
                 )));
             }
         }
+    }
+    if chunks.len() == 1 {
+        body = chunks.swap_remove(0);
+    } else if !chunks.is_empty() {
+        body = chunks.concat();
     }
     drop(stream);
     let _ = http::IncomingBody::finish(incoming);
