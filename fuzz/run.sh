@@ -27,7 +27,7 @@ for target in "${TARGETS[@]}"; do
         echo "$target crashed: the input is under fuzz/artifacts/$target (log: $log)" >&2
         exit 1
     fi
-    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+    grep -aE '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
     "${FUZZ[@]}" cmin "${OPTS[@]}" "$target" "fuzz/corpus/$target" >/dev/null 2>&1
     echo "$target corpus: $(ls "fuzz/corpus/$target" | wc -l) inputs"
 done

@@ -15,10 +15,22 @@ pub struct Path {
     compiled: JsonPath,
 }
 
+/// Whether the last `\u` escape in `text` is cut short by its end. serde_json_path 0.7.2 panics on such a path
+/// (its string parser asks for more input, which it treats as unreachable), so it is refused before parsing. Only
+/// the end of the text can cut an escape short, so only the last one matters.
+fn truncated_unicode_escape(text: &str) -> bool {
+    text.rfind("\\u").is_some_and(|i| text.len() - i - 2 < 4)
+}
+
 impl Path {
     /// Compile a dlt-style path. The error text says why it does not parse.
     pub fn parse(text: &str) -> Result<Self, String> {
         let normalised = normalise(text);
+        if truncated_unicode_escape(&normalised) {
+            return Err(format!(
+                "`{text}` is not a valid JSONPath: a `\\u` escape needs four hex digits"
+            ));
+        }
         let compiled = JsonPath::parse(&normalised)
             .map_err(|e| format!("`{text}` is not a valid JSONPath: {e}"))?;
         Ok(Self {
@@ -223,6 +235,27 @@ pub fn locate_at_keys(body: &Value, keys: &[String]) -> Selection {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Found by the `jsonpath` fuzz target: these made serde_json_path 0.7.2 panic.
+    #[test]
+    fn a_unicode_escape_cut_short_is_an_error_not_a_panic() {
+        for text in [
+            ".[\": \\u",
+            "$['\\u",
+            "$['\\uD",
+            "$['\\uD83D\\u",
+            "$['\\uD83D\\uD",
+            "x\\u",
+        ] {
+            let error = Path::parse(text).err().unwrap_or_default();
+            assert!(
+                error.contains("is not a valid JSONPath"),
+                "{text:?}: {error}"
+            );
+        }
+        assert!(Path::parse("$['\\u00e9']").is_ok());
+        assert!(Path::parse("$['\\uD83D\\uDE00']").is_ok());
+    }
 
     #[test]
     fn normalises_dlt_paths() {
