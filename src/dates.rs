@@ -13,9 +13,6 @@ const COLON: Item<'static> = Item::Literal(":");
 const T: Item<'static> = Item::Literal("T");
 const SPACE: Item<'static> = Item::Space(" ");
 const FRACTION: Item<'static> = Item::Fixed(Fixed::Nanosecond);
-const HOUR: Item<'static> = num(Numeric::Hour);
-const MINUTE: Item<'static> = num(Numeric::Minute);
-const SECOND: Item<'static> = num(Numeric::Second);
 
 /// `%Y-%m-%d`.
 pub const DATE: &[Item<'static>] = &[
@@ -30,41 +27,81 @@ pub const DATE: &[Item<'static>] = &[
 pub const COMPACT_DATE: &[Item<'static>] =
     &[num(Numeric::Year), num(Numeric::Month), num(Numeric::Day)];
 
-/// What follows the date in the date-time layouts: `%Y-%m-%d` then `T%H:%M:%S%.f`, ` %H:%M:%S%.f`, `T%H:%M` or
-/// ` %H:%M:%S%.f%:z`.
-const TIMES: [&[Item<'static>]; 4] = [
-    &[T, HOUR, COLON, MINUTE, COLON, SECOND, FRACTION],
-    &[SPACE, HOUR, COLON, MINUTE, COLON, SECOND, FRACTION],
-    &[T, HOUR, COLON, MINUTE],
+/// Date-times without an offset (or with one after a space): `%Y-%m-%dT%H:%M:%S%.f`, `%Y-%m-%d %H:%M:%S%.f`,
+/// `%Y-%m-%dT%H:%M` and `%Y-%m-%d %H:%M:%S%.f%:z`.
+const DATE_TIMES: [&[Item<'static>]; 4] = [
     &[
+        num(Numeric::Year),
+        DASH,
+        num(Numeric::Month),
+        DASH,
+        num(Numeric::Day),
+        T,
+        num(Numeric::Hour),
+        COLON,
+        num(Numeric::Minute),
+        COLON,
+        num(Numeric::Second),
+        FRACTION,
+    ],
+    &[
+        num(Numeric::Year),
+        DASH,
+        num(Numeric::Month),
+        DASH,
+        num(Numeric::Day),
         SPACE,
-        HOUR,
+        num(Numeric::Hour),
         COLON,
-        MINUTE,
+        num(Numeric::Minute),
         COLON,
-        SECOND,
+        num(Numeric::Second),
+        FRACTION,
+    ],
+    &[
+        num(Numeric::Year),
+        DASH,
+        num(Numeric::Month),
+        DASH,
+        num(Numeric::Day),
+        T,
+        num(Numeric::Hour),
+        COLON,
+        num(Numeric::Minute),
+    ],
+    &[
+        num(Numeric::Year),
+        DASH,
+        num(Numeric::Month),
+        DASH,
+        num(Numeric::Day),
+        SPACE,
+        num(Numeric::Hour),
+        COLON,
+        num(Numeric::Minute),
+        COLON,
+        num(Numeric::Second),
         FRACTION,
         Item::Fixed(Fixed::TimezoneOffsetColon),
     ],
 ];
 
-fn parsed<'a>(s: &str, items: impl Iterator<Item = &'a Item<'static>>) -> Option<Parsed> {
+fn parsed(s: &str, items: &[Item<'static>]) -> Option<Parsed> {
     let mut parsed = Parsed::new();
-    chrono::format::parse(&mut parsed, s, items).ok()?;
+    chrono::format::parse(&mut parsed, s, items.iter()).ok()?;
     Some(parsed)
 }
 
 /// `s` as a date in the layout `items`.
 pub fn date(s: &str, items: &[Item<'static>]) -> Option<NaiveDate> {
-    parsed(s, items.iter())?.to_naive_date().ok()
+    parsed(s, items)?.to_naive_date().ok()
 }
 
 /// Whether `s` is a date-time in one of the offset-less layouts (an offset the layout names is checked).
 pub fn is_naive_date_time(s: &str) -> bool {
-    TIMES.iter().any(|time| {
-        parsed(s, DATE.iter().chain(time.iter()))
-            .is_some_and(|p| p.to_naive_datetime_with_offset(0).is_ok())
-    })
+    DATE_TIMES
+        .iter()
+        .any(|items| parsed(s, items).is_some_and(|p| p.to_naive_datetime_with_offset(0).is_ok()))
 }
 
 #[cfg(test)]
