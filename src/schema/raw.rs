@@ -9,21 +9,27 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 impl TableSchema {
-    /// [`TableSchema::observe`] for a record still in its JSON text: only its top-level keys are read.
-    pub fn observe_raw(&mut self, record: &RawValue) -> Vec<Change> {
+    /// [`TableSchema::observe`] for a record still in its JSON text: only its top-level keys are read. `None`
+    /// when the record holds a number too large for a double: the body is then refused, as the parsed path
+    /// refuses it (checked here because only here are the record's strings told from its numbers for free).
+    pub fn observe_raw(&mut self, record: &RawValue) -> Option<Vec<Change>> {
         let mut changes = Vec::new();
+        let mut beyond = false;
         self.records_seen += 1;
         let before = self.columns.len();
         let mut de = serde_json::Deserializer::from_str(record.get());
         let fields = Fields {
             schema: self,
             changes: &mut changes,
+            beyond: &mut beyond,
         };
         // Only an object is read; any other record, like a `Value` that is not an object, adds no columns.
         if fields.deserialize(&mut de).is_ok() {
             self.end_record(before, &mut changes);
+        } else {
+            beyond = crate::select::raw::beyond_double_value(record.get());
         }
-        changes
+        (!beyond).then_some(changes)
     }
 }
 
@@ -61,6 +67,8 @@ impl DataType {
 struct Fields<'s> {
     schema: &'s mut TableSchema,
     changes: &'s mut Vec<Change>,
+    /// Set when a value holds a number too large for a double.
+    beyond: &'s mut bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Fields<'_> {
@@ -81,6 +89,7 @@ impl<'de> Visitor<'de> for Fields<'_> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
         while let Some(Key(key)) = map.next_key()? {
             let value: &RawValue = map.next_value()?;
+            *self.beyond |= crate::select::raw::beyond_double_value(value.get());
             let type_of = |current| match (current, value.get().starts_with('"')) {
                 // Any string leaves a text column text: no need to look for a date in it.
                 (Some(DataType::Text), true) => Some(DataType::Text),

@@ -19,8 +19,7 @@ pub struct RawPage<'a> {
 /// array, `null` or nothing (no records). Any other shape, or an empty path, gives `None`: the caller then
 /// parses the body the usual way, which also reports what is wrong with it.
 pub fn parse<'a>(body: &'a [u8], keys: &[String]) -> Option<RawPage<'a>> {
-    // Text does not check that numbers fit a double; the parsed path refuses those that do not, and so must this.
-    if keys.is_empty() || has_number_beyond_double(body) {
+    if keys.is_empty() {
         return None;
     }
     let mut records = None;
@@ -36,6 +35,16 @@ pub fn parse<'a>(body: &'a [u8], keys: &[String]) -> Option<RawPage<'a>> {
         body: value,
         records: records.unwrap_or_default(),
     })
+}
+
+/// Whether a JSON value, as text, holds a number too large for a double (which the parsed path refuses, so
+/// records kept as text must be refused too). Only numbers and containers are looked at: a string holds none.
+pub fn beyond_double_value(text: &str) -> bool {
+    match text.as_bytes().first() {
+        Some(b'0'..=b'9' | b'-') => beyond_double(text.as_bytes()),
+        Some(b'[' | b'{') => has_number_beyond_double(text.as_bytes()),
+        _ => false,
+    }
 }
 
 /// Whether `body` holds a number token (outside strings) too large for a double, such as `1e400`: only tokens
@@ -168,21 +177,26 @@ mod tests {
     }
 
     #[test]
-    fn numbers_beyond_a_double_are_left_to_the_parsed_path() {
+    fn numbers_beyond_a_double_are_found_outside_strings() {
         let digits = "9".repeat(400);
-        for body in [
-            r#"{"data": [{"x": 1e400}]}"#.to_string(),
-            r#"{"data": [{"x": [-2E+999]}]}"#.to_string(),
-            format!(r#"{{"data": [{digits}]}}"#),
+        for value in [
+            "1e400".to_string(),
+            r#"{"x": [-2E+999]}"#.to_string(),
+            format!("[{digits}]"),
+            format!(r#"{{"a": "x", "b": {{"c": {digits}}}}}"#),
         ] {
-            assert!(parse(body.as_bytes(), &keys("data")).is_none(), "{body}");
-            assert!(serde_json::from_str::<Value>(&body).is_err(), "{body}");
+            assert!(beyond_double_value(&value), "{value}");
+            assert!(serde_json::from_str::<Value>(&value).is_err(), "{value}");
         }
-        let fine = r#"{"data": [{"x": 1e300, "y": 1e-400, "s": "1e400", "t": true, "n": 12345678901234567890123}]}"#;
-        assert_eq!(
-            parse(fine.as_bytes(), &keys("data")).unwrap().records.len(),
-            1
-        );
+        for value in [
+            "1e300",
+            "1e-400",
+            r#""1e400""#,
+            r#"{"s": "1e400", "t": true, "n": 12345678901234567890123, "e": "\"1e999"}"#,
+        ] {
+            assert!(!beyond_double_value(value), "{value}");
+            assert!(serde_json::from_str::<Value>(value).is_ok(), "{value}");
+        }
     }
 
     #[test]
