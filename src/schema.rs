@@ -227,28 +227,26 @@ impl TableSchema {
         if let Value::Object(map) = record {
             let before = self.columns.len();
             for (key, value) in map {
-                let type_of = |current| match (current, value) {
-                    // Any string leaves a text column text: no need to look for a date in it.
-                    (Some(DataType::Text), Value::String(_)) => Some(DataType::Text),
-                    _ => DataType::of(value),
-                };
-                self.observe_field(key, type_of, &mut changes);
+                let is_string = value.is_string();
+                self.observe_field(key, is_string, || DataType::of(value), &mut changes);
             }
             self.end_record(before, &mut changes);
         }
         changes
     }
 
-    /// Learn from one field of the current record: `type_of` gets the column's type so far (if the column
-    /// exists) and gives the type the value shows.
+    /// Learn from one field of the current record: `type_of` gives the type its value shows, and is not asked
+    /// when the value is a string in a column that is already text (text it stays, whatever the string holds,
+    /// so there is no need to look for a date in it).
     fn observe_field(
         &mut self,
         key: &str,
-        type_of: impl FnOnce(Option<DataType>) -> Option<DataType>,
+        is_string: bool,
+        type_of: impl FnOnce() -> Option<DataType>,
         changes: &mut Vec<Change>,
     ) {
         let Some(column) = self.columns.iter_mut().find(|c| c.name == key) else {
-            let observed = type_of(None);
+            let observed = type_of();
             self.columns.push(Column {
                 name: key.to_string(),
                 data_type: observed,
@@ -264,7 +262,10 @@ impl TableSchema {
             changes.push(Change::NewColumn(key.to_string(), observed));
             return;
         };
-        let observed = type_of(column.data_type);
+        let observed = match (column.data_type, is_string) {
+            (Some(DataType::Text), true) => Some(DataType::Text),
+            _ => type_of(),
+        };
         column.seen_in += 1;
         if column.type_source == Source::Inferred {
             let widened = match (column.data_type, observed) {

@@ -90,12 +90,10 @@ impl<'de> Visitor<'de> for Fields<'_> {
         while let Some(Key(key)) = map.next_key()? {
             let value: &RawValue = map.next_value()?;
             *self.beyond |= crate::select::raw::beyond_double_value(value.get());
-            let type_of = |current| match (current, value.get().starts_with('"')) {
-                // Any string leaves a text column text: no need to look for a date in it.
-                (Some(DataType::Text), true) => Some(DataType::Text),
-                _ => DataType::of_raw(value),
-            };
-            self.schema.observe_field(&key, type_of, self.changes);
+            let is_string = value.get().starts_with('"');
+            let type_of = || DataType::of_raw(value);
+            self.schema
+                .observe_field(&key, is_string, type_of, self.changes);
         }
         Ok(())
     }
