@@ -287,34 +287,9 @@ fn client(v: Option<&Value>, ck: &mut Checker) -> Client {
             .map_or_else(RetryPolicy::default, |v| {
                 parts::error_handler(v, &RetryPolicy::default(), "client.error_handler", ck)
             }),
-        limits: response_limits(map, ck),
+        limits: parts::response_limits(map, ck),
         base_url,
     }
-}
-
-/// `client.max_response_bytes` and `client.max_response_depth` (extensions), over the defaults.
-fn response_limits(map: &Map<String, Value>, ck: &mut Checker) -> ResponseLimits {
-    let mut limits = ResponseLimits::default();
-    if let Some(n) = ck.opt_int(map, "max_response_bytes", "client") {
-        match u64::try_from(n) {
-            Ok(n) if n >= 1 => limits.max_bytes = n,
-            _ => ck.problem(
-                "client.max_response_bytes",
-                "must be a positive integer (bytes)",
-            ),
-        }
-    }
-    if let Some(n) = ck.opt_int(map, "max_response_depth", "client") {
-        let most = ResponseLimits::MOST_DEPTH;
-        match u32::try_from(n) {
-            Ok(n) if (1..=most).contains(&n) => limits.max_depth = n,
-            _ => ck.problem(
-                "client.max_response_depth",
-                format!("must be an integer from 1 to {most}"),
-            ),
-        }
-    }
-    limits
 }
 
 fn headers(v: Option<&Value>, path: &str, ck: &mut Checker) -> Vec<(String, String)> {

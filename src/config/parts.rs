@@ -2,6 +2,7 @@
 
 use super::check::{Checker, join};
 use crate::auth::{Auth, KeyLocation, OAuth2};
+use crate::limits::ResponseLimits;
 use crate::paginator::{Paginator, Slot};
 use crate::render::py_str;
 use crate::retry::RetryPolicy;
@@ -476,4 +477,29 @@ pub fn response_actions(v: &Value, path: &str, ck: &mut Checker) -> Vec<Response
         out.push(ResponseAction { status, content });
     }
     out
+}
+
+/// `client.max_response_bytes` and `client.max_response_depth` (extensions), over the defaults.
+pub fn response_limits(map: &Map<String, Value>, ck: &mut Checker) -> ResponseLimits {
+    let mut limits = ResponseLimits::default();
+    if let Some(n) = ck.opt_int(map, "max_response_bytes", "client") {
+        match u64::try_from(n) {
+            Ok(n) if n >= 1 => limits.max_bytes = n,
+            _ => ck.problem(
+                "client.max_response_bytes",
+                "must be a positive integer (bytes)",
+            ),
+        }
+    }
+    if let Some(n) = ck.opt_int(map, "max_response_depth", "client") {
+        let most = ResponseLimits::MOST_DEPTH;
+        match u32::try_from(n) {
+            Ok(n) if (1..=most).contains(&n) => limits.max_depth = n,
+            _ => ck.problem(
+                "client.max_response_depth",
+                format!("must be an integer from 1 to {most}"),
+            ),
+        }
+    }
+    limits
 }
