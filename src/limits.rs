@@ -59,19 +59,9 @@ impl Default for ResponseLimits {
 /// Whether arrays and objects in `body` nest deeper than `max`, counting only brackets outside strings. The text
 /// need not be valid JSON: the parser reports what else is wrong.
 fn depth_exceeds(body: &[u8], max: u32) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
-    for &b in body {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut depth = 0u32;
+    for (_, b) in outside_strings(body) {
         match b {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
@@ -83,6 +73,25 @@ fn depth_exceeds(body: &[u8], max: u32) -> bool {
         }
     }
     false
+}
+
+/// The bytes of JSON text outside its strings, with their positions; each string shows only as its opening
+/// quote. The text need not be valid JSON.
+pub(crate) fn outside_strings(text: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let (mut in_string, mut escaped) = (false, false);
+    text.iter().enumerate().filter_map(move |(i, &b)| {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            return None;
+        }
+        in_string = b == b'"';
+        Some((i, b))
+    })
 }
 
 #[cfg(test)]

@@ -50,37 +50,21 @@ pub fn beyond_double_value(text: &str) -> bool {
 /// Whether `body` holds a number token (outside strings) too large for a double, such as `1e400`: only tokens
 /// with an exponent or with more than 300 digits can be, and only those are parsed.
 fn has_number_beyond_double(body: &[u8]) -> bool {
-    let mut i = 0;
-    while let Some(&b) = body.get(i) {
-        match b {
-            b'"' => {
-                // Skip the string: to its closing quote, stepping over escapes.
-                i += 1;
-                while let Some(&c) = body.get(i) {
-                    match c {
-                        b'\\' => i += 2,
-                        b'"' => break,
-                        _ => i += 1,
-                    }
-                }
-                i += 1;
-            }
-            b'0'..=b'9' | b'-' => {
-                let start = i;
-                while body
-                    .get(i)
-                    .is_some_and(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                {
-                    i += 1;
-                }
-                if beyond_double(body.get(start..i).unwrap_or_default()) {
+    let mut start = None;
+    for (i, b) in crate::limits::outside_strings(body) {
+        match (b, start) {
+            (b'0'..=b'9' | b'-', None) => start = Some(i),
+            (b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E', Some(_)) => {}
+            (_, Some(s)) => {
+                if beyond_double(body.get(s..i).unwrap_or_default()) {
                     return true;
                 }
+                start = None;
             }
-            _ => i += 1,
+            (_, None) => {}
         }
     }
-    false
+    start.is_some_and(|s| beyond_double(body.get(s..).unwrap_or_default()))
 }
 
 /// Whether a number token (or any run of number characters) may not fit a double, or is no number at all: the
