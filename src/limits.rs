@@ -77,7 +77,7 @@ fn depth_exceeds(body: &[u8], max: u32) -> bool {
 
 /// The bytes of JSON text outside its strings, with their positions; each string shows only as its opening
 /// quote. The text need not be valid JSON.
-pub(crate) fn outside_strings(text: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
+fn outside_strings(text: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
     let (mut in_string, mut escaped) = (false, false);
     text.iter().enumerate().filter_map(move |(i, &b)| {
         if in_string {

@@ -1,12 +1,15 @@
 //! Table schemas: declared hints merged with the types the records seen so far show.
 //!
 //! Inference, per value: `null` has no type (it makes the column nullable); `true`/`false` are `bool`; integers
-//! are `bigint`, other numbers `double`; strings are `timestamp` when they are ISO-8601 date-times
+//! that fit 64 signed bits are `bigint`, other numbers that fit a double `double`, any other number (an integer
+//! outside 64 signed bits, `1e400`) `decimal`; strings are `timestamp` when they are ISO-8601 date-times
 //! (`2024-01-02T03:04:05Z`, with an offset, fraction or a space), `date` when they are `YYYY-MM-DD`, else `text`;
 //! objects and lists are `json`. A column missing from a record, or null in it, is nullable.
 //!
 //! Widening, when a column sees another type (deterministic, order-independent): `bigint` + `double` →
-//! `double`; `date` + `timestamp` → `timestamp`; anything + `json` → `json`; any other mix → `text`.
+//! `double`; `bigint` or `double` + `decimal` → `decimal`; `date` + `timestamp` → `timestamp`; anything +
+//! `json` → `json`; any other mix → `text`. Numbers are kept as the text the API sent (serde_json's
+//! `arbitrary_precision`), so no value is rounded on its way to a destination.
 //! Declared `columns` hints always win and are never widened.
 
 use crate::config::{ColumnHint, Resource, WriteDisposition};
@@ -62,12 +65,27 @@ impl DataType {
         match value {
             Value::Null => None,
             Value::Bool(_) => Some(Self::Bool),
-            Value::Number(n) if n.is_i64() || n.is_u64() => Some(Self::Bigint),
-            Value::Number(_) => Some(Self::Double),
+            Value::Number(n) => Some(Self::of_number(n.as_str())),
             Value::String(s) if is_iso_timestamp(s) => Some(Self::Timestamp),
             Value::String(s) if is_iso_date(s) => Some(Self::Date),
             Value::String(_) => Some(Self::Text),
             Value::Array(_) | Value::Object(_) => Some(Self::Json),
+        }
+    }
+
+    /// The type a number shows, from its JSON text (kept as the API sent it): an integer that fits 64 signed
+    /// bits is `bigint`; `-0`, and a number with a fraction or exponent that fits a double, is `double`; any
+    /// other number (an integer outside 64 signed bits, `1e400`) is `decimal`, whose value destinations keep as text.
+    pub fn of_number(text: &str) -> Self {
+        if !text.contains(['.', 'e', 'E']) && text != "-0" {
+            if text.parse::<i64>().is_ok() {
+                return Self::Bigint;
+            }
+            return Self::Decimal;
+        }
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Self::Double,
+            _ => Self::Decimal,
         }
     }
 
@@ -77,6 +95,7 @@ impl DataType {
         match (self, other) {
             (a, b) if a == b => a,
             (Bigint, Double) | (Double, Bigint) => Double,
+            (Bigint | Double, Decimal) | (Decimal, Bigint | Double) => Decimal,
             (Date, Timestamp) | (Timestamp, Date) => Timestamp,
             (Json, _) | (_, Json) => Json,
             _ => Text,

@@ -5,8 +5,15 @@
 //! Tables are created from the schema events the pages carry (`new-column` → `ALTER TABLE ADD COLUMN`).
 //! SQLite columns have type *affinities*, so a widened type needs no change and no column is `NOT NULL` (a
 //! column that becomes nullable needs none either). Type mapping: `bigint`/`bool` → `INTEGER`, `double` → `REAL`,
-//! `decimal` → `NUMERIC`, `binary` → `BLOB`, everything else (`text`, `timestamp`, `date`, `time`, `json`) →
-//! `TEXT`; objects and lists are stored as JSON text.
+//! `binary` → `BLOB`, everything else (`decimal`, `text`, `timestamp`, `date`, `time`, `json`) → `TEXT`;
+//! objects and lists are stored as JSON text.
+//!
+//! No number is changed on its way in. An integer that fits 64 signed bits is stored as an integer; any other
+//! number is stored as a double (correctly rounded from the API's text) in an `INTEGER` or `REAL` column, and as
+//! the API's own text in a `TEXT` column (so a `decimal` keeps every digit: SQLite's `NUMERIC` affinity would
+//! round it to 15 digits). A number that an `INTEGER`, `REAL` or `NUMERIC` column cannot hold exactly (an
+//! integer outside 64 signed bits, `1e400`) fails the page with an error naming the table and column, instead
+//! of being rounded: that happens only when such a column later widens to `decimal`.
 //!
 //! Every run is recorded in `_rest_source_loads` (start, end, `completed` or `failed`, rows per resource as JSON,
 //! pages, error).
@@ -52,6 +59,8 @@ struct Table {
     /// The table pages are written to: `name`, or its staging table for `replace`.
     target: String,
     columns: Vec<String>,
+    /// Each column's affinity, by name.
+    affinity: std::collections::HashMap<String, Affinity>,
     primary_key: Vec<String>,
     /// Delete-insert on these columns at the run's end (merge with a merge key).
     merge_key: Vec<String>,
@@ -71,24 +80,52 @@ fn sql_type(t: Option<DataType>) -> &'static str {
     match t {
         Some(DataType::Bigint | DataType::Bool) => "INTEGER",
         Some(DataType::Double) => "REAL",
-        Some(DataType::Decimal) => "NUMERIC",
         Some(DataType::Binary) => "BLOB",
         _ => "TEXT",
     }
 }
 
-fn sql_value(v: &Value) -> rusqlite::types::Value {
+/// How SQLite treats a value bound to a column, from the column's declared type (SQLite's affinity rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Affinity {
+    /// `INTEGER`, `REAL` or `NUMERIC`: numeric text is converted, big integers rounded to a double.
+    Numeric,
+    /// `TEXT`: a number bound as text stays that text.
+    Text,
+    /// `BLOB` or no type: stored as bound.
+    Blob,
+}
+
+impl Affinity {
+    fn of(declared: &str) -> Self {
+        let t = declared.to_ascii_uppercase();
+        match () {
+            _ if t.contains("INT") => Self::Numeric,
+            _ if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") => Self::Text,
+            _ if t.contains("BLOB") || t.is_empty() => Self::Blob,
+            _ => Self::Numeric,
+        }
+    }
+}
+
+/// The SQLite value for a JSON value in a column of `affinity`; `None` for a number the column would change.
+fn sql_value(v: &Value, affinity: Affinity) -> Option<rusqlite::types::Value> {
     use rusqlite::types::Value as V;
-    match v {
+    Some(match v {
         Value::Null => V::Null,
         Value::Bool(b) => V::Integer(i64::from(*b)),
-        Value::Number(n) => n
-            .as_i64()
-            .map(V::Integer)
-            .unwrap_or_else(|| V::Real(n.as_f64().unwrap_or(f64::NAN))),
+        Value::Number(n) => match (n.as_i64(), affinity) {
+            (Some(i), _) => V::Integer(i),
+            (None, Affinity::Text | Affinity::Blob) => V::Text(n.as_str().to_string()),
+            // A double, correctly rounded from the text; an integer beyond 64 bits or `1e400` is none.
+            (None, Affinity::Numeric) => match n.as_str().contains(['.', 'e', 'E']) {
+                true => V::Real(n.as_f64()?),
+                false => return None,
+            },
+        },
         Value::String(s) => V::Text(s.clone()),
         other => V::Text(other.to_string()),
-    }
+    })
 }
 
 impl SqliteDb {
@@ -241,6 +278,8 @@ impl SqliteDb {
             );
             self.conn.execute(&add, []).map_err(io)?;
             t.columns.push(c.column.clone());
+            let affinity = Affinity::of(sql_type(c.data_type));
+            t.affinity.insert(c.column.clone(), affinity);
             if t.merge
                 && t.target == t.name
                 && !t.primary_key.is_empty()
@@ -317,10 +356,15 @@ impl Destination for SqliteDb {
                 self.conn.execute(&sql, []).map_err(io)?;
             }
             self.conn.execute(&create(&target), []).map_err(io)?;
-            let columns = self.table_columns(&target)?;
+            let info = self.table_info(&target)?;
+            let affinity = info
+                .iter()
+                .map(|(c, t)| (c.clone(), Affinity::of(t)))
+                .collect();
             self.tables.push(Table {
                 resource: r.name.clone(),
-                columns,
+                columns: info.into_iter().map(|(c, _)| c).collect(),
+                affinity,
                 primary_key: r.primary_key.clone(),
                 merge_key,
                 merge: r.write_disposition == WriteDisposition::Merge,
@@ -367,12 +411,22 @@ impl Destination for SqliteDb {
                     sets.join(", ")
                 ));
             }
+            let mut values = Vec::with_capacity(map.len());
+            for (column, value) in &map {
+                let affinity = t.affinity.get(column).copied().unwrap_or(Affinity::Numeric);
+                let value = sql_value(value, affinity).ok_or_else(|| {
+                    std::io::Error::other(format!(
+                        "table {}, column {column}: the number {value} does not fit the column's SQLite type \
+                         exactly (declare the column `decimal` to keep it as text)",
+                        t.name
+                    ))
+                })?;
+                values.push(value);
+            }
             // Prepared once per table and column set (rusqlite's statement cache), not once per record.
             self.conn
                 .prepare_cached(&sql)
-                .and_then(|mut insert| {
-                    insert.execute(params_from_iter(map.values().map(sql_value)))
-                })
+                .and_then(|mut insert| insert.execute(params_from_iter(values)))
                 .map_err(io)?;
         }
         Ok(())

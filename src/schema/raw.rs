@@ -9,27 +9,21 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 impl TableSchema {
-    /// [`TableSchema::observe`] for a record still in its JSON text: only its top-level keys are read. `None`
-    /// when the record holds a number too large for a double: the body is then refused, as the parsed path
-    /// refuses it (checked here because only here are the record's strings told from its numbers for free).
-    pub fn observe_raw(&mut self, record: &RawValue) -> Option<Vec<Change>> {
+    /// [`TableSchema::observe`] for a record still in its JSON text: only its top-level keys are read.
+    pub fn observe_raw(&mut self, record: &RawValue) -> Vec<Change> {
         let mut changes = Vec::new();
-        let mut beyond = false;
         self.records_seen += 1;
         let before = self.columns.len();
         let mut de = serde_json::Deserializer::from_str(record.get());
         let fields = Fields {
             schema: self,
             changes: &mut changes,
-            beyond: &mut beyond,
         };
         // Only an object is read; any other record, like a `Value` that is not an object, adds no columns.
         if fields.deserialize(&mut de).is_ok() {
             self.end_record(before, &mut changes);
-        } else {
-            beyond = crate::select::raw::beyond_double_value(record.get());
         }
-        (!beyond).then_some(changes)
+        changes
     }
 }
 
@@ -53,12 +47,7 @@ impl DataType {
                     _ => Self::Text,
                 })
             }
-            // serde_json reads `-0` as a float, to keep its sign.
-            Some(_) if text.contains(['.', 'e', 'E']) || text == "-0" => Some(Self::Double),
-            Some(_) if text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok() => {
-                Some(Self::Bigint)
-            }
-            Some(_) => Some(Self::Double),
+            Some(_) => Some(Self::of_number(text)),
         }
     }
 }
@@ -67,8 +56,6 @@ impl DataType {
 struct Fields<'s> {
     schema: &'s mut TableSchema,
     changes: &'s mut Vec<Change>,
-    /// Set when a value holds a number too large for a double.
-    beyond: &'s mut bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Fields<'_> {
@@ -89,7 +76,6 @@ impl<'de> Visitor<'de> for Fields<'_> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
         while let Some(Key(key)) = map.next_key()? {
             let value: &RawValue = map.next_value()?;
-            *self.beyond |= crate::select::raw::beyond_double_value(value.get());
             let is_string = value.get().starts_with('"');
             let type_of = || DataType::of_raw(value);
             self.schema

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod server;
+
 use host_test::demo_api::{DemoApi, DemoSpec};
 use host_test::dest::JsonlDir;
 use host_test::egress::{EgressPolicy, Origin};
@@ -76,16 +78,23 @@ pub fn api() -> DemoApi {
 
 /// A tenant running `config` against `api`, standing in for https://api.example.com.
 pub fn tenant(api: &DemoApi, config: &str) -> Tenant {
+    let mut t = tenant_at(&api.url(), config);
+    t.secrets = SecretStore::from_json(&api.spec().secrets_json()).unwrap();
+    t
+}
+
+/// A tenant running `config` against the server at `url`, standing in for https://api.example.com; no secrets.
+pub fn tenant_at(url: &str, config: &str) -> Tenant {
     let value: Value = serde_json::from_str(config).expect("config JSON");
     let mut egress = EgressPolicy::from_config(&value);
     egress.map(
         Origin::of_url("https://api.example.com").unwrap(),
-        Origin::of_url(&api.url()).unwrap(),
+        Origin::of_url(url).unwrap(),
     );
     Tenant {
         name: "test".into(),
         config: config.to_string(),
-        secrets: SecretStore::from_json(&api.spec().secrets_json()).unwrap(),
+        secrets: SecretStore::from_pairs(std::iter::empty::<(&str, &str)>()),
         egress,
         limits: Limits::default(),
         checkpoint: None,
