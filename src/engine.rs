@@ -3,6 +3,7 @@
 
 mod frames;
 mod raw_page;
+mod redirect;
 mod request;
 
 use crate::auth::Auth;
@@ -74,6 +75,8 @@ struct Exchange {
     frame: usize,
     request: HttpRequest,
     attempts: u32,
+    /// The requests made before this one in its chain of redirects, first to last.
+    hops: Vec<HttpRequest>,
 }
 
 #[derive(Debug, Clone)]
@@ -221,6 +224,7 @@ impl Engine {
                     frame,
                     request,
                     attempts: 0,
+                    hops: Vec::new(),
                 }));
             }
         }
@@ -233,6 +237,7 @@ impl Engine {
             frame,
             request,
             attempts: 0,
+            hops: Vec::new(),
         }))
     }
 
@@ -275,6 +280,9 @@ impl Engine {
         }
         if self.refresh_on_401(&response) {
             return Ok(());
+        }
+        if let Some(followed) = self.follow_redirect(&response) {
+            return followed;
         }
         let retryable = self
             .policy_of(&self.phase)
@@ -417,8 +425,12 @@ impl Engine {
                 .header("location")
                 .map(|l| self.redact(exchange.frame, l))
                 .unwrap_or_default();
-            let message =
-                format!("status {status}: redirects are not followed (Location: {target})");
+            let message = match target.is_empty() {
+                true => format!("status {status}: a redirect without a Location"),
+                false => format!(
+                    "status {status} is not a redirect that is followed (Location: {target})"
+                ),
+            };
             return Error::BadResponse {
                 resource,
                 url,

@@ -389,14 +389,37 @@ fn catalogue() -> Vec<(&'static str, Value, Vec<HttpResponse>, Expect)> {
             Fails("failed after 5 attempts (status 500)", 0),
         ),
         (
-            "a 301 redirect is not followed",
+            "a 301 redirect is followed",
+            offset(),
+            vec![
+                resp(
+                    301,
+                    &[("location", "https://api.example.com/elsewhere")],
+                    "",
+                ),
+                json(json!({"data": [{"id": 1}], "total": 1})),
+            ],
+            Rows(1),
+        ),
+        (
+            "a redirect to itself is a loop",
             offset(),
             vec![resp(
-                301,
+                302,
+                &[("location", "https://api.example.com/items?offset=0&limit=2")],
+                "",
+            )],
+            Fails("a redirect loop", 0),
+        ),
+        (
+            "a 300 is not followed",
+            offset(),
+            vec![resp(
+                300,
                 &[("location", "https://api.example.com/elsewhere")],
                 "",
             )],
-            Fails("status 301: redirects are not followed", 0),
+            Fails("status 300 is not a redirect that is followed", 0),
         ),
         (
             "an error body that echoes the key",
