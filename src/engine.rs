@@ -296,7 +296,8 @@ impl Engine {
         if response.status >= 300 {
             return self.fail(self.status_error(&exchange, attempts, &response));
         }
-        if let Err(message) = self.config.limits.check(&response.body) {
+        let usable = response.check_coding();
+        if let Err(message) = usable.and_then(|()| self.config.limits.check(&response.body)) {
             return self.fail(self.bad(&exchange, message));
         }
         match exchange.purpose {

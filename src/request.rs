@@ -58,6 +58,17 @@ impl HttpResponse {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// Refuses a body still in a content coding: the host decodes the codings it asks for and removes the
+    /// header, so one left (an unknown coding, or a host that decodes nothing) would be read as garbage.
+    pub fn check_coding(&self) -> Result<(), String> {
+        match self.header("content-encoding").map(str::trim) {
+            Some(c) if !c.is_empty() && !c.eq_ignore_ascii_case("identity") => Err(format!(
+                "the body is encoded with `{c}` (Content-Encoding), which the host did not decode"
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A request being put together: URL without the params, params in order, headers, JSON body.

@@ -1,5 +1,5 @@
 //! Hostile responses at the transport level, through the host and the component: a raw loopback server writes
-//! exactly the bytes of each case (lying `Content-Length`s, endless bodies, compression nobody asked for,
+//! exactly the bytes of each case (lying `Content-Length`s, endless bodies, compressed bodies,
 //! bytes that are not HTTP). Each case has its expected outcome, and memory stays under the response cap.
 
 mod support;
@@ -192,7 +192,7 @@ fn bytes_past_the_content_length_are_not_read() {
 }
 
 #[test]
-fn a_compressed_body_nobody_asked_for_is_not_decoded() {
+fn a_gzip_body_is_decoded_and_a_lying_coding_is_named() {
     let gzip = [
         31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 139, 174, 86, 202, 76, 81, 178, 82, 48, 172, 141, 5, 0,
         209, 226, 206, 137, 11, 0, 0, 0,
@@ -202,8 +202,17 @@ fn a_compressed_body_nobody_asked_for_is_not_decoded() {
         gzip.len()
     );
     let server = RawServer::start(http(&head, &gzip));
+    let summary = run_against(&server, &config(json!({}))).expect("the run succeeds");
+    assert_eq!(summary.rows, [("items".to_string(), 1)]);
+    // Plain JSON that claims to be gzip.
+    let plain = b"[{\"id\": 1}]";
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}",
+        plain.len()
+    );
+    let server = RawServer::start(http(&head, plain));
     let (error, _) = error_text(run_against(&server, &config(json!({}))));
-    assert!(error.contains("body is not JSON"), "{error}");
+    assert!(error.contains("does not decode as gzip"), "{error}");
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod allow;
 pub mod build;
 pub mod capability;
 pub mod config_schema;
+mod decode;
 pub mod demo_api;
 pub mod describe;
 pub mod dest;

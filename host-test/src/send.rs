@@ -8,7 +8,11 @@
 //! request whose own checked addresses include the connection's peer and whose TLS name is the one the
 //! connection's certificate was verified for. Every request is still checked by the egress policy first; the
 //! pool only saves the connect and the handshake.
+//!
+//! A request that names no `Accept-Encoding` asks for every coding the host decodes, and a response in one of
+//! them reaches the guest decoded, without its `Content-Encoding` and `Content-Length` (see [`crate::decode`]).
 
+use crate::decode;
 use crate::sandbox::{Refusal, Refusals};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Bytes, Frame, Incoming};
@@ -127,13 +131,18 @@ impl ConnectionPool {
 /// and fails once it is spent. Nothing of the exchange outlives `deadline`: connecting, waiting and reading the
 /// body all fail with a timeout there.
 pub async fn send(
-    request: http::Request<WasiBody>,
+    mut request: http::Request<WasiBody>,
     target: Target,
     options: Option<RequestOptions>,
     budget: Arc<ResponseBudget>,
     deadline: Option<Instant>,
     pool: Arc<ConnectionPool>,
 ) -> SendResult {
+    // Ask for every coding the host decodes, unless the config asked for something itself.
+    request
+        .headers_mut()
+        .entry(http::header::ACCEPT_ENCODING)
+        .or_insert(http::HeaderValue::from_static(decode::ACCEPT_ENCODING));
     let head = exchange(request, target, options, &pool);
     let response = match deadline {
         Some(at) => tokio::time::timeout_at(at.into(), head)
@@ -142,7 +151,8 @@ pub async fn send(
         None => head.await?,
     };
     let between_bytes = options.and_then(|o| o.between_bytes_timeout);
-    let response = response.map(|incoming| {
+    let empty = response.body().is_end_stream();
+    let mut response = response.map(|incoming| {
         Counted {
             incoming,
             budget,
@@ -151,6 +161,18 @@ pub async fn send(
         }
         .boxed_unsync()
     });
+    let coding = response
+        .headers()
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .and_then(decode::Coding::of_header);
+    if let Some(coding) = coding.filter(|_| !empty) {
+        // The guest sees the decoded body, of a length nobody declared.
+        let headers = response.headers_mut();
+        headers.remove(http::header::CONTENT_ENCODING);
+        headers.remove(http::header::CONTENT_LENGTH);
+        response = response.map(|body| decode::decode(body, coding));
+    }
     // The connection is driven by its own task (see `connect`), so it can outlive this exchange in the pool.
     Ok((response, Box::new(async { Ok(()) })))
 }

@@ -59,6 +59,12 @@ impl Answer {
         }
     }
 
+    /// The same answer with this body.
+    pub fn body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
     /// The same answer with one more header.
     pub fn with(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
