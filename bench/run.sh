@@ -9,6 +9,8 @@
 #   BENCH_DLT=1 bench/run.sh     # also dlt (pip install dlt==1.31.0; needs PyPI)
 #   TENANTS=100 bench/run.sh     # fewer tenants at once (default 1,000, each 1,000 rows in 10 pages)
 #
+# The extraction runs once against plain pages and once against the same pages gzipped by the API.
+#
 # Each figure is the client process only (/usr/bin/time: wall, user+sys CPU, max RSS); the demo API runs in its
 # own process. Results are printed as a table; BENCHMARKS.md records them with the machine.
 set -euo pipefail
@@ -29,7 +31,9 @@ $HOST demo-api --port $((PORT + 1)) --rows 0 >/dev/null &
 EMPTY=$!
 $HOST demo-api --port $((PORT + 2)) --rows 1000 >/dev/null &
 SMALL=$!
-trap 'kill $API $EMPTY $SMALL 2>/dev/null; rm -rf "$TMP"' EXIT
+$HOST demo-api --port $((PORT + 3)) --rows "$ROWS" --gzip >/dev/null &
+GZIP=$!
+trap 'kill $API $EMPTY $SMALL $GZIP 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/v1/resource?limit=1&api_key=demo-api-key" >/dev/null && break
     sleep 0.1
@@ -67,6 +71,8 @@ run() {
 }
 for i in 1 2 3; do run "host-test run (jsonl) #$i" "$ROWS" "$PORT"; done
 sed -n 's/.*guest memory peak/guest memory peak:/p' "$TMP/stdout"   # the last run's totals line
+# The same pages gzip-compressed by the API (decoded by the host as the guest reads them).
+for i in 1 2 3; do run "host-test run, gzip #$i" "$ROWS" $((PORT + 3)); done
 measure "host-test run (sqlite)" "$ROWS" $HOST run --config "$TMP/config.json" --secrets "$TMP/secrets.json" \
     --db "$TMP/bench.db" --connect-to "https://api.example.com=http://127.0.0.1:$PORT"
 run "host-test zero-row run" 0 $((PORT + 1))
@@ -87,6 +93,11 @@ for offset in range(0, max(rows, 1), page):
     print('output = "/dev/null"')
 PY
 for i in 1 2 3; do measure "curl, one connection #$i" "$ROWS" curl -s -K "$TMP/curl.cfg"; done
+sed "s/:$PORT\//:$((PORT + 3))\//" "$TMP/curl.cfg" >"$TMP/curl-gzip.cfg"
+for i in 1 2 3; do measure "curl --compressed #$i" "$ROWS" curl -s --compressed -K "$TMP/curl-gzip.cfg"; done
+plain=$(curl -s "http://127.0.0.1:$PORT/v1/resource?offset=0&limit=$PAGE&api_key=demo-api-key" | wc -c)
+packed=$(curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$((PORT + 3))/v1/resource?offset=0&limit=$PAGE&api_key=demo-api-key" | wc -c)
+echo "one page: $plain bytes, $packed gzipped"
 
 if [ "${BENCH_DLT:-0}" = 1 ]; then
     VENV=target/bench-venv

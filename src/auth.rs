@@ -145,6 +145,7 @@ impl OAuth2 {
                     "Content-Type".into(),
                     "application/x-www-form-urlencoded".into(),
                 ),
+                ("User-Agent".into(), crate::request::USER_AGENT.into()),
                 ("Accept".into(), "application/json".into()),
             ],
             body: Some(body.into_bytes()),

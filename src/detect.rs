@@ -84,6 +84,39 @@ pub fn total_pages_path(body: &Value) -> Option<(Vec<String>, &Value)> {
     None
 }
 
+/// Whether a next value is a link: absolute, or relative with a path or a query (`/items?page=2`, `?page=2`,
+/// `./2`). dlt takes only `http…` and `/…` for links and any other value for a cursor, so a relative link
+/// became a cursor parameter and the first page was fetched again and again.
+fn looks_like_link(href: &str) -> bool {
+    href.starts_with("http")
+        || href.starts_with('/')
+        || href.starts_with("./")
+        || href.starts_with("../")
+        || href.contains('?')
+}
+
+/// The integer page number a body states beside its total-pages key (`page`, `current_page`, `page_number`,
+/// any case), if any.
+fn stated_page(body: &Value, total_keys: &[String]) -> Option<i64> {
+    let parent = total_keys.split_last().map_or(Some(body), |(_, up)| {
+        up.iter().try_fold(body, |v, k| v.get(k))
+    })?;
+    let map = parent.as_object()?;
+    map.iter()
+        .find(|(k, _)| {
+            let k = k.to_lowercase();
+            [
+                "page",
+                "current_page",
+                "currentpage",
+                "page_number",
+                "pagenumber",
+            ]
+            .contains(&k.as_str())
+        })
+        .and_then(|(_, v)| v.as_i64())
+}
+
 /// Python's `int(x)` succeeding for a JSON scalar.
 fn int_coercible(v: &Value) -> bool {
     match v {
@@ -110,7 +143,7 @@ pub fn detect_paginator(headers: &[(String, String)], body: &Value, url: &str) -
     }
     let next = next_page_path(body);
     if let Some((keys, Value::String(href))) = &next
-        && (href.starts_with("http") || href.starts_with('/'))
+        && looks_like_link(href)
         && let Some(next_url_path) = path_of(keys)
     {
         return Paginator::JsonLink { next_url_path };
@@ -118,9 +151,12 @@ pub fn detect_paginator(headers: &[(String, String)], body: &Value, url: &str) -
     if let Some((keys, total)) = total_pages_path(body)
         && let (true, Some(total_path)) = (int_coercible(total), path_of(&keys))
     {
+        // The page the response says it is (fastapi-pagination's `page`): the next one is that plus one. dlt
+        // counts from 0 whatever the API says, so it asks for the first page twice and misses the last.
+        let stated = stated_page(body, &keys).unwrap_or(0);
         return Paginator::PageNumber {
-            base_page: 0,
-            page: 0,
+            base_page: stated,
+            page: stated,
             page_slot: Slot::Query("page".into()),
             total_path: Some(total_path),
             maximum_page: None,

@@ -2,6 +2,7 @@
 //! done; it is fed responses, transport errors and the time. It never does I/O and never reads a clock.
 
 mod frames;
+mod guard;
 mod raw_page;
 mod redirect;
 mod request;
@@ -111,6 +112,8 @@ pub struct Engine {
     schemas: Vec<TableSchema>,
     /// Log lines for the host, drained by [`Engine::take_notes`].
     notes: Vec<String>,
+    /// Notes said once per resource, by resource and topic.
+    said: Vec<(usize, &'static str)>,
 }
 
 impl Engine {
@@ -152,6 +155,7 @@ impl Engine {
             ready: None,
             failed: None,
             notes: Vec::new(),
+            said: Vec::new(),
         })
     }
 
@@ -443,7 +447,10 @@ impl Engine {
         } else {
             "Server Error"
         };
-        let message = format!("{status} {kind}: {}", reason(status));
+        let mut message = format!("{status} {kind}: {}", crate::status::reason(status));
+        if let Some(start) = crate::status::excerpt(&response.body) {
+            message.push_str(&format!("; the response began: {start}"));
+        }
         if exchange.purpose == Purpose::Token && (400..500).contains(&status) && status != 429 {
             return Error::Auth {
                 resource,
@@ -578,24 +585,6 @@ struct Token {
     client_id: String,
     access_token: String,
     expires_at_ms: u64,
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        422 => "Unprocessable Entity",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "",
-    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub mod retry;
 pub mod schema;
 pub mod secrets;
 pub mod select;
+pub mod status;
 pub mod template;
 
 #[cfg(target_arch = "wasm32")]

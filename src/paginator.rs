@@ -157,15 +157,16 @@ impl Paginator {
                 json!({"type": "json_link", "next_url_path": next_url_path.as_str()})
             }
             Paginator::PageNumber {
-                base_page: 0,
-                page: 0,
+                base_page,
+                page,
                 page_slot: Slot::Query(param),
                 total_path: Some(total),
                 maximum_page: None,
                 stop_after_empty_page: true,
                 has_more_path: None,
-            } => {
-                json!({"type": "page_number", "page_param": param, "total_path": total.as_str()})
+            } if page == base_page => {
+                json!({"type": "page_number", "page_param": param, "total_path": total.as_str(),
+                       "base_page": base_page})
             }
             Paginator::Cursor {
                 cursor_path,

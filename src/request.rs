@@ -22,6 +22,9 @@ impl Method {
     }
 }
 
+/// The `User-Agent` of every request the config does not give one.
+pub const USER_AGENT: &str = concat!("rest-api-source/", env!("CARGO_PKG_VERSION"));
+
 /// A request the engine wants sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpRequest {

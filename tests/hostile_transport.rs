@@ -211,7 +211,8 @@ fn a_gzip_body_is_decoded_and_a_lying_coding_is_named() {
         plain.len()
     );
     let server = RawServer::start(http(&head, plain));
-    let (error, _) = error_text(run_against(&server, &config(json!({}))));
+    let once = json!({"error_handler": {"max_retries": 0}});
+    let (error, _) = error_text(run_against(&server, &config(once)));
     assert!(error.contains("does not decode as gzip"), "{error}");
 }
 

@@ -45,13 +45,16 @@ fn spent_retries_halt_the_run_with_a_clear_error_and_no_further_request() {
             url: "https://api.example.com/v1/resource?offset=300&limit=100&api_key=***".into(),
             status: Some(503),
             attempts: 3,
-            message: "503 Server Error: Service Unavailable".into(),
+            message:
+                "503 Server Error: Service Unavailable; the response began: {\"error\":\"injected fault\"}"
+                    .into(),
         })
     );
     assert_eq!(
         describe(&error),
         "resource `resource_name`: request to https://api.example.com/v1/resource?offset=300&limit=100&api_key=*** \
-         failed after 3 attempts (status 503): 503 Server Error: Service Unavailable"
+         failed after 3 attempts (status 503): 503 Server Error: Service Unavailable; the response began: \
+         {\"error\":\"injected fault\"}"
     );
     let log = api.log();
     let offsets: Vec<&str> = log.iter().map(|l| l.param("offset").unwrap()).collect();
@@ -160,7 +163,10 @@ fn a_refused_token_is_an_auth_error_and_no_data_is_requested() {
         panic!("expected auth error: {failure:?}")
     };
     assert_eq!(failure.url, "https://api.example.com/oauth/v1/token");
-    assert_eq!(failure.message, "401 Client Error: Unauthorized");
+    assert_eq!(
+        failure.message,
+        "401 Client Error: Unauthorized; the response began: {\"error\":\"invalid_client\"}"
+    );
     let error = RunError::Connector(ConnectorError::Auth(failure)).to_string();
     assert!(!error.contains("wrong"), "no secret in {error}");
     assert!(api.log().iter().all(|l| l.path == "/oauth/v1/token"));

@@ -38,6 +38,8 @@ pub struct DemoSpec {
     pub late_column_from: Option<usize>,
     /// Origin put in front of the cursor pages' `paging.next.link` (relative when `None`).
     pub link_origin: Option<String>,
+    /// Answer with a gzip body (`Content-Encoding: gzip`) when the request accepts gzip.
+    pub gzip: bool,
 }
 
 impl Default for DemoSpec {
@@ -56,6 +58,7 @@ impl Default for DemoSpec {
             delay_ms: 0,
             late_column_from: None,
             link_origin: None,
+            gzip: false,
         }
     }
 }
@@ -382,6 +385,10 @@ fn handle(shared: &Shared, mut request: Request) {
         _ => {}
     }
     logged.status = status;
+    let gzip = shared.spec.gzip
+        && logged
+            .header("accept-encoding")
+            .is_some_and(|v| v.contains("gzip"));
     if let Ok(mut log) = shared.log.lock() {
         log.push(logged);
     }
@@ -395,7 +402,18 @@ fn handle(shared: &Shared, mut request: Request) {
         Body::Text(t) => (t, Some("text/plain")),
         Body::Empty => (String::new(), None),
     };
-    let mut response = Response::from_string(text).with_status_code(status);
+    let mut response = match gzip {
+        true => {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            let _ = encoder.write_all(text.as_bytes());
+            let gzipped = Response::from_data(encoder.finish().unwrap_or_default());
+            let coding = Header::from_bytes("Content-Encoding", "gzip").expect("valid header");
+            gzipped.with_header(coding)
+        }
+        false => Response::from_data(text.into_bytes()),
+    }
+    .with_status_code(status);
     if let Some(t) = content_type {
         response.add_header(Header::from_bytes("Content-Type", t).expect("valid header"));
     }

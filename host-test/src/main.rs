@@ -172,6 +172,9 @@ enum Command {
         /// Rows of the main demo resource.
         #[arg(long, default_value_t = 1234)]
         rows: usize,
+        /// Answer with gzip bodies when the request accepts them.
+        #[arg(long)]
+        gzip: bool,
     },
     /// Run every tenant file (*.toml, *.json) of a directory at once, one sandbox each, and print a summary
     /// per tenant. Exits with 1 when any tenant failed.
@@ -305,7 +308,7 @@ fn real_main(cli: Cli) -> Result<()> {
             json,
         } => inspect_cmd::schema(&common, state.as_deref(), json),
         Command::Demo { plugin, rows, dir } => demo_cmd::demo(plugin, rows, &dir),
-        Command::DemoApi { port, rows } => serve(port, rows),
+        Command::DemoApi { port, rows, gzip } => serve(port, rows, gzip),
         Command::ConfigSchema => {
             print!("{}", host_test::config_schema::json_schema());
             Ok(())
@@ -447,6 +450,16 @@ fn print_totals(summary: &RunSummary, started: Instant) {
         started.elapsed().as_secs_f64(),
         summary.guest_memory_peak as f64 / (1 << 20) as f64
     );
+    // The connector's warnings other than retries (a paginator guessed, a redirect followed), once each.
+    let mut warnings: Vec<&str> = Vec::new();
+    for line in summary.logs.iter().filter(|l| l.level == "warn") {
+        if !line.message.contains("; retrying in ") && !warnings.contains(&line.message.as_str()) {
+            warnings.push(&line.message);
+        }
+    }
+    for warning in warnings {
+        println!("warning: {warning}");
+    }
 }
 
 fn run_sqlite(common: &Common, db: &Path) -> Result<()> {
@@ -463,8 +476,11 @@ fn run_sqlite(common: &Common, db: &Path) -> Result<()> {
     })
 }
 
-fn serve(port: u16, rows: usize) -> Result<()> {
-    let mut spec = DemoSpec::default();
+fn serve(port: u16, rows: usize, gzip: bool) -> Result<()> {
+    let mut spec = DemoSpec {
+        gzip,
+        ..DemoSpec::default()
+    };
     spec.resources.insert("resource".into(), rows);
     let api = DemoApi::start(spec, port)?;
     println!(

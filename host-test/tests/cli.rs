@@ -87,7 +87,8 @@ fn failure_exits_non_zero_with_one_line_and_no_secret() {
         stderr.trim_end(),
         "error: resource `customer_usage`: request to \
          https://api.example.com/v1/customer_usage?offset=0&limit=100&api_key=*** failed after 1 attempt \
-         (status 401): 401 Client Error: Unauthorized"
+         (status 401): 401 Client Error: Unauthorized; the response began: \
+         {\"error\":\"missing or wrong api_key\"}"
     );
     assert!(!stderr.contains("not-the-key-123"));
 }
@@ -400,4 +401,48 @@ fn sqlite_is_the_default_destination() {
         .query_row("SELECT count(*) FROM customer_usage", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 1050);
+}
+
+#[test]
+fn a_paginator_guess_is_a_warning_in_the_summary() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, secrets) = files(&api, dir.path());
+    // No paginator: detection finds none in `{"data": [...], "total": ...}` and reads one page.
+    let config = dir.path().join("guess.json");
+    let text = r#"{"client": {"base_url": "https://api.example.com",
+        "auth": {"type": "api_key", "name": "api_key", "api_key": {"secret": "api_key"}, "location": "query"}},
+        "resources": [{"name": "wallets", "endpoint": {"path": "/v1/wallets", "data_selector": "data"}}]}"#;
+    std::fs::write(&config, text).unwrap();
+    let connect = format!("https://api.example.com={}", api.url());
+    let out_dir = dir.path().join("out");
+    let out = host(&[
+        "run",
+        "--plugin",
+        component().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--secrets",
+        secrets.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--connect-to",
+        &connect,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stdout}");
+    assert!(
+        warnings[0].contains("resource `wallets`: no paginator is configured")
+            && warnings[0].contains("only that page is read"),
+        "{stdout}"
+    );
 }

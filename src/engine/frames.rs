@@ -30,6 +30,8 @@ pub(super) struct Frame {
     pub parent_index: Option<usize>,
     /// Pages fetched in this pagination loop (for `max_pages`).
     pub pages: u32,
+    /// The last page's records, to see the same page come twice.
+    pub last_page: Option<super::guard::Fingerprint>,
 }
 
 /// Parent records waiting for their children.
@@ -54,6 +56,7 @@ impl Frame {
             replay: None,
             parent_index,
             pages: 0,
+            last_page: None,
         }
     }
 }
@@ -209,6 +212,9 @@ impl Engine {
             Ok(records) => records,
             Err(e) => return self.fail(e),
         };
+        if let Err(e) = self.check_repeat(exchange, super::guard::Fingerprint::of(&records)) {
+            return self.fail(e);
+        }
         let (records, stop) = match self.filter_incremental(index, records) {
             Ok(x) => x,
             Err(message) => return self.fail(self.bad(exchange, message)),
@@ -258,14 +264,21 @@ impl Engine {
             url: &url,
         };
         let position = self.frames[f].position.clone();
-        let (paginator, at) = match (&resource.endpoint.paginator, &self.frames[f].found) {
-            (Some(p), _) | (None, Some(p)) => (p.clone(), position.clone()),
+        let (paginator, at, guessed) = match (&resource.endpoint.paginator, &self.frames[f].found) {
+            (Some(p), _) | (None, Some(p)) => (p.clone(), position.clone(), false),
             (None, None) => {
                 let p = crate::detect::detect_paginator(&response.headers, body, &url);
                 let at = p.start();
-                (p, at)
+                (p, at, true)
             }
         };
+        let (max_pages, configured) = (
+            resource.endpoint.max_pages,
+            resource.endpoint.paginator.is_some(),
+        );
+        if guessed {
+            self.note_guess(exchange, &paginator);
+        }
         let next = match paginator.advance(&at, &view) {
             Ok(next) => self.strip_auth_from_next(f, next),
             Err(message) => return Err(self.bad(exchange, message)),
@@ -278,11 +291,11 @@ impl Engine {
         }
         self.refreshed = false;
         self.frames[f].pages += 1;
-        let next = match resource.endpoint.max_pages {
+        let next = match max_pages {
             Some(max) if self.frames[f].pages >= max => Position::Done,
             _ => next,
         };
-        if resource.endpoint.paginator.is_none() {
+        if !configured {
             self.frames[f].found = Some(paginator);
         }
         Ok(next)

@@ -20,6 +20,11 @@ impl Engine {
             Ok(next) => next,
             Err(e) => return self.fail(e),
         };
+        if let Err(e) =
+            self.check_repeat(exchange, super::guard::Fingerprint::of_raw(&page.records))
+        {
+            return self.fail(e);
+        }
         let index = self.frames[f].resource;
         let mut lines = Vec::with_capacity(response.body.len() + page.records.len());
         let mut schema_changes = Vec::new();

@@ -36,13 +36,13 @@ impl Engine {
         Some(match self.next_hop(&exchange, response.status, location) {
             Ok(request) => {
                 let note = format!(
-                    "resource `{}`: status {} from {}; following the redirect to {}",
+                    "resource `{}`: status {} from {}; following the redirect to {} (said once per resource)",
                     self.exchange_name(&exchange),
                     response.status,
                     self.redact(exchange.frame, &exchange.request.url),
                     self.redact(exchange.frame, &request.url),
                 );
-                self.notes.push(note);
+                self.note_once(self.frames[exchange.frame].resource, "redirect", note);
                 let mut hops = exchange.hops.clone();
                 hops.push(exchange.request.clone());
                 // Sent by the next poll, at once.

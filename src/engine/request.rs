@@ -205,6 +205,16 @@ fn parts_url_base(ep: &crate::config::Endpoint) -> String {
     ep.url.split('{').next().unwrap_or_default().to_string()
 }
 
+/// The headers every request starts with, as `requests` sends them (config headers replace them by name):
+/// `Accept: */*`, which any API answers (`application/json` gets a 406 from a JSON:API server), and a
+/// `User-Agent`, which some APIs require. `Accept-Encoding` is the host's to set: it decodes what it asks for.
+pub(crate) fn default_headers() -> Vec<(String, String)> {
+    vec![
+        ("User-Agent".into(), crate::request::USER_AGENT.into()),
+        ("Accept".into(), "*/*".into()),
+    ]
+}
+
 /// The endpoint's request parts with every template filled.
 fn render_parts(ep: &crate::config::Endpoint, scope: &Scope<'_>) -> Result<RequestParts, String> {
     let mut params = Vec::new();
@@ -215,7 +225,7 @@ fn render_parts(ep: &crate::config::Endpoint, scope: &Scope<'_>) -> Result<Reque
         method: ep.method,
         url: render_str(&ep.url, scope)?,
         params,
-        headers: vec![("Accept".into(), "application/json".into())],
+        headers: default_headers(),
         json: ep
             .json
             .as_ref()

@@ -123,7 +123,7 @@ fn retries_wait_with_backoff_then_resend_the_same_request() {
             url: "https://api.example.com/v1/r?offset=0&limit=2&api_key=***".into(),
             status: Some(503),
             attempts: 3,
-            message: "503 Server Error: Service Unavailable".into(),
+            message: "503 Server Error: Service Unavailable; the response began: {}".into(),
         }
     );
     assert_eq!(

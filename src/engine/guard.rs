@@ -1,0 +1,114 @@
+//! Guards against a paginator that does not fit the API: a page whose records repeat the previous page's
+//! exactly ends the run with an error, and every guess paginator detection makes is said once per resource.
+
+use super::{Engine, Exchange};
+use crate::error::Error;
+use crate::paginator::Paginator;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// What identifies a page's records well enough to see the same page twice: their number, the first and the
+/// last (compared as values, so a page parsed and the same page kept as text match).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Fingerprint {
+    count: usize,
+    first: Value,
+    last: Value,
+}
+
+impl Fingerprint {
+    /// The fingerprint of parsed records; `None` for no records.
+    pub(super) fn of(records: &[Value]) -> Option<Self> {
+        Some(Self {
+            count: records.len(),
+            first: records.first()?.clone(),
+            last: records.last()?.clone(),
+        })
+    }
+
+    /// The fingerprint of records kept as text; `None` for no records.
+    pub(super) fn of_raw(records: &[&RawValue]) -> Option<Self> {
+        let parse = |r: &&RawValue| serde_json::from_str(r.get()).unwrap_or(Value::Null);
+        Some(Self {
+            count: records.len(),
+            first: parse(records.first()?),
+            last: parse(records.last()?),
+        })
+    }
+}
+
+impl Engine {
+    /// Fail when this page's records repeat the previous page's of the same frame: the paginator asked for the
+    /// same page again, and going on would store it again (or loop until the URL grows too long).
+    pub(super) fn check_repeat(
+        &mut self,
+        exchange: &Exchange,
+        page: Option<Fingerprint>,
+    ) -> Result<(), Error> {
+        let f = exchange.frame;
+        let previous = std::mem::replace(&mut self.frames[f].last_page, page.clone());
+        let (Some(page), Some(previous)) = (page, previous) else {
+            return Ok(());
+        };
+        if page != previous {
+            return Ok(());
+        }
+        let resource = &self.config.resources[self.frames[f].resource];
+        let paginator = match (&resource.endpoint.paginator, &self.frames[f].found) {
+            (Some(p), _) => format!("the configured paginator ({})", kind(p)),
+            (None, Some(p)) => format!("the detected paginator ({})", kind(p)),
+            (None, None) => "the paginator".to_string(),
+        };
+        let message = format!(
+            "this page's {} records repeat the previous page's exactly: {paginator} does not fit this API, and \
+             going on would store them again; set `paginator` for resource `{}`",
+            page.count, resource.name
+        );
+        Err(self.bad(exchange, message))
+    }
+
+    /// Say once per resource that detection guessed: no paginator found (one page only), or a cursor taken
+    /// from a `next` value.
+    pub(super) fn note_guess(&mut self, exchange: &Exchange, paginator: &Paginator) {
+        let index = self.frames[exchange.frame].resource;
+        let name = self.config.resources[index].name.clone();
+        let url = self.redact(exchange.frame, &exchange.request.url);
+        let note = match paginator {
+            Paginator::SinglePage => format!(
+                "resource `{name}`: no paginator is configured and the first response from {url} shows none; \
+                 only that page is read (dlt: \"Fallback paginator used\"). Set `paginator` if there are more"
+            ),
+            Paginator::Cursor { cursor_path, .. } => format!(
+                "resource `{name}`: no paginator is configured; guessed a cursor from `{}` in the first response \
+                 from {url}, sent as the `cursor` parameter. Set `paginator` if this is wrong",
+                cursor_path.as_str()
+            ),
+            _ => return,
+        };
+        self.note_once(index, "guess", note);
+    }
+
+    /// Add a note unless one on `topic` was already said for resource `index`.
+    pub(super) fn note_once(&mut self, index: usize, topic: &'static str, note: String) {
+        if !self.said.contains(&(index, topic)) {
+            self.said.push((index, topic));
+            self.notes.push(note);
+        }
+    }
+}
+
+/// A paginator's dlt type name.
+fn kind(p: &Paginator) -> &'static str {
+    match p {
+        Paginator::SinglePage => "single_page",
+        Paginator::Offset { .. } => "offset",
+        Paginator::PageNumber { .. } => "page_number",
+        Paginator::Cursor { .. } => "cursor",
+        Paginator::JsonLink { .. } => "json_link",
+        Paginator::HeaderLink { .. } => "header_link",
+        Paginator::HeaderCursor { .. } => "header_cursor",
+    }
+}
+
+#[cfg(test)]
+mod tests;
