@@ -311,15 +311,19 @@ fn read_body(
 
 /// Classify a wasi:http error: what a repeat cannot fix (a denied or malformed request) is not retried.
 fn transport(code: ErrorCode) -> Transport {
-    let retryable = !matches!(
-        code,
-        ErrorCode::HttpRequestDenied
-            | ErrorCode::HttpRequestUriInvalid
-            | ErrorCode::HttpRequestMethodInvalid
-            | ErrorCode::HttpRequestUriTooLong
-            | ErrorCode::DestinationIpProhibited
-            | ErrorCode::TlsCertificateError
-    );
+    // The host names an untrusted certificate's reason in an internal error starting "TLS certificate".
+    let untrusted =
+        matches!(&code, ErrorCode::InternalError(Some(m)) if m.starts_with("TLS certificate"));
+    let retryable = !untrusted
+        && !matches!(
+            code,
+            ErrorCode::HttpRequestDenied
+                | ErrorCode::HttpRequestUriInvalid
+                | ErrorCode::HttpRequestMethodInvalid
+                | ErrorCode::HttpRequestUriTooLong
+                | ErrorCode::DestinationIpProhibited
+                | ErrorCode::TlsCertificateError
+        );
     let message = match &code {
         ErrorCode::HttpRequestDenied => "the host's egress policy denied the request".to_string(),
         ErrorCode::ConnectionRefused => "connection refused".to_string(),
@@ -332,6 +336,9 @@ fn transport(code: ErrorCode) -> Transport {
             "the host name could not be resolved".to_string()
         }
         ErrorCode::HttpProtocolError => "the response broke the HTTP protocol".to_string(),
+        ErrorCode::InternalError(Some(m)) | ErrorCode::HttpResponseContentCoding(Some(m)) => {
+            m.clone()
+        }
         other => format!("{other:?}"),
     };
     Transport {

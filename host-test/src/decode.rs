@@ -75,7 +75,7 @@ pub fn decode(body: WasiBody, coding: Coding) -> WasiBody {
             let message = e.to_string();
             match e.into_inner().map(|inner| inner.downcast::<HttpError>()) {
                 Some(Ok(original)) => *original,
-                _ => HttpError::InternalError(Some(format!(
+                _ => HttpError::HttpResponseContentCoding(Some(format!(
                     "the response body does not decode as {} (Content-Encoding): {message}",
                     coding.name()
                 ))),

@@ -85,6 +85,9 @@ pub struct EgressPolicy {
     pub internal_networks: Vec<IpNet>,
     /// Names pinned to an address instead of asking DNS (checked like a DNS answer).
     pub resolve: Vec<(String, IpAddr)>,
+    /// Which servers TLS connections trust and the client certificate they present (not a policy decision:
+    /// how the connections the policy allows are verified).
+    pub tls: crate::tls::TlsTrust,
 }
 
 impl EgressPolicy {
@@ -311,6 +314,8 @@ pub struct EgressHooks {
     sent: u64,
     budget: Arc<ResponseBudget>,
     pool: Arc<ConnectionPool>,
+    /// The TLS configuration of `policy.tls`, built once per run.
+    tls: Result<Arc<rustls::ClientConfig>, String>,
 }
 
 impl EgressHooks {
@@ -322,8 +327,10 @@ impl EgressHooks {
         events: Arc<Mutex<Vec<EgressEvent>>>,
         refusals: Refusals,
     ) -> Self {
+        let tls = policy.tls.client_config().map_err(|e| e.to_string());
         Self {
             policy,
+            tls,
             recorder: Recorder {
                 tenant: tenant.to_string(),
                 events,
@@ -395,11 +402,12 @@ impl WasiHttpHooks for EgressHooks {
         let Some(origin) = origin else {
             return Box::new(async { Err(HttpError::HttpRequestUriInvalid) });
         };
-        let (policy, recorder, budget, pool) = (
+        let (policy, recorder, budget, pool, tls) = (
             self.policy.clone(),
             self.recorder.clone(),
             self.budget.clone(),
             self.pool.clone(),
+            self.tls.clone(),
         );
         let deadline = self.deadline;
         Box::new(async move {
@@ -422,9 +430,11 @@ impl WasiHttpHooks for EgressHooks {
                 Err(Unreachable::Dns(e)) => return Err(e),
             };
             recorder.allow(&shown);
+            // TLS verifies the name the config asked for, wherever `connect_to` sends the connection.
             let target = Target {
                 addrs,
-                tls_name: (to.scheme == "https").then(|| to.host.clone()),
+                tls_name: (to.scheme == "https").then(|| origin.host.clone()),
+                tls,
             };
             crate::send::send(request, target, options, budget, deadline, pool).await
         })

@@ -33,6 +33,7 @@ pub mod sqlite;
 pub mod sqlite_query;
 pub mod state;
 pub mod tenant_file;
+pub mod tls;
 
 pub use runtime::{FailureKind, Plugin, RunError, RunFailure, RunSummary, Runtime, Tenant};
 

@@ -93,6 +93,16 @@ struct Common {
     /// Memory the connector may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 512)]
     memory_mib: usize,
+    /// Also trust the CA certificates of this PEM file (repeatable), besides the platform's roots and
+    /// SSL_CERT_FILE / SSL_CERT_DIR.
+    #[arg(long, value_name = "FILE")]
+    cacert: Vec<PathBuf>,
+    /// Present this client certificate chain (PEM) to servers that ask for one; needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -375,6 +385,12 @@ fn tenant(common: &Common) -> Result<Tenant> {
         };
         egress.map(origin(from)?, origin(to)?);
     }
+    egress.tls = host_test::tls::TlsTrust {
+        ca_files: common.cacert.clone(),
+        client_cert: common.cert.clone().zip(common.key.clone()),
+        ..Default::default()
+    };
+    egress.tls.client_config()?;
     Ok(Tenant {
         name: "cli".into(),
         config,

@@ -2,7 +2,8 @@
 //!
 //! The host resolves names itself and connects only to the addresses it checked, so a name cannot be made to
 //! point at a private address between the check and the connection. TLS verifies the certificate against the
-//! name in the URL (webpki roots).
+//! name in the URL, also when `connect_to` sends the connection elsewhere (as curl's `--connect-to`), with the
+//! tenant's trusted roots ([`crate::tls`]).
 //!
 //! Connections are HTTP/1.1 with keep-alive, pooled per run ([`ConnectionPool`]): a connection is reused only by a
 //! request whose own checked addresses include the connection's peer and whose TLS name is the one the
@@ -21,7 +22,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -78,12 +79,15 @@ impl ResponseBudget {
     }
 }
 
-/// Where to connect: checked addresses, and for `https` the name the certificate must carry.
+/// Where to connect: checked addresses, and for `https` the name the certificate must carry and the TLS
+/// configuration to verify it with.
 pub struct Target {
     /// The addresses to try, in order.
     pub addrs: Vec<SocketAddr>,
-    /// `Some(host)` for TLS.
+    /// `Some(host)` for TLS: the name sent as SNI and verified in the certificate.
     pub tls_name: Option<String>,
+    /// The tenant's TLS configuration (its trusted roots and client certificate), or why it is unusable.
+    pub tls: Result<Arc<rustls::ClientConfig>, String>,
 }
 
 /// Idle keep-alive connections of one run, each with the address it is connected to and, for https, the name
@@ -235,17 +239,18 @@ async fn connect(
     let peer = tcp.peer_addr().map_err(HttpError::Connect)?;
     let _ = tcp.set_nodelay(true);
     let sender = match &target.tls_name {
-        Some(name) => {
-            let bare = name
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string();
-            let name = rustls::pki_types::ServerName::try_from(bare)
+        Some(_) => {
+            let bare = bare_name(&target.tls_name);
+            let name = rustls::pki_types::ServerName::try_from(bare.clone())
                 .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-            let tls = tokio_rustls::TlsConnector::from(tls_config())
+            let config = target
+                .tls
+                .clone()
+                .map_err(|e| HttpError::InternalError(Some(e)))?;
+            let tls = tokio_rustls::TlsConnector::from(config)
                 .connect(name, tcp)
                 .await
-                .map_err(HttpError::Tls)?;
+                .map_err(|e| tls_failure(&bare, &e))?;
             handshake(TokioIo::new(tls), timeout).await?
         }
         None => handshake(TokioIo::new(tcp), timeout).await?,
@@ -269,24 +274,28 @@ where
     Ok(sender)
 }
 
-/// One TLS client configuration for the process: ring, safe protocol versions, webpki roots.
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-            };
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            // ring implements the safe default versions (TLS 1.2 and 1.3), so this cannot fail.
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("ring supports TLS 1.2 and 1.3")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
+fn bare_name(name: &Option<String>) -> String {
+    name.as_deref()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
+}
+
+/// A failed TLS handshake as the guest sees it: its reason in the message (`UnknownIssuer`, an expired
+/// certificate, a name it is not valid for). A certificate that is not trusted starts with "TLS certificate",
+/// which the component does not retry; other handshake failures may be passing and are retried.
+fn tls_failure(host: &str, e: &std::io::Error) -> HttpError {
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    let message = match inner {
+        Some(rustls::Error::InvalidCertificate(why)) => {
+            format!("TLS certificate of {host} not accepted: {why}")
+        }
+        Some(other) => format!("TLS handshake with {host} failed: {other}"),
+        None => format!("TLS handshake with {host} failed: {e}"),
+    };
+    tracing::debug!("{message}");
+    HttpError::InternalError(Some(message))
 }
 
 /// A response body that counts its bytes against the run's budget and times out between frames.

@@ -24,6 +24,12 @@
 //! allow_private = ["127.0.0.0/8"]    # internal networks this tenant may reach (none by default)
 //! connect_to = { "https://api.acme.example" = "http://127.0.0.1:8080" }
 //! resolve = { "api.acme.example" = "127.0.0.1" }
+//!
+//! [tls]                              # each optional
+//! ca_file = "acme/internal-ca.pem"   # trusted besides the platform's roots (SSL_CERT_FILE / SSL_CERT_DIR)
+//! client_cert = "acme/client.pem"    # mutual TLS: the certificate chain and its key, PEM
+//! client_key = "acme/client.key"
+//! platform_roots = true              # false: only the compiled-in roots and ca_file
 //! ```
 
 use crate::allow::AllowedHosts;
@@ -62,6 +68,23 @@ pub struct TenantFile {
     /// Egress allowances.
     #[serde(default)]
     pub egress: EgressSpec,
+    /// TLS trust.
+    #[serde(default)]
+    pub tls: TlsSpec,
+}
+
+/// TLS trust as written (all optional).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// A PEM file of CA certificates to trust besides the platform's.
+    pub ca_file: Option<PathBuf>,
+    /// The client certificate chain (PEM), for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    pub client_key: Option<PathBuf>,
+    /// Trust the platform's roots (default true).
+    pub platform_roots: Option<bool>,
 }
 
 /// Where a tenant's secrets come from.
@@ -182,9 +205,11 @@ fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
         true => base.join(p).display().to_string(),
         false => p.clone(),
     });
+    let mut egress = egress(&file.egress, &value)?;
+    egress.tls = tls(&file.tls, base)?;
     let tenant = Tenant {
         secrets: secrets(&file.secrets, base, &value)?,
-        egress: egress(&file.egress, &value)?,
+        egress,
         limits: limits(&file.limits),
         name,
         config,
@@ -261,6 +286,23 @@ fn limits(spec: &LimitsSpec) -> Limits {
         response_bytes: spec.response_mib.map(mib),
         page_bytes: spec.page_mib.map_or(d.page_bytes, |m| mib(m) as usize),
     }
+}
+
+/// The TLS trust a file asks for, checked now: a CA file or client certificate that cannot be used is the tenant
+/// file's error, not every request's.
+fn tls(spec: &TlsSpec, base: &Path) -> Result<crate::tls::TlsTrust, String> {
+    let client_cert = match (&spec.client_cert, &spec.client_key) {
+        (Some(cert), Some(key)) => Some((base.join(cert), base.join(key))),
+        (None, None) => None,
+        _ => return Err("tls: `client_cert` and `client_key` go together".into()),
+    };
+    let trust = crate::tls::TlsTrust {
+        platform_roots: spec.platform_roots.unwrap_or(true),
+        ca_files: spec.ca_file.iter().map(|f| base.join(f)).collect(),
+        client_cert,
+    };
+    trust.client_config().map_err(|e| format!("tls.{e}"))?;
+    Ok(trust)
 }
 
 fn egress(spec: &EgressSpec, config: &Value) -> Result<EgressPolicy, String> {

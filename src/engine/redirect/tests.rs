@@ -139,15 +139,13 @@ fn another_origin_gets_no_credential() {
     }
 }
 
+/// A scripted server: request number and request in, response out.
+type Answer = Box<dyn Fn(usize, &HttpRequest) -> HttpResponse>;
+
 #[test]
 fn redirects_that_are_refused_say_why() {
     let key = json!({"type": "api_key", "name": "key", "api_key": SECRET, "location": "query"});
-    let cases: Vec<(
-        Value,
-        Value,
-        Box<dyn Fn(usize, &HttpRequest) -> HttpResponse>,
-        &str,
-    )> = vec![
+    let cases: Vec<(Value, Value, Answer, &str)> = vec![
         (
             bearer(),
             json!({"path": "a"}),
