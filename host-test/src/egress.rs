@@ -88,6 +88,8 @@ pub struct EgressPolicy {
     /// Which servers TLS connections trust and the client certificate they present (not a policy decision:
     /// how the connections the policy allows are verified).
     pub tls: crate::tls::TlsTrust,
+    /// Forward proxies, and the hosts reached without them.
+    pub proxy: crate::proxy::ProxySettings,
 }
 
 impl EgressPolicy {
@@ -417,6 +419,11 @@ impl WasiHttpHooks for EgressHooks {
                 .find(|(from, _)| *from == origin)
                 .map(|(_, to)| to.clone());
             let to = mapped.as_ref().unwrap_or(&origin);
+            // `no_proxy` names the API as the config does (or the `connect_to` target).
+            let proxy = policy
+                .proxy
+                .for_target(&to.scheme, &to.host)
+                .filter(|_| policy.proxy.for_target(&to.scheme, &origin.host).is_some());
             let addrs = match policy.addresses(to, mapped.is_some()).await {
                 Ok(addrs) => addrs,
                 Err(Unreachable::Denied(reason)) => {
@@ -427,7 +434,25 @@ impl WasiHttpHooks for EgressHooks {
                     recorder.deny(&shown, refusal);
                     return Err(HttpError::HttpRequestDenied);
                 }
+                // Behind a proxy the API's name may resolve only there: the proxy resolves it.
+                Err(Unreachable::Dns(_)) if proxy.is_some() => Vec::new(),
                 Err(Unreachable::Dns(e)) => return Err(e),
+            };
+            let (addrs, via) = match proxy {
+                None => (addrs, None),
+                Some(p) => {
+                    let found = tokio::net::lookup_host((p.host.as_str(), p.port)).await;
+                    let addrs = found.map_err(|e| HttpError::DnsError {
+                        rcode: Some(format!("proxy {}: {e}", p.authority())),
+                        info_code: None,
+                    })?;
+                    let via = crate::send::Via {
+                        proxy: p.authority(),
+                        authorization: p.authorization.clone(),
+                        target: format!("{}:{}", to.host, to.port),
+                    };
+                    (addrs.collect(), Some(via))
+                }
             };
             recorder.allow(&shown);
             // TLS verifies the name the config asked for, wherever `connect_to` sends the connection.
@@ -435,6 +460,7 @@ impl WasiHttpHooks for EgressHooks {
                 addrs,
                 tls_name: (to.scheme == "https").then(|| origin.host.clone()),
                 tls,
+                via,
             };
             crate::send::send(request, target, options, budget, deadline, pool).await
         })

@@ -23,6 +23,7 @@ pub mod error;
 pub mod fleet;
 pub mod plugins;
 pub mod precompile;
+pub mod proxy;
 mod run;
 pub mod runtime;
 pub mod sandbox;

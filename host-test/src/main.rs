@@ -391,6 +391,8 @@ fn tenant(common: &Common) -> Result<Tenant> {
         ..Default::default()
     };
     egress.tls.client_config()?;
+    // As `requests` does: http_proxy, https_proxy, all_proxy and no_proxy from the environment.
+    egress.proxy = host_test::proxy::ProxySettings::from_env()?;
     Ok(Tenant {
         name: "cli".into(),
         config,

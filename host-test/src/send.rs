@@ -88,6 +88,28 @@ pub struct Target {
     pub tls_name: Option<String>,
     /// The tenant's TLS configuration (its trusted roots and client certificate), or why it is unusable.
     pub tls: Result<Arc<rustls::ClientConfig>, String>,
+    /// Through a forward proxy (then `addrs` are the proxy's).
+    pub via: Option<Via>,
+}
+
+/// A request's way through a forward proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    /// The proxy's `host:port`.
+    pub proxy: String,
+    /// Its `Proxy-Authorization`, if any.
+    pub authorization: Option<String>,
+    /// The API's `host:port`: the `CONNECT` target for https, the authority of the absolute-form URI for http.
+    pub target: String,
+}
+
+impl Target {
+    /// What a pooled connection must have been opened for to serve this target, besides its TLS name.
+    fn route(&self) -> Option<String> {
+        self.via
+            .as_ref()
+            .map(|v| format!("{} > {}", v.proxy, v.target))
+    }
 }
 
 /// Idle keep-alive connections of one run, each with the address it is connected to and, for https, the name
@@ -100,6 +122,7 @@ pub struct ConnectionPool {
 struct Idle {
     peer: SocketAddr,
     tls_name: Option<String>,
+    route: Option<String>,
     sender: SendRequest<WasiBody>,
 }
 
@@ -111,20 +134,25 @@ impl ConnectionPool {
     fn take(&self, target: &Target) -> Option<(SocketAddr, SendRequest<WasiBody>)> {
         let mut idle = self.idle.lock().ok()?;
         idle.retain(|c| !c.sender.is_closed());
+        let route = target.route();
         let i = idle.iter().position(|c| {
-            c.tls_name == target.tls_name && target.addrs.contains(&c.peer) && c.sender.is_ready()
+            c.tls_name == target.tls_name
+                && c.route == route
+                && target.addrs.contains(&c.peer)
+                && c.sender.is_ready()
         })?;
         let c = idle.swap_remove(i);
         Some((c.peer, c.sender))
     }
 
-    fn put(&self, peer: SocketAddr, tls_name: Option<String>, sender: SendRequest<WasiBody>) {
+    fn put(&self, peer: SocketAddr, target: &Target, sender: SendRequest<WasiBody>) {
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < MAX_IDLE
         {
             idle.push(Idle {
                 peer,
-                tls_name,
+                tls_name: target.tls_name.clone(),
+                route: target.route(),
                 sender,
             });
         }
@@ -195,14 +223,25 @@ async fn exchange(
     let first_byte = options
         .and_then(|o| o.first_byte_timeout)
         .unwrap_or(Duration::from_secs(600));
-    // The request line carries the path only (the authority is in the Host header).
+    // The request line carries the path only (the authority is in the Host header), or, to a proxy for plain
+    // http, the absolute URI of the API it is to reach.
     let path = request
         .uri()
         .path_and_query()
         .map_or("/", |p| p.as_str())
-        .parse()
-        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-    *request.uri_mut() = path;
+        .to_string();
+    let line = match (&target.via, &target.tls_name) {
+        (Some(via), None) => {
+            if let Some(auth) = via.authorization.as_deref().and_then(|a| a.parse().ok()) {
+                request
+                    .headers_mut()
+                    .insert(http::header::PROXY_AUTHORIZATION, auth);
+            }
+            format!("http://{}{path}", via.target)
+        }
+        _ => path,
+    };
+    *request.uri_mut() = line.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?;
     let mut pooled = pool.take(&target);
     loop {
         let reused = pooled.is_some();
@@ -215,7 +254,7 @@ async fn exchange(
             .map_err(|_| HttpError::ConnectionReadTimeout)?;
         match sent {
             Ok(response) => {
-                pool.put(peer, target.tls_name.clone(), sender);
+                pool.put(peer, &target, sender);
                 return Ok(response);
             }
             Err(mut e) => match e.take_message() {
@@ -238,6 +277,12 @@ async fn connect(
         .map_err(HttpError::Connect)?;
     let peer = tcp.peer_addr().map_err(HttpError::Connect)?;
     let _ = tcp.set_nodelay(true);
+    let mut tcp = tcp;
+    if let (Some(via), Some(_)) = (&target.via, &target.tls_name) {
+        tokio::time::timeout(timeout, tunnel(&mut tcp, via))
+            .await
+            .map_err(|_| HttpError::ConnectionTimeout)??;
+    }
     let sender = match &target.tls_name {
         Some(_) => {
             let bare = bare_name(&target.tls_name);
@@ -272,6 +317,37 @@ where
         }
     });
     Ok(sender)
+}
+
+/// Open a `CONNECT` tunnel to `via.target` through the proxy `tcp` is connected to.
+async fn tunnel(tcp: &mut TcpStream, via: &Via) -> Result<(), HttpError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = format!("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n", via.target);
+    if let Some(auth) = &via.authorization {
+        head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+    }
+    head.push_str("\r\n");
+    tcp.write_all(head.as_bytes())
+        .await
+        .map_err(HttpError::Connect)?;
+    // The proxy's answer, byte by byte so nothing of the tunnel is read past it; a head over 16 KiB is no answer.
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"\r\n\r\n") {
+        let byte = tcp.read_u8().await.map_err(HttpError::Connect)?;
+        answer.push(byte);
+        if answer.len() > 16 * 1024 {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.lines().next().unwrap_or_default();
+    match status.split_whitespace().nth(1) {
+        Some(code) if code.starts_with('2') => Ok(()),
+        _ => Err(HttpError::InternalError(Some(format!(
+            "the proxy {} did not open a tunnel to {}: {status}",
+            via.proxy, via.target
+        )))),
+    }
 }
 
 fn bare_name(name: &Option<String>) -> String {

@@ -24,6 +24,8 @@
 //! allow_private = ["127.0.0.0/8"]    # internal networks this tenant may reach (none by default)
 //! connect_to = { "https://api.acme.example" = "http://127.0.0.1:8080" }
 //! resolve = { "api.acme.example" = "127.0.0.1" }
+//! proxy = "http://proxy.acme.internal:3128"   # http in absolute form, https through CONNECT (the environment's
+//! no_proxy = ["internal.acme.example", "10.0.0.0/8"]   # http_proxy is not read for tenants)
 //!
 //! [tls]                              # each optional
 //! ca_file = "acme/internal-ca.pem"   # trusted besides the platform's roots (SSL_CERT_FILE / SSL_CERT_DIR)
@@ -132,6 +134,11 @@ pub struct EgressSpec {
     /// Names pinned to addresses.
     #[serde(default)]
     pub resolve: BTreeMap<String, String>,
+    /// A forward proxy for every request (`http://[user:password@]host:port`).
+    pub proxy: Option<String>,
+    /// Hosts reached without the proxy.
+    #[serde(default)]
+    pub no_proxy: Vec<String>,
 }
 
 /// Why a tenant file cannot be used. Never carries a secret value.
@@ -327,6 +334,10 @@ fn egress(spec: &EgressSpec, config: &Value) -> Result<EgressPolicy, String> {
             .parse()
             .map_err(|_| format!("egress.resolve: `{ip}` is not an IP address"))?;
         policy.resolve.push((host.to_ascii_lowercase(), ip));
+    }
+    if let Some(proxy) = &spec.proxy {
+        policy.proxy = crate::proxy::ProxySettings::single(proxy, &spec.no_proxy)
+            .map_err(|e| format!("egress.{e}"))?;
     }
     Ok(policy)
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod tls_server;
+
 use host_test::demo_api::DemoApi;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
