@@ -230,6 +230,27 @@ pub fn origin(url: &str) -> Option<url::Origin> {
     url::Url::parse(url).ok().map(|u| u.origin())
 }
 
+/// `url` without the query parameter `name`.
+pub fn without_param(url: &str, name: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    if !parsed.query_pairs().any(|(k, _)| k == name) {
+        return url.to_string();
+    }
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    parsed.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

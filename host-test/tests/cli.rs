@@ -416,19 +416,12 @@ fn a_paginator_guess_is_a_warning_in_the_summary() {
     std::fs::write(&config, text).unwrap();
     let connect = format!("https://api.example.com={}", api.url());
     let out_dir = dir.path().join("out");
-    let out = host(&[
-        "run",
-        "--plugin",
-        component().to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--secrets",
-        secrets.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--connect-to",
+    let out = host(&run_args(
+        &config,
+        &out_dir,
         &connect,
-    ]);
+        &["--secrets", secrets.to_str().unwrap()],
+    ));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

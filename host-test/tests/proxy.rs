@@ -106,22 +106,6 @@ fn forward_proxy() -> ForwardProxy {
     ForwardProxy { port, log }
 }
 
-fn args<'a>(config: &'a Path, out: &'a Path, connect: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "run",
-        "--plugin",
-        component().to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--connect-to",
-        connect,
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
 #[test]
 fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
     let dir = tempfile::tempdir().unwrap();
@@ -139,7 +123,7 @@ fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
     let connect = format!("https://{NAME}=https://127.0.0.1:{}", api.port);
     let proxy_url = format!("http://user:pa%40ss@127.0.0.1:{}", proxy.port);
     let output = host_env(
-        &args(
+        &run_args(
             &config,
             &out,
             &connect,
@@ -172,7 +156,7 @@ fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
 
     // no_proxy: straight to the API.
     let output = host_env(
-        &args(
+        &run_args(
             &config,
             &out,
             &connect,
@@ -200,7 +184,7 @@ fn plain_http_goes_to_the_proxy_in_absolute_form() {
     let proxy = forward_proxy();
     let out = dir.path().join("out");
     let connect = format!("https://api.example.com={}", api.url());
-    let all = args(
+    let all = run_args(
         &config,
         &out,
         &connect,

@@ -21,18 +21,7 @@ fn run(dir: &Path, server: &Server, extra: &[&str], env: &[(&str, &str)]) -> (bo
     );
     let out = dir.join("out");
     let connect = format!("https://{NAME}=https://127.0.0.1:{}", server.port);
-    let mut args = vec![
-        "run",
-        "--plugin",
-        component().to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--connect-to",
-        &connect,
-    ];
-    args.extend_from_slice(extra);
+    let args = run_args(&config, &out, &connect, extra);
     let output = host_env(&args, env);
     let text = format!(
         "{}{}",

@@ -161,7 +161,7 @@ impl Engine {
             _ => (None, None),
         };
         if let Some(param) = key_param {
-            request.url = without_param(&request.url, param);
+            request.url = crate::request::without_param(&request.url, param);
         }
         request.headers.retain(|(k, v)| {
             let named = ["authorization", "proxy-authorization", "cookie"]
@@ -184,27 +184,6 @@ impl Engine {
         }
         Ok(())
     }
-}
-
-/// `url` without the query parameter `name`.
-fn without_param(url: &str, name: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        return url.to_string();
-    };
-    if !parsed.query_pairs().any(|(k, _)| k == name) {
-        return url.to_string();
-    }
-    let kept: Vec<(String, String)> = parsed
-        .query_pairs()
-        .filter(|(k, _)| k != name)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if kept.is_empty() {
-        parsed.set_query(None);
-    } else {
-        parsed.query_pairs_mut().clear().extend_pairs(kept);
-    }
-    parsed.into()
 }
 
 #[cfg(test)]

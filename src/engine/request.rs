@@ -180,23 +180,7 @@ impl Engine {
         else {
             return next;
         };
-        let Ok(mut url) = url::Url::parse(link) else {
-            return next;
-        };
-        if !url.query_pairs().any(|(k, _)| k == name.as_str()) {
-            return next;
-        }
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| k != name.as_str())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if kept.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(kept);
-        }
-        Position::NextUrl(url.into())
+        Position::NextUrl(crate::request::without_param(link, name))
     }
 }
 

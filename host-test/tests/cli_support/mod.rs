@@ -48,6 +48,28 @@ pub fn host_in(dir: &Path, args: &[&str]) -> Output {
         .expect("host-test starts")
 }
 
+/// `run --plugin <component> --config <config> --out <out> --connect-to <connect>`, then `extra`.
+pub fn run_args<'a>(
+    config: &'a Path,
+    out: &'a Path,
+    connect: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "run",
+        "--plugin",
+        component().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--connect-to",
+        connect,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// A seed document of the repository.
 pub fn seed(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
