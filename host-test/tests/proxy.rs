@@ -10,7 +10,6 @@ use cli_support::*;
 use host_test::demo_api::{DemoApi, DemoSpec};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// A forward proxy on loopback: one request (or one tunnel) per connection. It logs each request line and its
