@@ -58,7 +58,7 @@ impl Default for ResponseLimits {
 
 /// Whether arrays and objects in `body` nest deeper than `max`, counting only brackets outside strings. The text
 /// need not be valid JSON: the parser reports what else is wrong.
-fn depth_exceeds(body: &[u8], max: u32) -> bool {
+pub(crate) fn depth_exceeds(body: &[u8], max: u32) -> bool {
     let mut depth = 0u32;
     for (_, b) in outside_strings(body) {
         match b {

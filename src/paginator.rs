@@ -366,12 +366,19 @@ fn read_total(path: Option<&Path>, body: &Value, who: &str) -> Result<Option<i64
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     };
-    total.map(Some).ok_or_else(|| {
-        format!(
+    match total {
+        // dlt stops after the first page on a negative total and keeps its rows; that loses the rest.
+        Some(t) if t < 0 => Err(format!(
+            "the total at `{}` (total_path) is {value} in `{who}`: a negative total cannot be right, and \
+             paging by it would stop early and lose rows",
+            path.as_str()
+        )),
+        Some(t) => Ok(Some(t)),
+        None => Err(format!(
             "'{}' is not an `int` in the response in `{who}`: {value}",
             path.as_str()
-        )
-    })
+        )),
+    }
 }
 
 fn has_more(path: Option<&Path>, body: &Value) -> Result<bool, String> {

@@ -254,6 +254,14 @@ impl TableSchema {
         changes
     }
 
+    /// The first primary-key column `record` lacks, or holds `null` in.
+    pub fn missing_key<'a>(&'a self, record: &Value) -> Option<&'a str> {
+        self.primary_key
+            .iter()
+            .find(|k| record.get(k.as_str()).is_none_or(Value::is_null))
+            .map(String::as_str)
+    }
+
     /// Learn from one field of the current record: `type_of` gives the type its value shows, and is not asked
     /// when the value is a string in a column that is already text (text it stays, whatever the string holds,
     /// so there is no need to look for a date in it).

@@ -18,6 +18,8 @@ struct Outcome {
     waits_ms: Vec<u64>,
     /// The engine still wanted more after [`MAX_REQUESTS`].
     cut_off: bool,
+    /// The engine's notes (warnings) for the host's log.
+    notes: Vec<String>,
 }
 
 /// Run `config` with `key` as its `{"secret": "key"}`, answering request `i` with `responses[i]` (the last one
@@ -54,9 +56,13 @@ fn run(config: Value, responses: &[HttpResponse]) -> Outcome {
                         .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line")),
                 );
             }
-            Ok(Step::Done) => return out,
+            Ok(Step::Done) => {
+                out.notes = engine.take_notes();
+                return out;
+            }
             Err(e) => {
                 out.error = Some(e.to_string());
+                out.notes = engine.take_notes();
                 return out;
             }
         }
@@ -141,6 +147,8 @@ enum Expect {
     Rows(usize),
     /// The run ends without error with exactly these rows, as JSON text.
     Exact(&'static [&'static str]),
+    /// The run ends without error with this many rows, and a warning containing this text.
+    Warns(&'static str, usize),
     /// The API never stops paging: the engine is still asking after [`MAX_REQUESTS`], with a row per page.
     Endless,
 }
@@ -248,10 +256,10 @@ fn catalogue() -> Vec<(&'static str, Value, Vec<HttpResponse>, Expect)> {
             Rows(1),
         ),
         (
-            "the data selector points at a scalar: one record",
+            "the data selector points at a scalar: wrapped as dlt wraps it",
             offset(),
             vec![json(json!({"data": 5, "total": 1}))],
-            Rows(1),
+            Exact(&[r#"{"value":5}"#]),
         ),
         (
             "the data selector points at an object: one record",
@@ -260,25 +268,70 @@ fn catalogue() -> Vec<(&'static str, Value, Vec<HttpResponse>, Expect)> {
             Rows(1),
         ),
         (
-            "the data selector finds nothing: no records",
+            "the data selector finds nothing: no records, and a warning",
             offset(),
             vec![json(json!({"other": [], "total": 1}))],
-            Rows(0),
+            Warns("the data selector `data` matches nothing in the page", 0),
         ),
         (
-            "an error object with status 200: no records, paging ends",
+            "an error object with status 200: no records, paging ends, and a warning",
             offset(),
             vec![json(json!({"error": "rate limited"}))],
-            Rows(0),
+            Warns("an error object sent with status 200 looks like this", 0),
         ),
         (
-            "records that are not objects",
+            "records that are not objects are wrapped as dlt wraps them",
             offset(),
             vec![
                 json(json!({"data": [1, "two"], "total": 4})),
                 json(json!({"data": [null, [3]], "total": 4})),
             ],
-            Rows(4),
+            Exact(&[
+                r#"{"value":1}"#,
+                r#"{"value":"two"}"#,
+                r#"{"value":null}"#,
+                r#"{"value":[3]}"#,
+            ]),
+        ),
+        (
+            "a record without its primary key, kept as text",
+            with(offset(), "/resources/0/primary_key", json!("id")),
+            vec![json(
+                json!({"data": [{"id": 1}, {"name": "x"}], "total": 2}),
+            )],
+            Fails(
+                "a record has no value for its primary key `id` (primary_key)",
+                0,
+            ),
+        ),
+        (
+            "a scalar record with a primary key",
+            with(offset(), "/resources/0/primary_key", json!("id")),
+            vec![json(json!({"data": 5, "total": 1}))],
+            Fails("a record has no value for its primary key `id`", 0),
+        ),
+        (
+            "a record whose primary key is null, parsed",
+            with(
+                config(json!({"data_selector": "$.data[*]", "paginator": "single_page"})),
+                "/resources/0/primary_key",
+                json!(["id"]),
+            ),
+            vec![json(json!({"data": [{"id": null}]}))],
+            Fails("a record has no value for its primary key `id`", 0),
+        ),
+        (
+            "a record nested past the parser's depth, kept as text",
+            offset(),
+            vec![ok(format!(
+                r#"{{"data": [{{"id": 1, "deep": {}1{}}}], "total": 1}}"#,
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ))],
+            Fails(
+                "nests arrays and objects deeper than 128 levels (client.max_response_depth)",
+                0,
+            ),
         ),
         (
             "a record with a key twice: the last wins",
@@ -296,10 +349,13 @@ fn catalogue() -> Vec<(&'static str, Value, Vec<HttpResponse>, Expect)> {
             Rows(3),
         ),
         (
-            "a negative total ends paging",
+            "a negative total is an error, not the end",
             offset(),
-            vec![json(json!({"data": [{"id": 1}, {"id": 2}], "total": -5}))],
-            Rows(2),
+            vec![json(json!({"data": [{"id": 1}, {"id": 2}], "total": -1}))],
+            Fails(
+                "the total at `total` (total_path) is -1 in `OffsetPaginator`: a negative total cannot be right",
+                0,
+            ),
         ),
         (
             "a null total",
@@ -474,6 +530,15 @@ fn each_hostile_response_has_its_expected_outcome() {
             Expect::Rows(rows) => {
                 assert!(o.error.is_none() && !o.cut_off, "{name}: {o:?}");
                 assert_eq!(o.rows.len(), rows, "{name}: {o:?}");
+            }
+            Expect::Warns(text, rows) => {
+                assert!(o.error.is_none() && !o.cut_off, "{name}: {o:?}");
+                assert_eq!(o.rows.len(), rows, "{name}: {o:?}");
+                assert!(
+                    o.notes.iter().any(|n| n.contains(text)),
+                    "{name}: {:?}",
+                    o.notes
+                );
             }
             Expect::Exact(rows) => {
                 assert!(o.error.is_none() && !o.cut_off, "{name}: {o:?}");

@@ -161,6 +161,19 @@ impl Engine {
         Ok((body, selection))
     }
 
+    /// Whether the frame's data selector (or detected record path) matches anything in `body`, even `null`.
+    fn records_key_found(&self, frame: usize, body: &Value) -> bool {
+        let resource = &self.config.resources[self.frames[frame].resource];
+        match (
+            &resource.endpoint.data_selector,
+            &self.frames[frame].data_path,
+        ) {
+            (Some(path), _) => path.first(body).is_some(),
+            (None, Some(keys)) => keys.iter().try_fold(body, |v, k| v.get(k)).is_some(),
+            (None, None) => true,
+        }
+    }
+
     /// Move the located records out of the body, with the parent's fields a child resource includes.
     fn take_records(
         &self,
@@ -169,7 +182,15 @@ impl Engine {
         mut body: Value,
         selection: &Selection,
     ) -> Result<Vec<Value>, Error> {
-        let mut records = selection.take(&mut body);
+        // A record that is not an object is wrapped as dlt's normalizer wraps it: `{"value": 5}`.
+        let mut records: Vec<Value> = selection
+            .take(&mut body)
+            .into_iter()
+            .map(|r| match r {
+                Value::Object(_) => r,
+                other => serde_json::json!({ "value": other }),
+            })
+            .collect();
         let resource = &self.config.resources[self.frames[frame].resource];
         if let (Some((_, parent)), Some(p)) = (&self.frames[frame].parent, resource.parent) {
             let parent_name = &self.config.resources[p].name;
@@ -187,9 +208,11 @@ impl Engine {
         response: &HttpResponse,
     ) -> Result<(), Error> {
         let f = exchange.frame;
+        // Records that are not objects take the parsed path, which wraps them.
         if let Some(page) = self
             .raw_keys(f)
             .and_then(|keys| select::raw::parse(&response.body, &keys))
+            .filter(|page| page.records.iter().all(|r| r.get().starts_with('{')))
         {
             return self.take_raw_page(exchange, response, page);
         }
@@ -197,6 +220,9 @@ impl Engine {
             Ok(x) => x,
             Err(e) => return self.fail(e),
         };
+        if !self.records_key_found(f, &body) {
+            self.note_no_records(exchange);
+        }
         let position = self.frames[f].position.clone();
         let next = match self.advance(exchange, response, &body, selection.count(&body)) {
             Ok(next) => next,
@@ -224,6 +250,10 @@ impl Engine {
         let mut schema_changes = Vec::new();
         if selected {
             for record in &records {
+                if self.schemas[index].missing_key(record).is_some() {
+                    let message = self.unkeyed(index);
+                    return self.fail(self.bad(exchange, message));
+                }
                 schema_changes.extend(self.schemas[index].observe(record));
                 if let Err(e) = serde_json::to_writer(&mut lines, record) {
                     return self.fail(Error::Internal(format!("writing a record: {e}")));

@@ -67,6 +67,37 @@ impl Engine {
         Err(self.bad(exchange, message))
     }
 
+    /// Why a record without its primary key fails the page: such a row cannot be merged or told apart.
+    pub(super) fn unkeyed(&self, index: usize) -> String {
+        let keys = self.schemas[index].primary_key.join("`, `");
+        format!(
+            "a record has no value for its primary key `{keys}` (primary_key): a row without its key cannot be \
+             merged or deduplicated, so it is not stored"
+        )
+    }
+
+    /// Say once per resource that a page had no records key at all: the data selector matched nothing (not even
+    /// an empty list), which is what an error object sent with status 200 looks like.
+    pub(super) fn note_no_records(&mut self, exchange: &Exchange) {
+        let index = self.frames[exchange.frame].resource;
+        let resource = &self.config.resources[index];
+        let selector = match (
+            &resource.endpoint.data_selector,
+            &self.frames[exchange.frame].data_path,
+        ) {
+            (Some(p), _) => p.as_str().to_string(),
+            (None, Some(keys)) => keys.join("."),
+            (None, None) => return,
+        };
+        let note = format!(
+            "resource `{}`: the data selector `{selector}` matches nothing in the page from {} (not even an empty \
+             list), so no records were taken from it; an error object sent with status 200 looks like this",
+            resource.name,
+            self.redact(exchange.frame, &exchange.request.url)
+        );
+        self.note_once(index, "no records key", note);
+    }
+
     /// Say once per resource that detection guessed: no paginator found (one page only), or a cursor taken
     /// from a `next` value.
     pub(super) fn note_guess(&mut self, exchange: &Exchange, paginator: &Paginator) {

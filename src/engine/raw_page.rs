@@ -20,6 +20,9 @@ impl Engine {
             Ok(next) => next,
             Err(e) => return self.fail(e),
         };
+        if !page.found {
+            self.note_no_records(exchange);
+        }
         if let Err(e) =
             self.check_repeat(exchange, super::guard::Fingerprint::of_raw(&page.records))
         {
@@ -27,9 +30,20 @@ impl Engine {
         }
         let index = self.frames[f].resource;
         let mut lines = Vec::with_capacity(response.body.len() + page.records.len());
+        // A record's values sit below the body's objects on the way, the record list and the record itself.
+        let depth = self.config.limits.max_depth.saturating_sub(page.depth + 2);
         let mut schema_changes = Vec::new();
         for record in &page.records {
-            schema_changes.extend(self.schemas[index].observe_raw(record));
+            let seen = self.schemas[index].observe_raw(record, depth);
+            if seen.too_deep {
+                let message = self.config.limits.too_deep();
+                return self.fail(self.bad(exchange, message));
+            }
+            if !seen.keyed {
+                let message = self.unkeyed(index);
+                return self.fail(self.bad(exchange, message));
+            }
+            schema_changes.extend(seen.changes);
             let start = lines.len();
             lines.extend_from_slice(record.get().as_bytes());
             // A JSON string cannot hold a raw line break, so any in the text is whitespace between tokens.

@@ -9,22 +9,45 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 impl TableSchema {
-    /// [`TableSchema::observe`] for a record still in its JSON text: only its top-level keys are read.
-    pub fn observe_raw(&mut self, record: &RawValue) -> Vec<Change> {
+    /// [`TableSchema::observe`] for a record still in its JSON text: only its top-level keys are read. Also
+    /// tells whether the record holds every primary-key column with a value that is not `null`, and whether a
+    /// value nests arrays and objects deeper than `depth` levels (the parser does not count levels in text it
+    /// skips, so the depth cap is checked here, on nested values only).
+    pub fn observe_raw(&mut self, record: &RawValue, depth: u32) -> RawRecord {
         let mut changes = Vec::new();
         self.records_seen += 1;
         let before = self.columns.len();
         let mut de = serde_json::Deserializer::from_str(record.get());
+        let (mut keys, mut too_deep) = (0u64, false);
         let fields = Fields {
             schema: self,
             changes: &mut changes,
+            keys: &mut keys,
+            depth,
+            too_deep: &mut too_deep,
         };
         // Only an object is read; any other record, like a `Value` that is not an object, adds no columns.
         if fields.deserialize(&mut de).is_ok() {
             self.end_record(before, &mut changes);
         }
-        changes
+        let keyed = (0..self.primary_key.len()).all(|i| i >= 64 || keys & (1 << i) != 0);
+        RawRecord {
+            changes,
+            keyed,
+            too_deep,
+        }
     }
+}
+
+/// What reading a record still in its text found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecord {
+    /// The schema changes it made.
+    pub changes: Vec<Change>,
+    /// Every primary-key column has a value other than `null`.
+    pub keyed: bool,
+    /// A value nests deeper than allowed.
+    pub too_deep: bool,
 }
 
 impl DataType {
@@ -56,6 +79,12 @@ impl DataType {
 struct Fields<'s> {
     schema: &'s mut TableSchema,
     changes: &'s mut Vec<Change>,
+    /// Primary-key columns seen with a value other than `null`, a bit each by position.
+    keys: &'s mut u64,
+    /// The deepest a value may nest.
+    depth: u32,
+    /// Set when a value nests deeper.
+    too_deep: &'s mut bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Fields<'_> {
@@ -76,6 +105,14 @@ impl<'de> Visitor<'de> for Fields<'_> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
         while let Some(Key(key)) = map.next_key()? {
             let value: &RawValue = map.next_value()?;
+            if value.get() != "null"
+                && let Some(i) = self.schema.primary_key.iter().position(|k| *k == *key)
+            {
+                *self.keys |= 1u64.checked_shl(i as u32).unwrap_or(0);
+            }
+            if value.get().starts_with(['[', '{']) {
+                *self.too_deep |= crate::limits::depth_exceeds(value.get().as_bytes(), self.depth);
+            }
             let is_string = value.get().starts_with('"');
             let type_of = || DataType::of_raw(value);
             self.schema

@@ -339,7 +339,14 @@ fn a_record_in_its_text_is_observed_like_its_parsed_value() {
     for text in records {
         let value: Value = serde_json::from_str(text).unwrap();
         let boxed: Box<RawValue> = serde_json::from_str(text).unwrap();
-        assert_eq!(parsed.observe(&value), raw.observe_raw(&boxed), "{text}");
+        let seen = raw.observe_raw(&boxed, 126);
+        assert_eq!(parsed.observe(&value), seen.changes, "{text}");
+        assert_eq!(
+            seen.keyed,
+            parsed.missing_key(&value).is_none(),
+            "{text}: the primary key"
+        );
+        assert!(!seen.too_deep);
     }
     assert_eq!(types(&parsed), types(&raw));
     assert_eq!(parsed.records_seen, raw.records_seen);
@@ -361,7 +368,12 @@ fn a_record_in_its_text_is_observed_like_its_parsed_value() {
     )];
     let boxed: Box<RawValue> = serde_json::from_str(r#"{"name": {"x": 1}}"#).unwrap();
     assert_eq!(parsed.observe(&json!({"name": {"x": 1}}))[..1], widened[..]);
-    assert_eq!(raw.observe_raw(&boxed)[..1], widened[..]);
+    assert_eq!(raw.observe_raw(&boxed, 126).changes[..1], widened[..]);
+    // Nested values deeper than allowed are found; the record's own level does not count.
+    let deep: Box<RawValue> =
+        serde_json::from_str(r#"{"id": 1, "a": [[[1]]], "s": "[[[[[["}"#).unwrap();
+    assert!(!raw.observe_raw(&deep, 3).too_deep);
+    assert!(raw.observe_raw(&deep, 2).too_deep);
     assert_eq!(
         type_of(&raw, "big"),
         Some(DataType::Decimal),

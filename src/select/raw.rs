@@ -13,6 +13,10 @@ pub struct RawPage<'a> {
     pub body: Value,
     /// The records, in order, as they appear in the body.
     pub records: Vec<&'a RawValue>,
+    /// How many objects lead to the record list (the length of the key path).
+    pub depth: u32,
+    /// Whether the key path was there at all (an absent key gives no records, and is worth a warning).
+    pub found: bool,
 }
 
 /// Parse `body`, leaving the items of the array at `keys` as text: objects along the path, and at its end an
@@ -33,7 +37,9 @@ pub fn parse<'a>(body: &'a [u8], keys: &[String]) -> Option<RawPage<'a>> {
     de.end().ok()?;
     Some(RawPage {
         body: value,
+        found: records.is_some(),
         records: records.unwrap_or_default(),
+        depth: u32::try_from(keys.len()).unwrap_or(u32::MAX),
     })
 }
 
