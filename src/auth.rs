@@ -151,6 +151,7 @@ impl OAuth2 {
             body: Some(body.into_bytes()),
             timeout_ms,
             max_response_bytes: crate::limits::ResponseLimits::DEFAULT_MAX_BYTES,
+            low_speed_limit: crate::retry::DEFAULT_LOW_SPEED_LIMIT,
         }
     }
 

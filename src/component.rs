@@ -222,7 +222,8 @@ fn send(req: &HttpRequest) -> Result<HttpResponse, Transport> {
         .into_iter()
         .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
         .collect();
-    let body = read_body(&response, &headers, req.max_response_bytes)?;
+    let pace = Pace::new(req.low_speed_limit, req.timeout_ms);
+    let body = read_body(&response, &headers, req.max_response_bytes, pace)?;
     Ok(HttpResponse {
         status,
         headers,
@@ -244,12 +245,56 @@ fn write_body(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), Transport>
     OutgoingBody::finish(body, None).map_err(transport)
 }
 
+/// The low-speed check of a body being read (`error_handler.low_speed_limit`): in each window of `timeout`, at
+/// least `limit` bytes per second must arrive. The between-bytes timeout alone lets a body that sends a byte
+/// every few seconds hold the run for ever.
+struct Pace {
+    limit: u64,
+    window_ms: u64,
+    start_ms: u64,
+    bytes: u64,
+}
+
+impl Pace {
+    fn new(limit: u64, window_ms: u64) -> Self {
+        Self {
+            limit,
+            window_ms: window_ms.max(1),
+            start_ms: now().monotonic_ms,
+            bytes: 0,
+        }
+    }
+
+    /// Count `n` more bytes; an error once a whole window went by slower than the limit.
+    fn add(&mut self, n: u64) -> Result<(), Transport> {
+        self.bytes += n;
+        let now_ms = now().monotonic_ms;
+        let elapsed = now_ms.saturating_sub(self.start_ms);
+        if self.limit == 0 || elapsed < self.window_ms {
+            return Ok(());
+        }
+        let rate = self.bytes.saturating_mul(1000) / elapsed.max(1);
+        if rate < self.limit {
+            return Err(Transport::retry(format!(
+                "the response body arrived at {rate} bytes/s for {:.1} s, slower than error_handler.low_speed_limit \
+                 ({} bytes/s over the {} s timeout)",
+                elapsed as f64 / 1000.0,
+                self.limit,
+                self.window_ms as f64 / 1000.0
+            )));
+        }
+        (self.start_ms, self.bytes) = (now_ms, 0);
+        Ok(())
+    }
+}
+
 /// Read a response body of at most `max` bytes: a larger `Content-Length` is refused before reading, and the
 /// read stops as soon as the body grows past `max`.
 fn read_body(
     response: &http::IncomingResponse,
     headers: &[(String, String)],
     max: u64,
+    mut pace: Pace,
 ) -> Result<Vec<u8>, Transport> {
     let too_large = || Transport {
         message: ResponseLimits {
@@ -285,6 +330,7 @@ fn read_body(
                 if total > max {
                     return Err(too_large());
                 }
+                pace.add(chunk.len() as u64)?;
                 match declared {
                     Some(_) => body.extend_from_slice(&chunk),
                     None => chunks.push(chunk),

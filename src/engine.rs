@@ -247,6 +247,7 @@ impl Engine {
 
     fn send(&mut self, mut exchange: Exchange) -> Step {
         exchange.request.max_response_bytes = self.config.limits.max_bytes;
+        exchange.request.low_speed_limit = self.policy(exchange.frame).low_speed_limit;
         let request = exchange.request.clone();
         self.phase = Phase::InFlight(exchange);
         Step::Send(request)

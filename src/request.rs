@@ -40,6 +40,9 @@ pub struct HttpRequest {
     pub timeout_ms: u64,
     /// The largest response body to read (`client.max_response_bytes`); a larger one fails the request.
     pub max_response_bytes: u64,
+    /// The slowest the body may arrive, in bytes per second over each `timeout_ms` (0: no limit); slower fails
+    /// the attempt like a timeout (`error_handler.low_speed_limit`).
+    pub low_speed_limit: u64,
 }
 
 /// A response fed back to the engine.
@@ -203,6 +206,7 @@ impl RequestParts {
             body,
             timeout_ms,
             max_response_bytes: crate::limits::ResponseLimits::DEFAULT_MAX_BYTES,
+            low_speed_limit: crate::retry::DEFAULT_LOW_SPEED_LIMIT,
         }
     }
 }

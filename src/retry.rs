@@ -3,7 +3,13 @@
 //! Defaults equal dlt's runtime settings: 5 attempts in all, backoff factor 1 (waits 1, 2, 4, 8 s), each wait
 //! capped at 300 s, 60 s timeout, status 429 and 500–599 retried, `Retry-After` (seconds or HTTP-date) first,
 //! values ≤ 0 or unparsable fall back to the backoff. The seeds' `error_handler` sets `retry_on_status_codes`,
-//! `max_retries` (retries after the first attempt), `backoff_factor`, and the extensions `max_delay` and `timeout`.
+//! `max_retries` (retries after the first attempt), `backoff_factor`, and the extensions `max_delay`, `timeout` and
+//! `low_speed_limit` (the slowest a body may arrive, like curl's `--speed-limit` over `--speed-time` = `timeout`).
+
+/// The default `error_handler.low_speed_limit`: 1,000 bytes per second, over each `timeout`. A body that
+/// trickles slower (one byte every few seconds keeps every between-bytes timeout at bay) fails the attempt like
+/// a timeout, so a run ends with a clear error instead of hanging for ever.
+pub const DEFAULT_LOW_SPEED_LIMIT: u64 = 1000;
 
 /// How requests are retried.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +24,8 @@ pub struct RetryPolicy {
     pub statuses: Option<Vec<u16>>,
     /// Connect, first-byte and between-bytes timeout, in milliseconds.
     pub timeout_ms: u64,
+    /// The slowest a response body may arrive, in bytes per second over each `timeout` (0: no limit).
+    pub low_speed_limit: u64,
 }
 
 impl Default for RetryPolicy {
@@ -28,6 +36,7 @@ impl Default for RetryPolicy {
             max_delay_s: 300.0,
             statuses: None,
             timeout_ms: 60_000,
+            low_speed_limit: DEFAULT_LOW_SPEED_LIMIT,
         }
     }
 }

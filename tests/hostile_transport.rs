@@ -23,6 +23,8 @@ enum Reply {
     Bytes(Vec<u8>),
     /// A chunked `200` whose body never ends: chunks of JSON text until the client goes away.
     Endless,
+    /// A `200` whose body arrives one byte every half second.
+    Trickle,
 }
 
 /// A loopback server answering every request with `reply`; it counts the bytes it managed to write.
@@ -60,6 +62,21 @@ fn serve(mut stream: TcpStream, reply: &Reply, written: &AtomicUsize) {
         Reply::Bytes(bytes) => {
             if stream.write_all(bytes).is_ok() {
                 written.fetch_add(bytes.len(), Ordering::Relaxed);
+            }
+        }
+        Reply::Trickle => {
+            let body = br#"[{"id": 1}]"#.repeat(10);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            for byte in body {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                if stream.write_all(&[byte]).is_err() {
+                    return;
+                }
+                written.fetch_add(1, Ordering::Relaxed);
             }
         }
         Reply::Endless => {
@@ -237,4 +254,26 @@ fn bytes_that_are_not_http_fail_after_the_retries() {
         "{}",
         failure.error
     );
+}
+
+#[test]
+fn a_body_that_trickles_fails_at_the_low_speed_limit() {
+    let server = RawServer::start(Reply::Trickle);
+    let handler = json!({"error_handler": {"max_retries": 1, "backoff_factor": 0, "timeout": 1}});
+    let started = std::time::Instant::now();
+    let (error, _) = error_text(run_against(&server, &config(handler)));
+    assert!(
+        error.contains(
+            "slower than error_handler.low_speed_limit (1000 bytes/s over the 1 s timeout)"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains("after 2 attempts"),
+        "retried like a timeout: {error}"
+    );
+    // Each attempt ends after about one window, while the body would take 55 s.
+    let sent = server.written.load(Ordering::Relaxed);
+    assert!(sent < 20, "the server wrote {sent} bytes of 110");
+    eprintln!("the trickle ended after {:?}", started.elapsed());
 }

@@ -290,8 +290,11 @@ pub struct ErrorHandler {
     pub backoff_factor: Option<f64>,
     /// The longest wait in seconds (default 300).
     pub max_delay: Option<f64>,
-    /// Seconds a request may take.
+    /// Seconds a connection, the first response byte, and each later byte may take (default 60).
     pub timeout: Option<f64>,
+    /// The slowest a response body may arrive, in bytes per second over each `timeout` (default 1000; 0: no
+    /// limit). A slower body fails the attempt like a timeout.
+    pub low_speed_limit: Option<u64>,
 }
 
 /// `endpoint.incremental`.

@@ -376,6 +376,7 @@ pub fn error_handler(v: &Value, base: &RetryPolicy, path: &str, ck: &mut Checker
             "backoff_factor",
             "max_delay",
             "timeout",
+            "low_speed_limit",
         ],
         path,
     );
@@ -415,6 +416,15 @@ pub fn error_handler(v: &Value, base: &RetryPolicy, path: &str, ck: &mut Checker
             ck.problem(join(path, "timeout"), "must be > 0");
         }
         policy.timeout_ms = (t * 1000.0) as u64;
+    }
+    if let Some(n) = ck.opt_int(map, "low_speed_limit", path) {
+        if n < 0 {
+            ck.problem(
+                join(path, "low_speed_limit"),
+                "must be ≥ 0 (bytes per second; 0: no limit)",
+            );
+        }
+        policy.low_speed_limit = n.max(0) as u64;
     }
     policy
 }
