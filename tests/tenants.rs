@@ -81,6 +81,7 @@ fn two_hundred_tenants_at_once_each_get_exactly_their_own_rows() {
             plugin: None,
             dest: DestSpec::Unset,
             file: Default::default(),
+            env_vars: Vec::new(),
         })
         .collect();
     let options = FleetOptions {

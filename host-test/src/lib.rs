@@ -34,6 +34,7 @@ pub mod sqlite;
 pub mod sqlite_query;
 pub mod state;
 pub mod tenant_file;
+pub mod tenant_secrets;
 pub mod tls;
 
 pub use runtime::{FailureKind, Plugin, RunError, RunFailure, RunSummary, Runtime, Tenant};

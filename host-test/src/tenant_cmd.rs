@@ -109,6 +109,7 @@ pub fn run_all(dir: &Path, plugins: Option<&Path>, out: &Path) -> Result<()> {
         .iter()
         .map(|f| tenant_file::load(f))
         .collect::<Result<_, _>>()?;
+    tenant_file::check_env_shared(&tenants)?;
     let mut names = std::collections::BTreeSet::new();
     for t in &tenants {
         if !names.insert(t.tenant.name.as_str()) {

@@ -7,8 +7,10 @@
 //! config = "acme/config.json"        # a dlt rest_api_source config as JSON (or an inline table)
 //! out = "acme/out"                   # JSON Lines, one file per resource; or sqlite = "acme.db"
 //!
-//! [secrets]
-//! file = "acme/secrets.json"         # {"name": "value"}; or env_prefix = "ACME_" (secret api_key <- ACME_API_KEY)
+//! [secrets]                          # one of:
+//! file = "acme/secrets.json"         # {"name": "value"}
+//! # env = { api_key = "ACME_API_KEY" }                  # each secret from the variable named
+//! # env_prefix = "ACME_"  names = ["api_key"]           # the names listed, from ACME_API_KEY
 //!
 //! [limits]                           # each optional; defaults in the README
 //! memory_mib = 512
@@ -37,7 +39,7 @@
 use crate::allow::AllowedHosts;
 use crate::egress::{EgressPolicy, Origin};
 use crate::runtime::{Limits, Tenant};
-use crate::secrets::SecretStore;
+pub use crate::tenant_secrets::SecretsSpec;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -87,16 +89,6 @@ pub struct TlsSpec {
     pub client_key: Option<PathBuf>,
     /// Trust the platform's roots (default true).
     pub platform_roots: Option<bool>,
-}
-
-/// Where a tenant's secrets come from.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecretsSpec {
-    /// A JSON file `{"name": "value"}`.
-    pub file: Option<PathBuf>,
-    /// Environment variables: secret `api_key` is read from `<prefix>API_KEY`.
-    pub env_prefix: Option<String>,
 }
 
 /// Limits as written (all optional).
@@ -173,6 +165,30 @@ pub struct LoadedTenant {
     pub dest: DestSpec,
     /// The file it came from.
     pub file: PathBuf,
+    /// The environment variables its secrets are read from.
+    pub env_vars: Vec<String>,
+}
+
+/// Refuse tenants that read the same environment variable: each secret belongs to one tenant, so a variable
+/// two tenant files name is a mistake in one of them (or an attempt to read another tenant's key).
+pub fn check_env_shared(tenants: &[LoadedTenant]) -> Result<(), TenantFileError> {
+    let mut seen: BTreeMap<&str, &LoadedTenant> = BTreeMap::new();
+    for t in tenants {
+        for var in &t.env_vars {
+            if let Some(other) = seen.insert(var, t) {
+                return Err(TenantFileError {
+                    file: t.file.display().to_string(),
+                    message: format!(
+                        "secrets: the environment variable `{var}` is read by tenant `{}` ({}) too; a secret \
+                         belongs to one tenant",
+                        other.tenant.name,
+                        other.file.display()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Read a tenant file (`.toml` or `.json`).
@@ -214,8 +230,9 @@ fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
     });
     let mut egress = egress(&file.egress, &value)?;
     egress.tls = tls(&file.tls, base)?;
+    let (secrets, env_vars) = file.secrets.resolve(base)?;
     let tenant = Tenant {
-        secrets: secrets(&file.secrets, base, &value)?,
+        secrets,
         egress,
         limits: limits(&file.limits),
         name,
@@ -227,36 +244,8 @@ fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
         plugin,
         dest,
         file: path.to_path_buf(),
+        env_vars,
     })
-}
-
-fn secrets(spec: &SecretsSpec, base: &Path, config: &Value) -> Result<SecretStore, String> {
-    match (&spec.file, &spec.env_prefix) {
-        (Some(_), Some(_)) => Err("secrets: `file` and `env_prefix` exclude each other".into()),
-        (Some(file), None) => {
-            SecretStore::from_file(&base.join(file)).map_err(|e| format!("secrets: {e}"))
-        }
-        (None, Some(prefix)) => {
-            let pairs = secret_names(config).into_iter().filter_map(|name| {
-                let var = env_name(prefix, &name);
-                std::env::var(var).ok().map(|v| (name, v))
-            });
-            Ok(SecretStore::from_pairs(pairs))
-        }
-        (None, None) => Ok(SecretStore::default()),
-    }
-}
-
-/// `<prefix><NAME>`: the name upper-cased, anything but letters and digits as `_`.
-pub fn env_name(prefix: &str, name: &str) -> String {
-    let tail: String = name
-        .chars()
-        .map(|c| match c.is_ascii_alphanumeric() {
-            true => c.to_ascii_uppercase(),
-            false => '_',
-        })
-        .collect();
-    format!("{prefix}{tail}")
 }
 
 /// The names of the `{"secret": "name"}` references in a config.
@@ -422,22 +411,22 @@ mod tests {
     }
 
     #[test]
-    fn env_prefixed_secrets_are_read_for_the_names_the_config_references() {
-        let var = env_name("TENANT_FILE_TEST_", "acme token");
-        assert_eq!(var, "TENANT_FILE_TEST_ACME_TOKEN");
-        // SAFETY: this test alone uses the TENANT_FILE_TEST_ prefix; no other thread reads it.
-        unsafe { std::env::set_var(&var, "from-env") };
+    fn two_tenants_cannot_read_one_variable() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "config.json", CONFIG);
-        let text = "config = 'config.json'\n[secrets]\nenv_prefix = \"TENANT_FILE_TEST_\"\n";
-        let file = write(dir.path(), "e.toml", text);
-        let loaded = load(&file).unwrap();
-        assert_eq!(loaded.tenant.secrets.get("acme token"), Some("from-env"));
-        assert_eq!(
-            loaded.tenant.secrets.values().count(),
-            1,
-            "only referenced names"
+        let acme =
+            "config = 'config.json'\n[secrets]\nenv_prefix = 'ACME_'\nnames = ['eu_api_key']\n";
+        let acme_eu =
+            "config = 'config.json'\n[secrets]\nenv_prefix = 'ACME_EU_'\nnames = ['api_key']\n";
+        let tenants = [("acme.toml", acme), ("acme_eu.toml", acme_eu)]
+            .map(|(name, text)| load(&write(dir.path(), name, text)).unwrap());
+        let error = check_env_shared(&tenants).unwrap_err().to_string();
+        assert!(error.contains("acme_eu.toml"), "{error}");
+        assert!(
+            error.contains("`ACME_EU_API_KEY` is read by tenant `acme`"),
+            "{error}"
         );
+        assert!(check_env_shared(&tenants[..1]).is_ok());
     }
 
     #[test]
