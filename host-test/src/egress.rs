@@ -226,6 +226,7 @@ pub fn is_internal(host: &str) -> bool {
     let host = host
         .trim_start_matches('[')
         .trim_end_matches(']')
+        .trim_end_matches('.')
         .to_ascii_lowercase();
     if host == "localhost" || host.ends_with(".localhost") {
         return true;
@@ -233,30 +234,10 @@ pub fn is_internal(host: &str) -> bool {
     host.parse().is_ok_and(is_internal_ip)
 }
 
-/// Loopback, private, link-local, unspecified, broadcast and carrier-grade NAT addresses (IPv4-mapped IPv6
-/// addresses by their IPv4 form).
+/// Every address that is not globally routable ([`crate::special_addresses`]): loopback, private, link-local,
+/// shared, documentation, benchmarking, multicast and reserved ranges, and IPv4 embedded in IPv6 by its IPv4 form.
 pub fn is_internal_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(ip) => {
-            let [a, b, ..] = ip.octets();
-            ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.is_broadcast()
-                || (a == 100 && (64..128).contains(&b))
-        }
-        IpAddr::V6(ip) => {
-            let mapped = ip
-                .to_ipv4_mapped()
-                .is_some_and(|v4| is_internal_ip(IpAddr::V4(v4)));
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || ip.is_unique_local()
-                || ip.is_unicast_link_local()
-                || mapped
-        }
-    }
+    crate::special_addresses::special(ip).is_some()
 }
 
 /// A request the hook saw, for the tenant's record.
@@ -492,7 +473,21 @@ mod tests {
         for host in internal {
             assert!(is_internal(host), "{host}");
         }
-        for host in ["8.8.8.8", "api.example.com", "[2001:db8::1]", "100.128.0.1"] {
+        for host in [
+            "localhost.",
+            "api.localhost.",
+            "[::169.254.169.254]",
+            "[64:ff9b::a9fe:a9fe]",
+            "192.0.2.1",
+        ] {
+            assert!(is_internal(host), "{host}");
+        }
+        for host in [
+            "8.8.8.8",
+            "api.example.com",
+            "[2606:4700::1111]",
+            "100.128.0.1",
+        ] {
             assert!(!is_internal(host), "{host}");
         }
         let cfg =

@@ -30,6 +30,7 @@ pub mod sandbox;
 pub mod secrets;
 pub mod seed;
 pub mod send;
+mod special_addresses;
 pub mod sqlite;
 pub mod sqlite_query;
 pub mod state;
