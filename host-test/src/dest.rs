@@ -86,8 +86,9 @@ impl JsonlDir {
     }
 }
 
-/// A resource name as a plain file name (see [`JsonlDir::file_for`]).
-fn file_stem(name: &str) -> String {
+/// A resource or tenant name as a plain file name: characters outside `A-Za-z0-9_-.` percent-encoded, and a
+/// leading `.` too, so a name can never reach outside the directory it is joined to (see [`JsonlDir::file_for`]).
+pub(crate) fn file_stem(name: &str) -> String {
     let mut out = String::new();
     for (i, b) in name.bytes().enumerate() {
         let plain = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0);

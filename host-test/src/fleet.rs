@@ -147,7 +147,7 @@ pub async fn run_one_async(
     let started = Instant::now();
     let path = match &loaded.dest {
         DestSpec::Jsonl(p) | DestSpec::Sqlite(p) => p.clone(),
-        DestSpec::Unset => default_root.join(&loaded.tenant.name),
+        DestSpec::Unset => default_dir(default_root, &loaded.tenant.name),
     };
     let opened = plugin.and_then(|plugin| open_dest(&loaded.dest, &path).map(|d| (plugin, d)));
     let result = match opened {
@@ -171,6 +171,12 @@ pub async fn run_one_async(
 type Opened = (Box<dyn Destination + Send>, Option<RunState>);
 
 /// The destination at `path`, and the state to resume from (SQLite keeps its own).
+/// The directory of a tenant whose file names no destination: its name as a plain directory name, so a tenant
+/// named `../../x` still writes inside `root`.
+fn default_dir(root: &Path, tenant: &str) -> PathBuf {
+    root.join(crate::dest::file_stem(tenant))
+}
+
 fn open_dest(spec: &DestSpec, path: &Path) -> Result<Opened, String> {
     match spec {
         DestSpec::Sqlite(_) => {
@@ -179,5 +185,24 @@ fn open_dest(spec: &DestSpec, path: &Path) -> Result<Opened, String> {
             Ok((Box::new(db), resume))
         }
         _ => Ok((Box::new(JsonlDir::new(path)), None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_name_cannot_leave_the_output_directory() {
+        let root = Path::new("/runs");
+        for name in ["../../x", "..", "a/b", "/etc", ".hidden", "x\\..\\y"] {
+            let dir = default_dir(root, name);
+            assert_eq!(dir.parent(), Some(root), "{name}: {}", dir.display());
+            assert!(
+                !dir.file_name().unwrap().to_string_lossy().starts_with('.'),
+                "{name}"
+            );
+        }
+        assert_eq!(default_dir(root, "acme"), root.join("acme"));
     }
 }

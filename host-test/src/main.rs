@@ -81,12 +81,12 @@ struct Common {
     #[arg(long)]
     block_internal: bool,
     /// Stop the run cleanly at the first page boundary after this many seconds (waits before retries count).
-    #[arg(long, value_name = "SECONDS")]
-    time_budget: Option<f64>,
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    time_budget: Option<std::time::Duration>,
     /// How long past the time budget a connector that has not reached a page boundary may run before it is
     /// interrupted (its requests in flight are cut off; stored pages stay committed).
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-    grace: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    grace: std::time::Duration,
     /// Most requests the run may send; later ones are denied.
     #[arg(long, value_name = "N")]
     max_requests: Option<u64>,
@@ -261,6 +261,14 @@ fn main() {
 #[error("{0}")]
 pub(crate) struct ConfigError(pub String);
 
+/// A `--time-budget` or `--grace` value: seconds from 0 to a year (a usage error otherwise).
+fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    let s: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    host_test::tenant_file::seconds(s)
+}
+
 /// The documented exit code for an error (see `--help`).
 fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
@@ -399,8 +407,8 @@ fn tenant(common: &Common) -> Result<Tenant> {
         secrets,
         egress,
         limits: Limits {
-            time_budget: common.time_budget.map(std::time::Duration::from_secs_f64),
-            grace: std::time::Duration::from_secs_f64(common.grace.max(0.0)),
+            time_budget: common.time_budget,
+            grace: common.grace,
             max_requests: common.max_requests,
             memory_bytes: common.memory_mib.saturating_mul(1024 * 1024),
             ..Limits::default()

@@ -353,8 +353,9 @@ impl Plugin {
         let stdout = MemoryOutputPipe::new(tenant.limits.output_bytes);
         let stderr = MemoryOutputPipe::new(tenant.limits.output_bytes);
         let budget = tenant.limits.time_budget;
-        let hard = budget.map(|b| b + tenant.limits.grace);
-        let deadline = hard.map(|h| std::time::Instant::now() + h);
+        let hard = budget.map(|b| b.saturating_add(tenant.limits.grace));
+        // A deadline past what the clock holds is no deadline (an embedder's `Duration::MAX`).
+        let deadline = hard.and_then(|h| std::time::Instant::now().checked_add(h));
         let state = TenantState {
             tenant: tenant.name.clone(),
             budget,

@@ -105,10 +105,17 @@ pub fn run_all(dir: &Path, plugins: Option<&Path>, out: &Path) -> Result<()> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml" || x == "json"))
         .collect();
     files.sort();
-    let tenants: Vec<LoadedTenant> = files
+    // A tenant file that cannot be used fails alone; the others run.
+    let (loaded, broken): (Vec<_>, Vec<_>) = files
         .iter()
         .map(|f| tenant_file::load(f))
-        .collect::<Result<_, _>>()?;
+        .partition(Result::is_ok);
+    let tenants: Vec<LoadedTenant> = loaded.into_iter().filter_map(Result::ok).collect();
+    let broken: Vec<String> = broken
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| e.to_string())
+        .collect();
     tenant_file::check_env_shared(&tenants)?;
     let mut names = std::collections::BTreeSet::new();
     for t in &tenants {
@@ -124,10 +131,13 @@ pub fn run_all(dir: &Path, plugins: Option<&Path>, out: &Path) -> Result<()> {
     };
     let reports = fleet::run_all(&tenants, |t| plugins.for_tenant(t), &options);
     print_reports(&reports);
-    let failed = reports.iter().filter(|r| r.error().is_some()).count();
+    for error in &broken {
+        println!("{:<20} FAILED {error}", "(tenant file)");
+    }
+    let failed = reports.iter().filter(|r| r.error().is_some()).count() + broken.len();
     match failed {
         0 => Ok(()),
-        n => bail!("{n} of {} tenants failed", reports.len()),
+        n => bail!("{n} of {} tenants failed", reports.len() + broken.len()),
     }
 }
 

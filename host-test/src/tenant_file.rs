@@ -234,7 +234,7 @@ fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
     let tenant = Tenant {
         secrets,
         egress,
-        limits: limits(&file.limits),
+        limits: limits(&file.limits)?,
         name,
         config,
         checkpoint: None,
@@ -267,21 +267,41 @@ pub fn secret_names(config: &Value) -> Vec<String> {
     names
 }
 
-fn limits(spec: &LimitsSpec) -> Limits {
+/// The longest time budget or grace a tenant may have: a year (a deadline further out overflows the clock).
+pub const MOST_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// Seconds as a duration, or why they are not usable: not a number, negative, infinite or over a year.
+pub fn seconds(s: f64) -> Result<Duration, String> {
+    match s {
+        _ if (0.0..=MOST_SECONDS).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds from 0 to {MOST_SECONDS} (a year)"
+        )),
+    }
+}
+
+fn limits(spec: &LimitsSpec) -> Result<Limits, String> {
     let d = Limits::default();
     let mib = |n: u64| n.saturating_mul(1 << 20);
-    let seconds = |s: f64| Duration::from_secs_f64(s.max(0.0));
-    Limits {
+    let secs = |value: Option<f64>, key: &str, default: Duration| match value {
+        Some(s) => seconds(s).map_err(|e| format!("limits.{key}: {e}")),
+        None => Ok(default),
+    };
+    Ok(Limits {
         memory_bytes: spec.memory_mib.map_or(d.memory_bytes, |m| mib(m) as usize),
-        time_budget: Some(spec.time_budget_s.map_or(DEFAULT_TIME_BUDGET, seconds)),
-        grace: spec.grace_s.map_or(d.grace, seconds),
+        time_budget: Some(secs(
+            spec.time_budget_s,
+            "time_budget_s",
+            DEFAULT_TIME_BUDGET,
+        )?),
+        grace: secs(spec.grace_s, "grace_s", d.grace)?,
         output_bytes: spec
             .output_kib
             .map_or(d.output_bytes, |k| k.saturating_mul(1024) as usize),
         max_requests: spec.max_requests,
         response_bytes: spec.response_mib.map(mib),
         page_bytes: spec.page_mib.map_or(d.page_bytes, |m| mib(m) as usize),
-    }
+    })
 }
 
 /// The TLS trust a file asks for, checked now: a CA file or client certificate that cannot be used is the tenant
@@ -453,6 +473,21 @@ mod tests {
                 "e.toml",
                 "config = {}\nout = 'o'\nsqlite = 'd'\n",
                 "`out` and `sqlite` exclude each other",
+            ),
+            (
+                "inf.toml",
+                "config = {}\n[limits]\ntime_budget_s = inf\n",
+                "limits.time_budget_s: `inf` is not a number of seconds",
+            ),
+            (
+                "huge.toml",
+                "config = {}\n[limits]\ngrace_s = 1e300\n",
+                "limits.grace_s: `1e300` is not a number of seconds",
+            ),
+            (
+                "neg.toml",
+                "config = {}\n[limits]\ntime_budget_s = -1\n",
+                "limits.time_budget_s: `-1` is not a number of seconds",
             ),
             (
                 "f.json",

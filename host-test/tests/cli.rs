@@ -244,6 +244,9 @@ fn tenant_files_run_one_by_one_or_all_at_once() {
     };
     tenant("acme", "https://*.example.com");
     tenant("fenced", "https://other.example.org");
+    // A tenant file that cannot be used fails alone.
+    let broken = "config = \"../seed000.json\"\n[limits]\ntime_budget_s = inf\n";
+    std::fs::write(tenants.join("broken.toml"), broken).unwrap();
     let out = dir.path().join("runs");
 
     // A tenant file without a destination writes under ./tenant-runs/<tenant>/.
@@ -256,6 +259,12 @@ fn tenant_files_run_one_by_one_or_all_at_once() {
         ],
     );
     let stdout = String::from_utf8_lossy(&one.stdout);
+    // Seconds a clock cannot hold are a usage error, not a panic.
+    for flag in [["--time-budget", "1e300"], ["--grace", "inf"]] {
+        let bad = host(&["run", "--config", "x.json", flag[0], flag[1]]);
+        assert_eq!(bad.status.code(), Some(2), "{flag:?}");
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a number of seconds"));
+    }
     assert!(
         one.status.success(),
         "{stdout}{}",
@@ -289,7 +298,12 @@ fn tenant_files_run_one_by_one_or_all_at_once() {
         line("fenced ").contains("allowed_outbound_hosts do not include it"),
         "{stdout}"
     );
-    assert!(stderr.contains("1 of 2 tenants failed"), "{stderr}");
+    assert!(stderr.contains("2 of 3 tenants failed"), "{stderr}");
+    assert!(
+        line("(tenant file)")
+            .contains("broken.toml: limits.time_budget_s: `inf` is not a number of seconds"),
+        "{stdout}"
+    );
     let rows = std::fs::read_to_string(out.join("acme/resource_name.jsonl")).unwrap();
     assert_eq!(rows.lines().count(), 1234);
 
