@@ -487,7 +487,7 @@ mod tests {
             (
                 "neg.toml",
                 "config = {}\n[limits]\ntime_budget_s = -1\n",
-                "limits.time_budget_s: `-1` is not a number of seconds",
+                "limits.time_budget_s: `-1.0` is not a number of seconds",
             ),
             (
                 "f.json",
