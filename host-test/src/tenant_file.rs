@@ -275,7 +275,7 @@ pub fn seconds(s: f64) -> Result<Duration, String> {
     match s {
         _ if (0.0..=MOST_SECONDS).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!(
-            "`{s}` is not a number of seconds from 0 to {MOST_SECONDS} (a year)"
+            "`{s:?}` is not a number of seconds from 0 to {MOST_SECONDS} (a year)"
         )),
     }
 }
