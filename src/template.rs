@@ -33,6 +33,32 @@ impl Field {
         }
     }
 
+    /// Refuse, before any value is known, a conversion other than `!s`, `!r`, `!a`, and a width or precision
+    /// over [`MOST_WIDTH`].
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(c) = self.conversion.filter(|c| !matches!(c, 's' | 'r' | 'a')) {
+            return Err(format!("unknown conversion `!{c}` in `{{{}}}`", self.name));
+        }
+        let mut digits = String::new();
+        for c in self.spec.chars().chain(std::iter::once(' ')) {
+            match c.is_ascii_digit() {
+                true => digits.push(c),
+                false if !digits.is_empty() => {
+                    if digits.parse::<usize>().is_ok_and(|n| n <= MOST_WIDTH) {
+                        digits.clear();
+                        continue;
+                    }
+                    return Err(format!(
+                        "format spec `{}` of `{{{}}}` asks for a width or precision over {MOST_WIDTH}",
+                        self.spec, self.name
+                    ));
+                }
+                false => {}
+            }
+        }
+        Ok(())
+    }
+
     fn render(&self, value: &Value) -> Result<String, String> {
         let text = match self.conversion {
             None | Some('s') => None,
@@ -64,7 +90,9 @@ fn collect(value: &Value, out: &mut Vec<String>) -> Result<(), String> {
         Value::String(s) => {
             for piece in parse_template(s)? {
                 if let Piece::Field(f) = piece {
-                    let name = Field::parse(&f).name;
+                    let field = Field::parse(&f);
+                    field.check()?;
+                    let name = field.name;
                     if !name.is_empty() && !out.contains(&name) {
                         out.push(name);
                     }
@@ -141,6 +169,10 @@ pub fn render_value(value: &Value, lookup: &dyn Lookup, preserve: bool) -> Resul
     }
 }
 
+/// The widest width or precision a format spec may ask for (Python has no limit; a run has no use for more,
+/// and `{x:>4294967295}` would ask for gigabytes).
+pub const MOST_WIDTH: usize = 1000;
+
 /// A subset of Python's format-spec mini-language: `[[fill]align][sign][0][width][,][.precision][type]` with
 /// types `s`, `d`, `f`, `F`, `x`, `X`, `o`, `b`, `%` or none. `None` for anything else.
 fn format_spec(value: &Value, spec: &str) -> Option<String> {
@@ -174,8 +206,12 @@ fn format_spec(value: &Value, spec: &str) -> Option<String> {
             .collect::<String>()
             .parse::<usize>()
             .ok()
+            .filter(|n| *n <= MOST_WIDTH)
     };
-    let width = digits(&mut i).unwrap_or(0);
+    let width = match chars.get(i).is_some_and(char::is_ascii_digit) {
+        true => digits(&mut i)?,
+        false => 0,
+    };
     let grouping = chars.get(i) == Some(&',');
     if grouping {
         i += 1;

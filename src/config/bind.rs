@@ -28,6 +28,10 @@ pub fn bind_path(
             Piece::Text(t) => out.push_str(&t.replace('{', "{{").replace('}', "}}")),
             Piece::Field(raw) => {
                 let field = Field::parse(&raw);
+                if let Err(e) = field.check() {
+                    ck.problem(at, e);
+                    ok = false;
+                }
                 if field.name.contains('.') {
                     let context_ok = field.name.starts_with("resources.")
                         || (incremental && field.name.starts_with("incremental."));

@@ -345,9 +345,7 @@ fn resource(
     )?;
     let name = name?;
     let resource = Resource {
-        table_name: ck
-            .opt_str(map, "table_name", path)
-            .unwrap_or_else(|| name.clone()),
+        table_name: parts::table_name(map, &name, path, ck),
         write_disposition,
         primary_key: ck.str_list(map, "primary_key", path),
         merge_key: ck.str_list(map, "merge_key", path),

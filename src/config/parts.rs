@@ -513,3 +513,23 @@ pub fn response_limits(map: &Map<String, Value>, ck: &mut Checker) -> ResponseLi
     }
     limits
 }
+
+/// Tables the host keeps for itself begin with this (`_rest_source_state`, `_rest_source_loads`).
+pub const RESERVED_TABLE_PREFIX: &str = "_rest_source_";
+
+/// A resource's table: `table_name`, or its name. A name the host keeps for its own tables is refused: a
+/// `replace` into `_rest_source_state` would overwrite the run state.
+pub fn table_name(map: &Map<String, Value>, name: &str, path: &str, ck: &mut Checker) -> String {
+    let table = ck
+        .opt_str(map, "table_name", path)
+        .unwrap_or_else(|| name.to_string());
+    if table.starts_with(RESERVED_TABLE_PREFIX) {
+        ck.problem(
+            join(path, "table_name"),
+            format!(
+                "`{table}`: table names beginning `{RESERVED_TABLE_PREFIX}` are the host's own"
+            ),
+        );
+    }
+    table
+}
