@@ -8,6 +8,7 @@ use rest_api_source::checkpoint::fingerprint;
 use rest_api_source::request::HttpResponse;
 use rest_api_source::retry::{RetryPolicy, parse_retry_after};
 use rest_api_source::select::{self, Path};
+use rest_api_source::template::{self, Lookup};
 use rest_api_source::{Engine, Now, Step, config, detect, paginator, secrets};
 use serde_json::Value;
 
@@ -269,4 +270,44 @@ pub fn checkpoint(data: &[u8]) {
             b"200\n\n{\"data\": [], \"results\": []}",
         );
     }
+}
+
+/// Values a template placeholder may stand for: every JSON kind, numbers at their edges.
+const PLACEHOLDER_VALUES: [&str; 9] = [
+    "42",
+    "-0.9862926128870997",
+    "18446744073709551617",
+    "1e400",
+    "\"2024-01-02T03:04:05Z\"",
+    "true",
+    "null",
+    "[1, \"two\"]",
+    "{\"a\": {\"b\": 1}}",
+];
+
+/// Fills every placeholder with one of [`PLACEHOLDER_VALUES`], picked by the name's length.
+struct AnyValue;
+
+impl Lookup for AnyValue {
+    fn value(&self, name: &str) -> Result<Value, String> {
+        let text = PLACEHOLDER_VALUES[name.len() % PLACEHOLDER_VALUES.len()];
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Templates with format specs and conversions (`{name!r:>10.3f}`): the input is the template. What the
+/// configure-time check accepts must render without panicking, within the width it allows.
+pub fn templates(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let as_value = Value::String(text.to_string());
+    let checked = template::expressions(&as_value).is_ok();
+    if let Ok(out) = template::render_str(&text, &AnyValue) {
+        let longest = PLACEHOLDER_VALUES.iter().map(|v| v.len() * 4).max().unwrap_or(0);
+        let fields = text.matches('{').count();
+        assert!(
+            out.len() <= text.len() + fields * (template::MOST_WIDTH + longest) * 4,
+            "a rendered template grew past its widths"
+        );
+    }
+    let _ = template::render_value(&as_value, &AnyValue, checked);
 }

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(config responses jsonpath headers checkpoint)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(config responses jsonpath headers checkpoint templates)
 FUZZ=(cargo +nightly fuzz)
 OPTS=(--fuzz-dir fuzz --target-dir target/fuzz)
 

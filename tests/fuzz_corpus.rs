@@ -54,3 +54,8 @@ fn headers_corpus() {
 fn checkpoint_corpus() {
     replay("checkpoint", harness::checkpoint);
 }
+
+#[test]
+fn templates_corpus() {
+    replay("templates", harness::templates);
+}
