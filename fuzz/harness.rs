@@ -302,7 +302,11 @@ pub fn templates(data: &[u8]) {
     let as_value = Value::String(text.to_string());
     let checked = template::expressions(&as_value).is_ok();
     if let Ok(out) = template::render_str(&text, &AnyValue) {
-        let longest = PLACEHOLDER_VALUES.iter().map(|v| v.len() * 4).max().unwrap_or(0);
+        let longest = PLACEHOLDER_VALUES
+            .iter()
+            .map(|v| v.len() * 4)
+            .max()
+            .unwrap_or(0);
         let fields = text.matches('{').count();
         assert!(
             out.len() <= text.len() + fields * (template::MOST_WIDTH + longest) * 4,

@@ -48,6 +48,14 @@ impl Guest for Component {
         config: String,
         checkpoint: Option<String>,
     ) -> Result<Vec<wit::ResourceInfo>, wit::Error> {
+        if config.len() > crate::config::MOST_CONFIG_BYTES {
+            let message = format!(
+                "the config is {} bytes; at most {} are accepted",
+                config.len(),
+                crate::config::MOST_CONFIG_BYTES
+            );
+            return Err(Error::config(".", message).into());
+        }
         let mut value: serde_json::Value = serde_json::from_str(&config)
             .map_err(|e| Error::config(".", format!("the config is not valid JSON: {e}")))?;
         let secret_values = crate::secrets::resolve(&mut value, |name| match secrets::get(name) {
@@ -163,10 +171,22 @@ impl Transport {
     }
 }
 
+/// The most bytes a request's headers may take together.
+const MOST_REQUEST_HEADER_BYTES: usize = 64 * 1024;
+
 /// Send one request through the host and read the whole response (up to `req.max_response_bytes`).
 fn send(req: &HttpRequest) -> Result<HttpResponse, Transport> {
     let url =
         url::Url::parse(&req.url).map_err(|e| Transport::fatal(format!("invalid URL: {e}")))?;
+    // Placeholders can make headers grow past what the config showed: a request whose headers would not fit
+    // is not sent.
+    let size: usize = req.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MOST_REQUEST_HEADER_BYTES || req.headers.len() > 2 * crate::config::MOST_HEADERS {
+        return Err(Transport::fatal(format!(
+            "the request's {} headers take {size} bytes; at most {MOST_REQUEST_HEADER_BYTES} are sent",
+            req.headers.len()
+        )));
+    }
     let headers = Fields::new();
     for (name, value) in &req.headers {
         headers

@@ -113,3 +113,17 @@ fn the_component_refuses_each_bad_config_before_any_request() {
     }
     assert_eq!(api.log().len(), 0, "no request reached the API");
 }
+
+/// A config of many megabytes (a 20 MB header value) is refused before it is parsed, with the limit named.
+#[test]
+fn a_config_past_16_mib_is_refused_by_its_size() {
+    let api = api();
+    let config = json!({"client": {"base_url": "https://api.example.com",
+                                   "headers": {"X-Huge": "x".repeat(20 << 20)}},
+                        "resources": ["items"]});
+    let tenant = tenant(&api, &config.to_string());
+    let (result, _dir) = run(&tenant);
+    let error = result.expect_err("refused").error.to_string();
+    assert!(error.contains("at most 16777216 are accepted"), "{error}");
+    assert_eq!(api.log().len(), 0);
+}

@@ -10,17 +10,21 @@ mod incremental;
 mod merge;
 mod parts;
 
+pub use parts::{MOST_HEADER_BYTES, MOST_HEADERS, RESERVED_TABLE_PREFIX};
+
 use crate::auth::Auth;
 use crate::error::Error;
 use crate::limits::ResponseLimits;
 use crate::paginator::Paginator;
-use crate::render::py_str;
 use crate::request::{Method, join_url};
 use crate::retry::RetryPolicy;
 use crate::select::Path;
 use check::{Checker, join};
 pub use parts::ResponseAction;
 use serde_json::{Map, Value};
+
+/// The largest config accepted, in bytes: a config that size describes thousands of resources.
+pub const MOST_CONFIG_BYTES: usize = 16 * 1024 * 1024;
 
 /// A validated config.
 #[derive(Debug, Clone)]
@@ -274,7 +278,7 @@ fn client(v: Option<&Value>, ck: &mut Checker) -> Client {
         );
     }
     Client {
-        headers: headers(map.get("headers"), "client.headers", ck),
+        headers: parts::headers(map.get("headers"), "client.headers", ck),
         auth: map
             .get("auth")
             .filter(|v| !v.is_null())
@@ -290,22 +294,6 @@ fn client(v: Option<&Value>, ck: &mut Checker) -> Client {
         limits: parts::response_limits(map, ck),
         base_url,
     }
-}
-
-fn headers(v: Option<&Value>, path: &str, ck: &mut Checker) -> Vec<(String, String)> {
-    let Some(v) = v.filter(|v| !v.is_null()) else {
-        return Vec::new();
-    };
-    let Some(map) = ck.object(v, path) else {
-        return Vec::new();
-    };
-    map.iter()
-        .filter_map(|(k, v)| match v {
-            Value::String(s) => Some((k.clone(), s.clone())),
-            Value::Null => None,
-            other => Some((k.clone(), py_str(other))),
-        })
-        .collect()
 }
 
 /// One merged resource, and the name of the parent its templates reference.
@@ -491,7 +479,7 @@ fn endpoint(
             "Cannot use both 'json' and 'data' parameters simultaneously.",
         );
     }
-    let headers = self::headers(map.get("headers"), &join(path, "headers"), ck);
+    let headers = parts::headers(map.get("headers"), &join(path, "headers"), ck);
     let headers_value = Value::Object(
         headers
             .iter()

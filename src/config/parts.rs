@@ -533,3 +533,48 @@ pub fn table_name(map: &Map<String, Value>, name: &str, path: &str, ck: &mut Che
     }
     table
 }
+
+/// The most headers one `headers` map may hold.
+pub const MOST_HEADERS: usize = 100;
+/// The longest header, name and value together, in bytes.
+pub const MOST_HEADER_BYTES: usize = 8 * 1024;
+
+/// A `headers` map (client or endpoint): names and values as text, `null` values dropped. More than
+/// [`MOST_HEADERS`] headers, or one longer than [`MOST_HEADER_BYTES`], is refused: no API needs them, and the
+/// host would refuse the request.
+pub fn headers(v: Option<&Value>, path: &str, ck: &mut Checker) -> Vec<(String, String)> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Vec::new();
+    };
+    let Some(map) = ck.object(v, path) else {
+        return Vec::new();
+    };
+    if map.len() > MOST_HEADERS {
+        ck.problem(
+            path,
+            format!("{} headers; at most {MOST_HEADERS} are sent", map.len()),
+        );
+    }
+    let out: Vec<(String, String)> = map
+        .iter()
+        .filter_map(|(k, v)| match v {
+            Value::String(s) => Some((k.clone(), s.clone())),
+            Value::Null => None,
+            other => Some((k.clone(), crate::render::py_str(other))),
+        })
+        .collect();
+    for (name, value) in out
+        .iter()
+        .filter(|(k, v)| k.len() + v.len() > MOST_HEADER_BYTES)
+    {
+        let shown: String = name.chars().take(40).collect();
+        ck.problem(
+            join(path, &shown),
+            format!(
+                "{} bytes; a header may have at most {MOST_HEADER_BYTES}",
+                name.len() + value.len()
+            ),
+        );
+    }
+    out
+}
