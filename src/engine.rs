@@ -181,7 +181,7 @@ impl Engine {
         let masks = self.masks();
         std::mem::take(&mut self.notes)
             .into_iter()
-            .map(|n| scrub_text(&n, &masks))
+            .map(|n| crate::error::elide(&scrub_text(&n, &masks), crate::error::MOST_TEXT_CHARS))
             .collect()
     }
 

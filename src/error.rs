@@ -78,9 +78,10 @@ impl Error {
         Error::InvalidConfig(vec![ConfigProblem::new(path, message)])
     }
 
-    /// Replace every occurrence of a secret value in the error's texts with `***`.
+    /// Replace every occurrence of a secret value in the error's texts with `***`, and shorten each text to at
+    /// most [`MOST_TEXT_CHARS`] characters (a URL of 100,000 params would make a line of megabytes).
     pub fn scrub(self, secrets: &[String]) -> Self {
-        let s = |t: String| scrub_text(&t, secrets);
+        let s = |t: String| elide(&scrub_text(&t, secrets), MOST_TEXT_CHARS);
         match self {
             Error::InvalidConfig(ps) => Error::InvalidConfig(
                 ps.into_iter()
@@ -121,6 +122,23 @@ impl Error {
             Error::Internal(m) => Error::Internal(s(m)),
         }
     }
+}
+
+/// The most characters of one text (a URL, a message) in an error or a log line.
+pub const MOST_TEXT_CHARS: usize = 1000;
+
+/// `text` with its middle replaced by `…` when it is longer than `max` characters (its start and end stay:
+/// a URL's origin and path and its last parameters, a message's beginning and end).
+pub fn elide(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let head = max / 2;
+    let tail = max.saturating_sub(head + 1);
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// Values shorter than this are not searched for in text: every message would be mangled and nothing protected.
@@ -192,6 +210,24 @@ fn http_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_texts_lose_their_middle() {
+        let url = format!(
+            "https://api.example.com/v1?{}&last=1",
+            "p=1&".repeat(100_000)
+        );
+        let short = elide(&url, 300);
+        assert_eq!(short.chars().count(), 300);
+        assert!(short.starts_with("https://api.example.com/v1?p=1") && short.ends_with("&last=1"));
+        assert!(short.contains('…'));
+        assert_eq!(elide("short", 300), "short");
+        let e = Error::Internal("é".repeat(5000)).scrub(&[]);
+        assert_eq!(
+            e.to_string().chars().count(),
+            "internal error: ".len() + MOST_TEXT_CHARS
+        );
+    }
 
     #[test]
     fn http_error_names_resource_url_status_and_attempts() {

@@ -593,3 +593,24 @@ fn waits_are_capped_and_junk_retry_after_falls_back_to_backoff() {
         assert!(o.error.is_none() && o.requests.len() == 2, "{o:?}");
     }
 }
+
+/// A request of 100,000 params fails with an error line of at most a few thousand characters: each URL and
+/// message loses its middle past its cap.
+#[test]
+fn error_lines_stay_short_whatever_the_request() {
+    let params: serde_json::Map<String, Value> =
+        (0..100_000).map(|i| (format!("p{i}"), json!(i))).collect();
+    let config = with(
+        offset(),
+        "/resources/0/endpoint/params",
+        Value::Object(params),
+    );
+    let o = run(config, &[resp(500, &[], "x".repeat(1_000_000))]);
+    let error = o.error.expect("the run fails");
+    assert!(error.len() < 3000, "{} characters", error.len());
+    assert!(
+        error.contains("https://api.example.com/items?p0=0&p1=1"),
+        "{error}"
+    );
+    assert!(error.contains('…'), "{error}");
+}

@@ -79,6 +79,9 @@ fn form(data: &Value) -> Option<Form> {
     }
 }
 
+/// The most characters of a URL in an error or a log line; longer ones lose their middle.
+const MOST_URL_CHARS: usize = 300;
+
 impl Engine {
     /// The request of a frame at its position (or, for a replay, at the position of its pending page).
     /// Credentials go only to the trusted origin: the base URL's (or, without a base URL, the endpoint's own).
@@ -162,7 +165,8 @@ impl Engine {
             }) => Some(name.as_str()),
             _ => None,
         };
-        scrub_text(&redact_url_with(url, key.as_slice()), &self.masks())
+        let shown = scrub_text(&redact_url_with(url, key.as_slice()), &self.masks());
+        crate::error::elide(&shown, MOST_URL_CHARS)
     }
 
     /// A next URL keeps no API key of ours in its query: the key is added again on the way out (and only to the
