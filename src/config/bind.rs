@@ -145,7 +145,7 @@ pub fn check_expressions(
 pub fn parent(
     templates: &[Value],
     resource: &str,
-    names: &[String],
+    names: &std::collections::HashSet<String>,
     at: &str,
     ck: &mut Checker,
 ) -> Option<String> {
@@ -221,22 +221,59 @@ pub fn unbound_resolve(
     }
 }
 
-/// Parent links must not form a cycle; returns the resources on one, if any.
+/// Parent links must not form a cycle; returns the resources on one, if any: from its lowest index, round to
+/// it again. Each resource is walked once (a long chain of parents is linear, not quadratic).
 pub fn cycle(parents: &[Option<usize>]) -> Option<Vec<usize>> {
+    // 0: not seen; w + 1: seen on walk w (a walk that ends in a resource seen before is done with).
+    let mut walk_of = vec![0usize; parents.len()];
     for start in 0..parents.len() {
-        let mut seen = vec![start];
         let mut at = start;
-        while let Some(p) = parents[at] {
-            if p == start {
-                seen.push(start);
-                return Some(seen);
+        while walk_of[at] == 0 {
+            walk_of[at] = start + 1;
+            match parents[at] {
+                Some(p) if p < parents.len() => at = p,
+                _ => break,
             }
-            if seen.contains(&p) {
-                break;
-            }
-            seen.push(p);
-            at = p;
         }
+        if walk_of[at] != start + 1 || parents[at].is_none() {
+            continue;
+        }
+        // `at` was reached twice on this walk: it is on a cycle. Collect it, then start from its lowest index.
+        let mut ring = vec![at];
+        let mut next = parents[at]?;
+        while next != at {
+            ring.push(next);
+            next = parents[next]?;
+        }
+        let low = ring
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, r)| **r)
+            .map_or(0, |(i, _)| i);
+        ring.rotate_left(low);
+        ring.push(ring[0]);
+        return Some(ring);
     }
     None
+}
+
+#[cfg(test)]
+mod cycle_tests {
+    use super::cycle;
+
+    #[test]
+    fn a_cycle_is_found_from_its_lowest_index_and_long_chains_are_walked_once() {
+        // 0 -> 2 -> 1 -> 2: the ring is 1, 2; 0 only leads into it.
+        assert_eq!(cycle(&[Some(2), Some(2), Some(1)]), Some(vec![1, 2, 1]));
+        assert_eq!(cycle(&[Some(0)]), Some(vec![0, 0]));
+        assert_eq!(cycle(&[None, Some(0), Some(1)]), None);
+        let chain: Vec<Option<usize>> = (0..200_000usize).map(|i| i.checked_sub(1)).collect();
+        assert_eq!(cycle(&chain), None);
+        let mut ring = chain;
+        ring[0] = Some(199_999);
+        assert_eq!(
+            cycle(&ring).map(|r| (r.len(), r[0], r[1])),
+            Some((200_001, 0, 199_999))
+        );
+    }
 }

@@ -222,7 +222,8 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
         }
     };
     let mut merged = Vec::new();
-    let mut names: Vec<String> = Vec::new();
+    // A set: with thousands of resources, a list searched for each name would take quadratic time.
+    let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
     match top.get("resources") {
         Some(Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
@@ -231,13 +232,12 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
                     continue;
                 };
                 if let Some(Value::String(name)) = m.get("name") {
-                    if names.contains(name) {
+                    if !names.insert(name.clone()) {
                         ck.problem(
                             "resources",
                             format!("Resource `{name}` is already defined."),
                         );
                     }
-                    names.push(name.clone());
                 }
                 merged.push((path, m));
             }
@@ -300,7 +300,7 @@ fn client(v: Option<&Value>, ck: &mut Checker) -> Client {
 fn resource(
     map: &Map<String, Value>,
     client: &Client,
-    names: &[String],
+    names: &std::collections::HashSet<String>,
     path: &str,
     ck: &mut Checker,
 ) -> Option<(Resource, Option<String>)> {
@@ -354,7 +354,12 @@ fn link_parents(
     parents: &[Option<String>],
     ck: &mut Checker,
 ) -> Vec<Vec<usize>> {
-    let index = |name: &str| resources.iter().position(|r| r.name == name);
+    let by_name: std::collections::HashMap<&str, usize> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.as_str(), i))
+        .collect();
+    let index = |name: &str| by_name.get(name).copied();
     let links: Vec<Option<usize>> = parents
         .iter()
         .map(|p| p.as_deref().and_then(index))
@@ -392,7 +397,7 @@ fn endpoint(
     map: &Map<String, Value>,
     client: &Client,
     resource: &str,
-    names: &[String],
+    names: &std::collections::HashSet<String>,
     path: &str,
     ck: &mut Checker,
 ) -> Option<(Endpoint, Option<String>)> {
