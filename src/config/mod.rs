@@ -231,13 +231,13 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
                 let Some(m) = merge::expand(item, &defaults, &path, &mut ck) else {
                     continue;
                 };
-                if let Some(Value::String(name)) = m.get("name") {
-                    if !names.insert(name.clone()) {
-                        ck.problem(
-                            "resources",
-                            format!("Resource `{name}` is already defined."),
-                        );
-                    }
+                if let Some(Value::String(name)) = m.get("name")
+                    && !names.insert(name.clone())
+                {
+                    ck.problem(
+                        "resources",
+                        format!("Resource `{name}` is already defined."),
+                    );
                 }
                 merged.push((path, m));
             }
