@@ -98,6 +98,26 @@ fn outside_strings(text: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_largest_byte_cap_the_schema_allows_is_accepted() {
+        let config = |bytes: serde_json::Value| {
+            serde_json::json!({"client": {"base_url": "https://api.example.com", "max_response_bytes": bytes},
+                               "resources": ["r"]})
+        };
+        let parsed = crate::config::parse(&config(serde_json::json!(u64::MAX))).unwrap();
+        assert_eq!(parsed.limits.max_bytes, u64::MAX);
+        for bad in [serde_json::json!(0), serde_json::json!(-5)] {
+            let error = crate::config::parse(&config(bad)).unwrap_err().to_string();
+            assert!(
+                error.contains("must be a positive integer (bytes)"),
+                "{error}"
+            );
+        }
+        let huge: serde_json::Value = serde_json::from_str("18446744073709551616").unwrap();
+        let error = crate::config::parse(&config(huge)).unwrap_err().to_string();
+        assert!(error.contains("is out of range"), "{error}");
+    }
+
     fn nested(levels: usize) -> Vec<u8> {
         let mut body = "[".repeat(levels).into_bytes();
         body.extend("]".repeat(levels).bytes());

@@ -72,11 +72,11 @@ fn a_request_in_flight_at_the_deadline_is_cut_off_and_the_run_resumes() {
 #[test]
 fn a_guest_busy_past_its_deadline_is_interrupted() {
     let api = api();
-    let mut tenant = tenant(&api, &huge_config(16));
+    let mut tenant = tenant(&api, &huge_config(15));
     tenant.limits.time_budget = Some(Duration::from_millis(1));
     tenant.limits.grace = Duration::ZERO;
     let (result, _dir) = run(&tenant);
-    let failure = result.expect_err("configuring a 16 MB config takes far longer than two ticks");
+    let failure = result.expect_err("configuring a 15 MB config takes far longer than two ticks");
     assert!(
         matches!(failure.error, RunError::Interrupted { .. }),
         "{:?}",

@@ -95,10 +95,25 @@ impl Checker {
         match map.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+            Some(Value::Number(n)) if !n.to_string().contains(['.', 'e', 'E']) => {
+                self.problem(
+                    join(path, key),
+                    format!("`{n}` is out of range (at most {})", i64::MAX),
+                );
+                None
+            }
             Some(other) => {
                 self.wrong_type(&join(path, key), other, "int");
                 None
             }
+        }
+    }
+
+    /// An optional integer from 0 to `u64::MAX`.
+    pub fn opt_u64(&mut self, map: &Map<String, Value>, key: &str, path: &str) -> Option<u64> {
+        match map.get(key) {
+            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+            _ => self.opt_int(map, key, path).map(|n| n.max(0) as u64),
         }
     }
 

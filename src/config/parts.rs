@@ -492,10 +492,10 @@ pub fn response_actions(v: &Value, path: &str, ck: &mut Checker) -> Vec<Response
 /// `client.max_response_bytes` and `client.max_response_depth` (extensions), over the defaults.
 pub fn response_limits(map: &Map<String, Value>, ck: &mut Checker) -> ResponseLimits {
     let mut limits = ResponseLimits::default();
-    if let Some(n) = ck.opt_int(map, "max_response_bytes", "client") {
-        match u64::try_from(n) {
-            Ok(n) if n >= 1 => limits.max_bytes = n,
-            _ => ck.problem(
+    if let Some(n) = ck.opt_u64(map, "max_response_bytes", "client") {
+        match n {
+            1.. => limits.max_bytes = n,
+            0 => ck.problem(
                 "client.max_response_bytes",
                 "must be a positive integer (bytes)",
             ),

@@ -144,7 +144,7 @@ impl Engine {
             return Err(Error::BadResponse {
                 resource: resource.name.clone(),
                 url: self.redact(frame, &request.url),
-                message: "the next page is on another origin and its request body holds a secret; it is not sent".into(),
+                message: "this request goes to another origin than the base URL's and its body holds a secret; it is not sent".into(),
             });
         }
         Ok(request)
