@@ -128,7 +128,7 @@ fn tenant_files_run_side_by_side_each_into_its_own_destination() {
     let plugin_for = |t: &tenant_file::LoadedTenant| {
         plugins
             .get(t.plugin.as_deref().unwrap_or_default())
-            .ok_or_else(|| "no such plugin".to_string())
+            .ok_or_else(|| host_test::RunError::Setup("no such plugin".into()))
     };
     let options = fleet::FleetOptions {
         default_root: dir.path().join("default-out"),

@@ -84,7 +84,7 @@ impl Default for FleetOptions {
 /// `plugin_for` finds each one's plugin. Reports come back in the tenants' order.
 pub fn run_all<F>(tenants: &[LoadedTenant], plugin_for: F, options: &FleetOptions) -> Vec<Report>
 where
-    F: Fn(&LoadedTenant) -> Result<Arc<Plugin>, String>,
+    F: Fn(&LoadedTenant) -> Result<Arc<Plugin>, RunError>,
 {
     let executor = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.workers.max(1))
@@ -132,7 +132,7 @@ fn panicked(tenant: &str) -> Report {
 /// Run one tenant into its destination, on the caller's thread.
 pub fn run_one(
     loaded: &LoadedTenant,
-    plugin: Result<Arc<Plugin>, String>,
+    plugin: Result<Arc<Plugin>, RunError>,
     default_root: &Path,
 ) -> Report {
     crate::runtime::block_on(run_one_async(loaded, plugin, default_root))
@@ -141,7 +141,7 @@ pub fn run_one(
 /// Run one tenant into its destination.
 pub async fn run_one_async(
     loaded: &LoadedTenant,
-    plugin: Result<Arc<Plugin>, String>,
+    plugin: Result<Arc<Plugin>, RunError>,
     default_root: &Path,
 ) -> Report {
     let started = Instant::now();
@@ -158,7 +158,12 @@ pub async fn run_one_async(
                 .run_async(&tenant, dest.as_mut(), resume.as_ref())
                 .await
         }
-        Err(e) => Err(not_started(e)),
+        // The failure's own kind: a plugin that does not load or a database that does not open is the host's
+        // (exit 1), as under `run --db`; only a tenant file naming no usable plugin is a setup mistake.
+        Err(error) => Err(RunFailure {
+            error,
+            summary: Box::default(),
+        }),
     };
     Report {
         tenant: loaded.tenant.name.clone(),
@@ -170,18 +175,24 @@ pub async fn run_one_async(
 
 type Opened = (Box<dyn Destination + Send>, Option<RunState>);
 
-/// The destination at `path`, and the state to resume from (SQLite keeps its own).
 /// The directory of a tenant whose file names no destination: its name as a plain directory name, so a tenant
 /// named `../../x` still writes inside `root`.
 fn default_dir(root: &Path, tenant: &str) -> PathBuf {
     root.join(crate::dest::file_stem(tenant))
 }
 
-fn open_dest(spec: &DestSpec, path: &Path) -> Result<Opened, String> {
+/// The destination at `path`, and the state to resume from (SQLite keeps its own).
+fn open_dest(spec: &DestSpec, path: &Path) -> Result<Opened, RunError> {
+    let failed = |e: std::io::Error| {
+        RunError::Destination(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    };
     match spec {
         DestSpec::Sqlite(_) => {
-            let db = SqliteDb::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let resume = db.state().map_err(|e| format!("{}: {e}", path.display()))?;
+            let db = SqliteDb::open(path).map_err(failed)?;
+            let resume = db.state().map_err(failed)?;
             Ok((Box::new(db), resume))
         }
         _ => Ok((Box::new(JsonlDir::new(path)), None)),

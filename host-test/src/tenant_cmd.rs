@@ -1,6 +1,7 @@
 //! The tenant commands of the CLI: `run --tenant`, `run-all`, `plugins list`.
 
 use anyhow::{Context, Result, bail};
+use host_test::RunError;
 use host_test::fleet::{self, FleetOptions, Report};
 use host_test::plugins::PluginDir;
 use host_test::tenant_file::{self, LoadedTenant};
@@ -44,7 +45,7 @@ impl Plugins {
         })
     }
 
-    fn for_tenant(&self, loaded: &LoadedTenant) -> Result<Arc<Plugin>, String> {
+    fn for_tenant(&self, loaded: &LoadedTenant) -> Result<Arc<Plugin>, RunError> {
         let name = loaded.plugin.as_deref();
         if let (Some(name), Some(dir)) = (name, &self.dir)
             && !name.ends_with(".wasm")
@@ -52,27 +53,35 @@ impl Plugins {
             return dir
                 .get(name)
                 .ok_or_else(|| match dir.entries().find(|(n, _)| *n == name) {
-                    Some((_, entry)) => format!(
-                        "plugin `{name}` was refused: {}",
-                        entry.plugin.as_ref().err().cloned().unwrap_or_default()
-                    ),
-                    None => format!("no plugin named `{name}` in the plugin directory"),
+                    Some((_, entry)) => RunError::Load {
+                        path: name.to_string(),
+                        message: entry.plugin.as_ref().err().cloned().unwrap_or_default(),
+                    },
+                    None => {
+                        RunError::Setup(format!("no plugin named `{name}` in the plugin directory"))
+                    }
                 });
         }
         let path = match name {
             Some(n) if n.ends_with(".wasm") => PathBuf::from(n),
             Some(n) => {
-                return Err(format!(
+                return Err(RunError::Setup(format!(
                     "plugin `{n}`: give --plugins <dir> to look names up"
-                ));
+                )));
             }
-            None => crate::plugin_file(None).map_err(|e| format!("{e:#}"))?,
+            None => crate::plugin_file(None).map_err(|e| RunError::Load {
+                path: "(the workspace's component)".into(),
+                message: format!("{e:#}"),
+            })?,
         };
-        let mut loaded_plugins = self.by_path.lock().map_err(|_| "plugin cache poisoned")?;
+        let mut loaded_plugins = self
+            .by_path
+            .lock()
+            .map_err(|_| RunError::Setup("plugin cache poisoned".into()))?;
         if let Some(p) = loaded_plugins.get(&path) {
             return Ok(p.clone());
         }
-        let plugin = Arc::new(self.runtime.load(&path).map_err(|e| e.to_string())?);
+        let plugin = Arc::new(self.runtime.load(&path)?);
         loaded_plugins.insert(path, plugin.clone());
         Ok(plugin)
     }

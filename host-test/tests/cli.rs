@@ -453,3 +453,62 @@ fn a_paginator_guess_is_a_warning_in_the_summary() {
         "{stdout}"
     );
 }
+
+/// A database that does not open, or a plugin that does not load, is the host's failure (exit 1) on every path:
+/// `run --db`, and a tenant file under `run --tenant`.
+#[test]
+fn setup_failures_exit_by_their_cause_on_every_path() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (config, secrets) = files(&api, dir.path());
+    let not_a_db = dir.path().join("a-directory.db");
+    std::fs::create_dir(&not_a_db).unwrap();
+    let out = run_seed_003_into(
+        &api,
+        dir.path(),
+        &secrets,
+        &["--db", not_a_db.to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"not a component").unwrap();
+    let tenant = |name: &str, extra: &str| {
+        let text = format!(
+            "config = {:?}\n[secrets]\nfile = {:?}\n{extra}",
+            config.display().to_string(),
+            secrets.display().to_string()
+        );
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let cases = [
+        tenant(
+            "db.toml",
+            &format!(
+                "plugin = {:?}\nsqlite = {:?}\n",
+                component().display().to_string(),
+                not_a_db.display().to_string()
+            ),
+        ),
+        tenant(
+            "plugin.toml",
+            &format!("plugin = {:?}\n", junk.display().to_string()),
+        ),
+    ];
+    for file in cases {
+        let out = host(&["run", "--tenant", file.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -647,7 +647,9 @@ fn a_secret_body_does_not_follow_a_link_elsewhere() {
     expect_page(&mut e, at(1));
     let err = e.poll(at(2)).unwrap_err().to_string();
     assert!(
-        err.contains("another origin than the base URL's and its body holds a secret; it is not sent"),
+        err.contains(
+            "another origin than the base URL's and its body holds a secret; it is not sent"
+        ),
         "{err}"
     );
 }
