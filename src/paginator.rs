@@ -417,6 +417,14 @@ pub fn link_target(headers: &[(String, String)], rel: &str, base: &url::Url) -> 
         .map(|link| link.target.into())
 }
 
+/// Whether a response has a `Link` header that cannot be read at all (it may have held the next page).
+pub fn unreadable_link(headers: &[(String, String)], base: &url::Url) -> bool {
+    headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("link"))
+        .any(|(_, v)| http_link::parse_link_header(v, base).is_err())
+}
+
 /// Resolve `target` against the URL of the page it came from (RFC 3986, like Python's `urljoin`).
 fn resolve_url(base: &str, target: &str) -> Result<String, String> {
     let base = url::Url::parse(base).map_err(|e| format!("bad request URL: {e}"))?;

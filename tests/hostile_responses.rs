@@ -190,10 +190,10 @@ fn catalogue() -> Vec<(&'static str, Value, Vec<HttpResponse>, Expect)> {
             Fails("body is not JSON: EOF", 0),
         ),
         (
-            "a JSON null body: no records",
+            "a JSON null body: no records, with a warning",
             offset(),
             vec![ok("null")],
-            Rows(0),
+            Warns("the data selector `data` matches nothing", 0),
         ),
         (
             "nesting deeper than the parser's 128 levels",
@@ -432,14 +432,17 @@ fn catalogue() -> Vec<(&'static str, Value, Vec<HttpResponse>, Expect)> {
             Fails("is not http or https", 0),
         ),
         (
-            "a Link header that does not parse ends paging",
+            "a Link header that does not parse ends paging, with a warning",
             config(json!({"paginator": "header_link"})),
             vec![resp(
                 200,
                 &[("link", "<<<>>>; rel=next; ,,,")],
                 "[{\"id\": 1}]",
             )],
-            Rows(1),
+            Warns(
+                "the Link header of the page from https://api.example.com/items?key=*** cannot be read",
+                1,
+            ),
         ),
         (
             "500 on every attempt",
@@ -499,10 +502,10 @@ fn catalogue() -> Vec<(&'static str, Value, Vec<HttpResponse>, Expect)> {
             Fails("access_token", 0),
         ),
         (
-            "a bare scalar body: one record",
+            "a bare scalar body: one record, wrapped",
             auto(),
             vec![ok("42")],
-            Rows(1),
+            Exact(&[r#"{"value":42}"#]),
         ),
     ]
 }

@@ -325,6 +325,9 @@ impl Engine {
             Some(max) if self.frames[f].pages >= max => Position::Done,
             _ => next,
         };
+        if next == Position::Done && matches!(paginator, Paginator::HeaderLink { .. }) {
+            self.note_unreadable_link(exchange, &response.headers);
+        }
         if !configured {
             self.frames[f].found = Some(paginator);
         }

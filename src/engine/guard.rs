@@ -98,6 +98,28 @@ impl Engine {
         self.note_once(index, "no records key", note);
     }
 
+    /// Say once per resource that paging by `Link` headers ended on one it could not read: the page it named,
+    /// if any, and those after it were not fetched.
+    pub(super) fn note_unreadable_link(
+        &mut self,
+        exchange: &Exchange,
+        headers: &[(String, String)],
+    ) {
+        let unreadable = url::Url::parse(&exchange.request.url)
+            .is_ok_and(|base| crate::paginator::unreadable_link(headers, &base));
+        if !unreadable {
+            return;
+        }
+        let index = self.frames[exchange.frame].resource;
+        let note = format!(
+            "resource `{}`: the Link header of the page from {} cannot be read, so paging ends there; if it named \
+             a next page, that page and the ones after it were not fetched",
+            self.config.resources[index].name,
+            self.redact(exchange.frame, &exchange.request.url)
+        );
+        self.note_once(index, "unreadable link", note);
+    }
+
     /// Say once per resource that detection guessed: no paginator found (one page only), or a cursor taken
     /// from a `next` value.
     pub(super) fn note_guess(&mut self, exchange: &Exchange, paginator: &Paginator) {
