@@ -54,8 +54,28 @@ pub enum TlsError {
 }
 
 impl TlsTrust {
-    /// The rustls client configuration for these settings: ring, TLS 1.2 and 1.3.
+    /// The rustls client configuration for these settings: ring, TLS 1.2 and 1.3. The default settings'
+    /// configuration is built once per `SSL_CERT_FILE` / `SSL_CERT_DIR` and shared: a thousand tenant runs do not
+    /// parse the same few hundred roots a thousand times.
     pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        if *self != Self::default() {
+            return self.build();
+        }
+        type Cache = Option<(Vec<Option<std::ffi::OsString>>, Arc<rustls::ClientConfig>)>;
+        static DEFAULT: Mutex<Cache> = Mutex::new(None);
+        let key = env_key();
+        let mut cache = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, config)) = cache.as_ref()
+            && *k == key
+        {
+            return Ok(config.clone());
+        }
+        let config = self.build()?;
+        *cache = Some((key, config.clone()));
+        Ok(config)
+    }
+
+    fn build(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
         let mut roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.into(),
         };
@@ -109,6 +129,14 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
         .map_err(|e| format!("not PEM: {e}"))
 }
 
+/// The environment variables that choose the platform's roots.
+fn env_key() -> Vec<Option<std::ffi::OsString>> {
+    ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .map(std::env::var_os)
+        .collect()
+}
+
 /// The platform's roots, read once per `SSL_CERT_FILE` / `SSL_CERT_DIR` setting (reading the store takes
 /// milliseconds, which a thousand tenants would repeat). Certificates that do not parse are skipped, as curl
 /// skips them.
@@ -118,10 +146,7 @@ fn platform_roots() -> Arc<Vec<CertificateDer<'static>>> {
         Arc<Vec<CertificateDer<'static>>>,
     )>;
     static CACHE: Mutex<Cache> = Mutex::new(None);
-    let key: Vec<_> = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
-        .iter()
-        .map(std::env::var_os)
-        .collect();
+    let key = env_key();
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((k, roots)) = cache.as_ref()
         && *k == key
