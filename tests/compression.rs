@@ -167,3 +167,16 @@ fn a_body_that_inflates_a_thousandfold_stops_at_the_cap() {
     let grown = failure.summary.guest_memory_peak.saturating_sub(baseline);
     assert!(grown <= cap + 4 * 65536, "the guest grew {grown} bytes");
 }
+
+/// A body of several gzip members (or zstd frames) is decoded whole, as urllib3 decodes it.
+#[test]
+fn every_member_of_a_body_is_decoded() {
+    for coding in ["gzip", "zstd"] {
+        let mut body = encode(coding, br#"[{"id": 1}, "#);
+        body.extend(encode(coding, br#"{"id": 2}]"#));
+        let api = serving(coding, body);
+        let (result, dir) = run(&tenant_at(&api.url(), &config(json!({}))));
+        result.unwrap_or_else(|e| panic!("{coding}: {e}"));
+        assert_eq!(rows(dir.path(), "items").len(), 2, "{coding}");
+    }
+}

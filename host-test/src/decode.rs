@@ -63,11 +63,22 @@ impl Coding {
 /// through as it was; a body that does not decode fails with an error naming the coding.
 pub fn decode(body: WasiBody, coding: Coding) -> WasiBody {
     let wire = StreamReader::new(BodyDataStream::new(body).map_err(std::io::Error::other));
+    // A body may hold several gzip members or zstd frames, one after the other: all are decoded, as urllib3
+    // decodes them (stopping after the first would drop the rest of the body).
     let decoder: Pin<Box<dyn AsyncRead + Send>> = match coding {
-        Coding::Gzip => Box::pin(GzipDecoder::new(wire)),
+        Coding::Gzip => {
+            let mut d = GzipDecoder::new(wire);
+            d.multiple_members(true);
+            Box::pin(d)
+        }
         Coding::Deflate => Box::pin(ZlibDecoder::new(wire)),
         Coding::Brotli => Box::pin(BrotliDecoder::new(wire)),
-        Coding::Zstd => Box::pin(ZstdDecoder::new(wire)),
+        Coding::Zstd => {
+            // RFC 9659's 8 MiB window for HTTP, not the 128 MiB a frame header could ask for.
+            let mut d = ZstdDecoder::new_for_http(wire);
+            d.multiple_members(true);
+            Box::pin(d)
+        }
     };
     let frames = ReaderStream::with_capacity(decoder, CHUNK)
         .map_ok(Frame::data)

@@ -415,24 +415,33 @@ impl WasiHttpHooks for EgressHooks {
                     recorder.deny(&shown, refusal);
                     return Err(HttpError::HttpRequestDenied);
                 }
-                // Behind a proxy the API's name may resolve only there: the proxy resolves it.
-                Err(Unreachable::Dns(_)) if proxy.is_some() => Vec::new(),
+                // A name the host cannot resolve cannot be checked, so it is not sent to a proxy either.
                 Err(Unreachable::Dns(e)) => return Err(e),
             };
+            // An internal address the operator allowed is the host's own network: reached directly, not
+            // through the proxy, whose network it is not (unless the operator's `connect_to` sent it there).
+            let proxy =
+                proxy.filter(|_| mapped.is_some() || addrs.iter().all(|a| !is_internal_ip(a.ip())));
             let (addrs, via) = match proxy {
                 None => (addrs, None),
                 Some(p) => {
                     let found = tokio::net::lookup_host((p.host.as_str(), p.port)).await;
-                    let addrs = found.map_err(|e| HttpError::DnsError {
+                    let proxy_addrs = found.map_err(|e| HttpError::DnsError {
                         rcode: Some(format!("proxy {}: {e}", p.authority())),
                         info_code: None,
                     })?;
+                    // The proxy is sent to the address checked here, not the name, so it cannot resolve the
+                    // name to another (internal) address: rebinding and pinned names hold through it too.
+                    let checked = addrs
+                        .first()
+                        .copied()
+                        .ok_or(HttpError::DestinationNotFound)?;
                     let via = crate::send::Via {
                         proxy: p.authority(),
                         authorization: p.authorization.clone(),
-                        target: format!("{}:{}", to.host, to.port),
+                        target: checked.to_string(),
                     };
-                    (addrs.collect(), Some(via))
+                    (proxy_addrs.collect(), Some(via))
                 }
             };
             recorder.allow(&shown);

@@ -2,9 +2,10 @@
 //! case, lower case first) for the command line's own runs, or `proxy` and `no_proxy` in a tenant file. Plain
 //! http goes to the proxy in absolute form; https goes through a `CONNECT` tunnel, with TLS to the API end to
 //! end. The proxy is the operator's choice, so its own address is not checked further; the API's origin is
-//! judged by the egress policy as for any request, and its name is still resolved and refused when it points
-//! at an internal address (the proxy resolves it again: a name that changes in between is the proxy's to
-//! catch).
+//! judged by the egress policy as for any request, its name is resolved and checked here, and the proxy is
+//! asked for the checked address (`CONNECT 203.0.113.7:443`), never the name, so it cannot resolve it anywhere
+//! else. A name that does not resolve here is not sent. An internal address the operator allowed is reached
+//! directly, not through the proxy.
 
 use base64::Engine as _;
 

@@ -336,7 +336,10 @@ async fn tunnel(tcp: &mut TcpStream, via: &Via) -> Result<(), HttpError> {
         let byte = tcp.read_u8().await.map_err(HttpError::Connect)?;
         answer.push(byte);
         if answer.len() > 16 * 1024 {
-            break;
+            return Err(HttpError::InternalError(Some(format!(
+                "the proxy {} answered CONNECT with more than 16 KiB of headers",
+                via.proxy
+            ))));
         }
     }
     let text = String::from_utf8_lossy(&answer);
