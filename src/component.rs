@@ -271,7 +271,9 @@ fn write_body(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), Transport>
 struct Pace {
     limit: u64,
     window_ms: u64,
-    start_ms: u64,
+    /// When the window began: at the first body bytes, so a server's time before the body is not counted
+    /// (the first-byte timeout covers that).
+    start_ms: Option<u64>,
     bytes: u64,
 }
 
@@ -280,16 +282,20 @@ impl Pace {
         Self {
             limit,
             window_ms: window_ms.max(1),
-            start_ms: now().monotonic_ms,
+            start_ms: None,
             bytes: 0,
         }
     }
 
     /// Count `n` more bytes; an error once a whole window went by slower than the limit.
     fn add(&mut self, n: u64) -> Result<(), Transport> {
-        self.bytes += n;
         let now_ms = now().monotonic_ms;
-        let elapsed = now_ms.saturating_sub(self.start_ms);
+        let Some(start_ms) = self.start_ms else {
+            (self.start_ms, self.bytes) = (Some(now_ms), n);
+            return Ok(());
+        };
+        self.bytes += n;
+        let elapsed = now_ms.saturating_sub(start_ms);
         if self.limit == 0 || elapsed < self.window_ms {
             return Ok(());
         }
@@ -303,7 +309,7 @@ impl Pace {
                 self.window_ms as f64 / 1000.0
             )));
         }
-        (self.start_ms, self.bytes) = (now_ms, 0);
+        (self.start_ms, self.bytes) = (Some(now_ms), 0);
         Ok(())
     }
 }

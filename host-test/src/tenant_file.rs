@@ -174,7 +174,9 @@ pub struct LoadedTenant {
 pub fn check_env_shared(tenants: &[LoadedTenant]) -> Result<(), TenantFileError> {
     let mut seen: BTreeMap<&str, &LoadedTenant> = BTreeMap::new();
     for t in tenants {
-        for var in &t.env_vars {
+        // A tenant may read one variable for two of its own secrets.
+        let own: std::collections::BTreeSet<&String> = t.env_vars.iter().collect();
+        for var in own {
             if let Some(other) = seen.insert(var, t) {
                 return Err(TenantFileError {
                     file: t.file.display().to_string(),
@@ -447,6 +449,12 @@ mod tests {
             "{error}"
         );
         assert!(check_env_shared(&tenants[..1]).is_ok());
+        let twice = "config = 'config.json'\n[secrets]\nenv = { a = 'X_KEY', b = 'X_KEY' }\n";
+        let one = load(&write(dir.path(), "twice.toml", twice)).unwrap();
+        assert!(
+            check_env_shared(&[one]).is_ok(),
+            "one tenant, one variable for two secrets"
+        );
     }
 
     #[test]

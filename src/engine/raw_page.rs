@@ -31,7 +31,13 @@ impl Engine {
         let index = self.frames[f].resource;
         let mut lines = Vec::with_capacity(response.body.len() + page.records.len());
         // A record's values sit below the body's objects on the way, the record list and the record itself.
-        let depth = self.config.limits.max_depth.saturating_sub(page.depth + 2);
+        // The parser itself stops at 127 levels: the default cap of 128 means 127 here too, as on the parsed path.
+        let cap = self
+            .config
+            .limits
+            .max_depth
+            .min(crate::limits::ResponseLimits::MOST_DEPTH - 1);
+        let depth = cap.saturating_sub(page.depth + 2);
         let mut schema_changes = Vec::new();
         for record in &page.records {
             let seen = self.schemas[index].observe_raw(record, depth);

@@ -4,16 +4,33 @@
 //!
 //! The credential rule holds on every hop: a hop to the origin (scheme, host, port) of the chain's first
 //! request keeps the request as it was (and its API key in the query, if the Location dropped it); a hop to another origin loses `Authorization`, `Proxy-Authorization`,
-//! `Cookie`, the API-key header and any header holding a secret, and is refused when its URL or its body
-//! still holds one. Each hop is an ordinary request, so the host's egress policy judges it like any other.
+//! `Cookie`, the API-key header and any header holding a secret, and is refused when its URL still holds one
+//! or it would send a body again (a 307 or 308 keeps it, and a body may hold credentials no mask knows). As in
+//! `requests`, `http` on port 80 to `https` on port 443 of the same host counts as the same origin. Each hop is an ordinary request, so the host's egress policy judges it like any other.
 
 use super::{Engine, Exchange, Phase};
 use crate::auth::{Auth, KeyLocation};
 use crate::error::{Error, contains_secret};
-use crate::request::{HttpRequest, HttpResponse, Method, origin};
+use crate::request::{HttpRequest, HttpResponse, Method};
 
 /// The most hops one request may take (`requests`' default).
 pub const MAX_REDIRECTS: usize = 30;
+
+/// Whether credentials may follow a hop from `from` to `to`: the same origin, or, as `requests` allows, the same
+/// host going from `http` on port 80 to `https` on port 443.
+fn same_site(from: &str, to: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(from), url::Url::parse(to)) else {
+        return false;
+    };
+    if a.origin() == b.origin() {
+        return true;
+    }
+    let upgrade = a.scheme() == "http"
+        && b.scheme() == "https"
+        && a.port_or_known_default() == Some(80)
+        && b.port_or_known_default() == Some(443);
+    upgrade && a.host_str() == b.host_str()
+}
 
 /// Statuses that are followed when they carry a `Location`.
 fn followed(status: u16) -> bool {
@@ -108,7 +125,7 @@ impl Engine {
             });
         }
         let first = exchange.hops.first().unwrap_or(current);
-        match origin(&request.url) == origin(&first.url) {
+        match same_site(&first.url, &request.url) {
             true => self.keep_query_key(exchange.frame, first, &mut request),
             false => self.strip_credentials(exchange.frame, &mut request)?,
         }
@@ -171,15 +188,16 @@ impl Engine {
             !named && !contains_secret(v, &masks)
         });
         let shown = self.redact(frame, &request.url);
+        // A body kept by 307/308 may hold credentials no mask knows (a token request's client secret written
+        // into the config, a short key): it never goes to another origin.
+        if request.body.is_some() {
+            return Err(format!(
+                "a redirect to another origin ({shown}) would send the request body again; it is not followed"
+            ));
+        }
         if contains_secret(&request.url, &masks) {
             return Err(format!(
                 "a redirect to another origin ({shown}) would carry a secret in its URL; it is not followed"
-            ));
-        }
-        let body = request.body.as_deref().unwrap_or_default();
-        if contains_secret(&String::from_utf8_lossy(body), &masks) {
-            return Err(format!(
-                "a redirect to another origin ({shown}) would carry a secret in its body; it is not followed"
             ));
         }
         Ok(())

@@ -110,8 +110,12 @@ impl<'de> Visitor<'de> for Fields<'_> {
             {
                 *self.keys |= 1u64.checked_shl(i as u32).unwrap_or(0);
             }
-            if value.get().starts_with(['[', '{']) {
-                *self.too_deep |= crate::limits::depth_exceeds(value.get().as_bytes(), self.depth);
+            // Fewer brackets than the allowed depth cannot nest past it: most values need no scan.
+            let text = value.get().as_bytes();
+            if text.starts_with(b"[") || text.starts_with(b"{") {
+                let brackets = text.iter().filter(|b| matches!(b, b'[' | b'{')).count();
+                *self.too_deep |= brackets > self.depth as usize
+                    && crate::limits::depth_exceeds(text, self.depth);
             }
             let is_string = value.get().starts_with('"');
             let type_of = || DataType::of_raw(value);

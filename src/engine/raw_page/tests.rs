@@ -154,3 +154,34 @@ fn records_are_parsed_where_text_would_not_do() {
     }
     assert!(first(json!({"data_selector": "data", "paginator": offset})).contains("\"id\": 1"));
 }
+
+/// Records kept as text meet the same depth cap as parsed ones: 127 levels pass, 128 do not, on both paths.
+#[test]
+fn both_paths_cap_depth_at_the_same_level() {
+    let body = |nested: usize| {
+        format!(
+            r#"{{"data": [{{"id": 1, "a": {}1{}}}]}}"#,
+            "[".repeat(nested),
+            "]".repeat(nested)
+        )
+    };
+    let outcome = |selector: &str, text: &str| {
+        let config = config(json!({"data_selector": selector, "paginator": "single_page"}));
+        let text_config = config.to_string();
+        let mut engine = Engine::new(&text_config, &config, vec![], None).unwrap();
+        let Ok(Step::Send(_)) = engine.poll(Now::default()) else {
+            panic!("a request first")
+        };
+        let response = HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: text.as_bytes().to_vec(),
+        };
+        engine.on_response(Now::default(), response).is_ok()
+    };
+    for (levels, ok) in [(127, true), (128, false)] {
+        let text = body(levels - 3);
+        assert_eq!(outcome("data", &text), ok, "kept as text, {levels} levels");
+        assert_eq!(outcome("$.data[*]", &text), ok, "parsed, {levels} levels");
+    }
+}

@@ -180,7 +180,7 @@ fn redirects_that_are_refused_say_why() {
             bearer(),
             json!({"path": "a", "method": "POST", "json": {"token": SECRET}}),
             Box::new(|_, _| response(307, Some("https://evil.example.net/a"), "")),
-            "would carry a secret in its body",
+            "would send the request body again",
         ),
         (
             bearer(),
@@ -228,4 +228,32 @@ fn a_same_origin_hop_keeps_an_api_key_in_the_query() {
         sent[1].url,
         format!("https://api.example.com/api/items/?page=1&key={SECRET}")
     );
+}
+
+#[test]
+fn a_body_never_follows_a_redirect_to_another_origin() {
+    // A 307 keeps the body; a token request's body holds the client secret even when it is written in the config.
+    let e = engine(
+        bearer(),
+        json!({"path": "a", "method": "POST", "json": {"q": "not a known secret"}}),
+    );
+    let (sent, error) = drive(e, |_, _| {
+        response(307, Some("https://other.example.net/a"), "")
+    });
+    assert_eq!(sent.len(), 1);
+    assert!(
+        error
+            .unwrap_or_default()
+            .contains("would send the request body again")
+    );
+    // http on 80 to https on 443 of the same host keeps the credentials, as in requests.
+    let config = json!({"client": {"base_url": "http://api.example.com", "auth": bearer()},
+                        "resources": [{"name": "r", "endpoint": {"path": "a", "paginator": "single_page"}}]});
+    let e = Engine::new(&config.to_string(), &config, vec![SECRET.into()], None).unwrap();
+    let (sent, error) = drive(e, |i, _| match i {
+        0 => response(301, Some("https://api.example.com/a"), ""),
+        _ => response(200, None, "[]"),
+    });
+    assert_eq!(error, None);
+    assert_eq!(header(&sent[1], "authorization"), Some("Bearer s3cret-key"));
 }
