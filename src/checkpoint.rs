@@ -60,6 +60,50 @@ pub struct FrameState {
     /// Pages fetched so far in this pagination loop (for `max_pages`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub pages: u32,
+    /// What the loop's last page held, so that a resumed run still sees the same page come twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_page: Option<PageMark>,
+}
+
+/// A page's records, reduced to what tells the same page twice: how many, the first and last compared as
+/// values (so a page parsed and one kept as text compare), and all of them as written, with the path that wrote
+/// them (records kept as text keep the API's spacing, parsed ones do not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageMark {
+    /// Records on the page.
+    pub count: u64,
+    /// Hash of the first and last record as values.
+    pub ends: u64,
+    /// Hash of every record as written to the page.
+    pub lines: u64,
+    /// Whether the records were kept as text.
+    pub raw: bool,
+}
+
+impl PageMark {
+    /// Whether `self` is the same page as `earlier`: the same records, compared as written when both were
+    /// written the same way, else by their number and ends.
+    pub fn repeats(&self, earlier: &PageMark) -> bool {
+        self.count > 0
+            && self.count == earlier.count
+            && self.ends == earlier.ends
+            && (self.raw != earlier.raw || self.lines == earlier.lines)
+    }
+}
+
+/// A stable 64-bit hash of `bytes`, eight at a time: checkpoints are compared across versions and machines, so
+/// the standard library's unspecified hasher will not do.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let w = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default());
+        h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    }
+    for b in words.remainder() {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -213,6 +257,7 @@ mod tests {
             detected: None,
             parent_record: None,
             pending: None,
+            last_page: None,
         }
     }
 

@@ -31,7 +31,7 @@ pub(super) struct Frame {
     /// Pages fetched in this pagination loop (for `max_pages`).
     pub pages: u32,
     /// The last page's records, to see the same page come twice.
-    pub last_page: Option<super::guard::Fingerprint>,
+    pub last_page: Option<crate::checkpoint::PageMark>,
 }
 
 /// Parent records waiting for their children.
@@ -71,6 +71,7 @@ pub(super) fn restore(cp: &Checkpoint, detected: Vec<Option<Paginator>>) -> Vec<
             replay: state.pending.clone(),
             parent_index: state.parent_record,
             pages: state.pages,
+            last_page: state.last_page,
             ..Frame::new(state.index, state.position.clone(), None)
         })
         .collect()
@@ -238,9 +239,7 @@ impl Engine {
             Ok(records) => records,
             Err(e) => return self.fail(e),
         };
-        if let Err(e) = self.check_repeat(exchange, super::guard::Fingerprint::of(&records)) {
-            return self.fail(e);
-        }
+
         let (records, stop) = match self.filter_incremental(index, records) {
             Ok(x) => x,
             Err(message) => return self.fail(self.bad(exchange, message)),
@@ -260,6 +259,9 @@ impl Engine {
                 }
                 lines.push(b'\n');
             }
+        }
+        if let Err(e) = self.check_repeat(exchange, super::guard::mark(&records, &lines)) {
+            return self.fail(e);
         }
         let count = if selected { records.len() as u32 } else { 0 };
         let has_children = self.config.children[index].iter().any(|&c| self.wanted[c]);
@@ -438,6 +440,7 @@ impl Engine {
                         .flatten(),
                     parent_record: f.parent.as_ref().map(|(i, _)| *i),
                     pages: f.pages,
+                    last_page: f.last_page,
                     pending: f.pending.as_ref().map(|p| PendingState {
                         from: p.from.clone(),
                         next_record: p.next_record,

@@ -2,55 +2,56 @@
 //! exactly ends the run with an error, and every guess paginator detection makes is said once per resource.
 
 use super::{Engine, Exchange};
+use crate::checkpoint::{PageMark, stable_hash};
 use crate::error::Error;
 use crate::paginator::Paginator;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// What identifies a page's records well enough to see the same page twice: their number, the first and the
-/// last (compared as values, so a page parsed and the same page kept as text match).
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Fingerprint {
-    count: usize,
-    first: Value,
-    last: Value,
+/// The mark of a page whose records were parsed (`lines` as written to the page).
+pub(super) fn mark(records: &[Value], lines: &[u8]) -> PageMark {
+    let ends = match (records.first(), records.last()) {
+        (Some(first), Some(last)) => format!("{first}\n{last}"),
+        _ => String::new(),
+    };
+    PageMark {
+        count: records.len() as u64,
+        ends: stable_hash(ends.as_bytes()),
+        lines: stable_hash(lines),
+        raw: false,
+    }
 }
 
-impl Fingerprint {
-    /// The fingerprint of parsed records; `None` for no records.
-    pub(super) fn of(records: &[Value]) -> Option<Self> {
-        Some(Self {
-            count: records.len(),
-            first: records.first()?.clone(),
-            last: records.last()?.clone(),
-        })
-    }
-
-    /// The fingerprint of records kept as text; `None` for no records.
-    pub(super) fn of_raw(records: &[&RawValue]) -> Option<Self> {
-        let parse = |r: &&RawValue| serde_json::from_str(r.get()).unwrap_or(Value::Null);
-        Some(Self {
-            count: records.len(),
-            first: parse(records.first()?),
-            last: parse(records.last()?),
-        })
+/// The mark of a page whose records were kept as text (their first and last parsed, to compare as values).
+pub(super) fn mark_raw(records: &[&RawValue], lines: &[u8]) -> PageMark {
+    let value = |r: Option<&&RawValue>| {
+        r.and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+            .unwrap_or(Value::Null)
+    };
+    let ends = match records.is_empty() {
+        true => String::new(),
+        false => format!("{}\n{}", value(records.first()), value(records.last())),
+    };
+    PageMark {
+        count: records.len() as u64,
+        ends: stable_hash(ends.as_bytes()),
+        lines: stable_hash(lines),
+        raw: true,
     }
 }
 
 impl Engine {
-    /// Fail when this page's records repeat the previous page's of the same frame: the paginator asked for the
-    /// same page again, and going on would store it again (or loop until the URL grows too long).
+    /// Fail when this page's records repeat the previous page's of the same frame (also across a resume: the
+    /// mark rides in the checkpoint): the paginator asked for the same page again, and going on would store it
+    /// again (or loop until the URL grows too long).
     pub(super) fn check_repeat(
         &mut self,
         exchange: &Exchange,
-        page: Option<Fingerprint>,
+        page: PageMark,
     ) -> Result<(), Error> {
         let f = exchange.frame;
-        let previous = std::mem::replace(&mut self.frames[f].last_page, page.clone());
-        let (Some(page), Some(previous)) = (page, previous) else {
-            return Ok(());
-        };
-        if page != previous {
+        let previous = self.frames[f].last_page.replace(page);
+        if !previous.is_some_and(|p| page.repeats(&p)) {
             return Ok(());
         }
         let resource = &self.config.resources[self.frames[f].resource];

@@ -23,11 +23,7 @@ impl Engine {
         if !page.found {
             self.note_no_records(exchange);
         }
-        if let Err(e) =
-            self.check_repeat(exchange, super::guard::Fingerprint::of_raw(&page.records))
-        {
-            return self.fail(e);
-        }
+
         let index = self.frames[f].resource;
         let mut lines = Vec::with_capacity(response.body.len() + page.records.len());
         // A record's values sit below the body's objects on the way, the record list and the record itself.
@@ -60,6 +56,9 @@ impl Engine {
                 }
             }
             lines.push(b'\n');
+        }
+        if let Err(e) = self.check_repeat(exchange, super::guard::mark_raw(&page.records, &lines)) {
+            return self.fail(e);
         }
         self.frames[f].position = next;
         let name = self.config.resources[index].name.clone();

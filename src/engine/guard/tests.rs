@@ -160,3 +160,46 @@ fn every_guess_is_said_once_per_resource() {
     let (_, _, notes, _) = drive(engine(endpoint), |_| json!([{"id": 1}]));
     assert!(notes.is_empty(), "{notes:?}");
 }
+
+#[test]
+fn a_repeat_is_seen_across_a_resume_and_only_a_true_repeat_counts() {
+    // The API ignores the offset. The first page's checkpoint is taken, and a new engine resumes from it.
+    let endpoint = json!({"path": "items", "data_selector": "data", "paginator": {"type": "offset", "limit": 2}});
+    let config = json!({"client": {"base_url": "https://api.example.com"},
+                        "resources": [{"name": "r", "endpoint": endpoint}]});
+    let body = json!({"data": [{"id": 1}, {"id": 2}], "total": 10})
+        .to_string()
+        .into_bytes();
+    let respond = |e: &mut Engine| {
+        let Ok(Step::Send(_)) = e.poll(Now::default()) else {
+            panic!("a request")
+        };
+        let response = HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: body.clone(),
+        };
+        e.on_response(Now::default(), response)
+    };
+    let mut first = Engine::new(&config.to_string(), &config, vec![], None).unwrap();
+    respond(&mut first).unwrap();
+    let Ok(Step::Page(page)) = first.poll(Now::default()) else {
+        panic!("a page")
+    };
+    let mut resumed =
+        Engine::new(&config.to_string(), &config, vec![], Some(&page.checkpoint)).unwrap();
+    let error = respond(&mut resumed).unwrap_err().to_string();
+    assert!(
+        error.contains("repeat the previous page's exactly"),
+        "{error}"
+    );
+
+    // Same count, first and last, different middle: not a repeat.
+    let api = |r: &HttpRequest| match param(r, "offset").as_deref() {
+        Some("0") => json!({"data": [{"id": 1}, {"id": 2}, {"id": 3}], "total": 6}),
+        _ => json!({"data": [{"id": 1}, {"id": 9}, {"id": 3}], "total": 6}),
+    };
+    let endpoint = json!({"path": "items", "data_selector": "data", "paginator": {"type": "offset", "limit": 3}});
+    let (_, ids, _, error) = drive(engine(endpoint), api);
+    assert_eq!((ids.len(), error), (6, None));
+}
