@@ -110,9 +110,12 @@ impl<'de> Visitor<'de> for Fields<'_> {
             {
                 *self.keys |= 1u64.checked_shl(i as u32).unwrap_or(0);
             }
-            // Fewer brackets than the allowed depth cannot nest past it: most values need no scan.
+            // A value shorter than the allowed depth, or with fewer brackets, cannot nest past it: most values need
+            // no scan at all.
             let text = value.get().as_bytes();
-            if text.starts_with(b"[") || text.starts_with(b"{") {
+            if text.len() > self.depth as usize
+                && (text.starts_with(b"[") || text.starts_with(b"{"))
+            {
                 let brackets = text.iter().filter(|b| matches!(b, b'[' | b'{')).count();
                 *self.too_deep |= brackets > self.depth as usize
                     && crate::limits::depth_exceeds(text, self.depth);
