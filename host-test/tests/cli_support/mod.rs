@@ -30,9 +30,26 @@ pub fn host(args: &[&str]) -> Output {
     host_env(args, &[])
 }
 
+/// The proxy variables `run` reads: cleared for every test process, so a machine's own proxy never carries a
+/// test's loopback requests (the proxy tests set their own).
+const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
 /// Run `host-test` with `args` and the environment variables `env` set.
 pub fn host_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-test"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_host-test"));
+    for var in PROXY_VARS {
+        command.env_remove(var);
+    }
+    command
         .args(args)
         .envs(env.iter().copied())
         .output()
@@ -41,7 +58,11 @@ pub fn host_env(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// Run `host-test` with `args` in the working directory `dir` (where relative default paths land).
 pub fn host_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-test"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_host-test"));
+    for var in PROXY_VARS {
+        command.env_remove(var);
+    }
+    command
         .args(args)
         .current_dir(dir)
         .output()
