@@ -121,20 +121,16 @@ fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
     let out = dir.path().join("out");
     let connect = format!("https://{NAME}=https://127.0.0.1:{}", api.port);
     let proxy_url = format!("http://user:pa%40ss@127.0.0.1:{}", proxy.port);
-    let output = host_env(
-        &run_args(
-            &config,
-            &out,
-            &connect,
-            &["--cacert", ca_file.to_str().unwrap()],
-        ),
-        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "")],
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let run_with = |env: &[(&str, &str)]| {
+        let trust = ["--cacert", ca_file.to_str().unwrap()];
+        let output = host_env(&run_args(&config, &out, &connect, &trust), env);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run_with(&[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "")]);
     assert_eq!(
         std::fs::read_to_string(out.join("items.jsonl"))
             .unwrap()
@@ -154,20 +150,7 @@ fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
     assert_eq!(seen[0].0.as_deref(), Some(NAME), "SNI through the tunnel");
 
     // no_proxy: straight to the API.
-    let output = host_env(
-        &run_args(
-            &config,
-            &out,
-            &connect,
-            &["--cacert", ca_file.to_str().unwrap()],
-        ),
-        &[("https_proxy", &proxy_url), ("no_proxy", "example.com")],
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_with(&[("https_proxy", &proxy_url), ("no_proxy", "example.com")]);
     assert_eq!(
         proxy.log.lock().unwrap().len(),
         1,
