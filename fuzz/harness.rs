@@ -4,7 +4,7 @@
 //! Each function must return for any input without panicking. The invariants it checks on the way are
 //! assertions, so a broken one is a crash the fuzzer reports.
 
-use rest_api_source::checkpoint::fingerprint;
+use rest_api_source::hash::fingerprint;
 use rest_api_source::request::HttpResponse;
 use rest_api_source::retry::{RetryPolicy, parse_retry_after};
 use rest_api_source::select::{self, Path};

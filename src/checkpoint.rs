@@ -91,21 +91,6 @@ impl PageMark {
     }
 }
 
-/// A stable 64-bit hash of `bytes`, eight at a time: checkpoints are compared across versions and machines, so
-/// the standard library's unspecified hasher will not do.
-pub fn stable_hash(bytes: &[u8]) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ bytes.len() as u64;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let w = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default());
-        h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
-    }
-    for b in words.remainder() {
-        h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -119,16 +104,6 @@ pub struct PendingState {
     pub next_record: usize,
     /// The next child (among the resource's children) for that record.
     pub next_child: usize,
-}
-
-/// A fingerprint of a config's text as written (FNV-1a, 64 bits, hex): it changes whenever the config does.
-pub fn fingerprint(config_text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in config_text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
 }
 
 impl Checkpoint {
@@ -306,11 +281,5 @@ mod tests {
                 .to_string();
             assert!(err.contains(want), "{text}: {err}");
         }
-    }
-
-    #[test]
-    fn fingerprints_differ_with_text() {
-        assert_ne!(fingerprint("{\"a\":1}"), fingerprint("{\"a\":2}"));
-        assert_eq!(fingerprint("x").len(), 16);
     }
 }

@@ -8,7 +8,7 @@ mod redirect;
 mod request;
 
 use crate::auth::Auth;
-use crate::checkpoint::{self, Checkpoint};
+use crate::checkpoint::Checkpoint;
 use crate::config::{self, Resource, SourceConfig};
 use crate::error::{Error, scrub_text};
 use crate::incremental::CursorState;
@@ -128,7 +128,7 @@ impl Engine {
     ) -> Result<Self, Error> {
         let scrub = |e: Error| e.scrub(&secrets);
         let parsed = config::parse_with_secrets(config, &secrets).map_err(scrub)?;
-        let fingerprint = checkpoint::fingerprint(config_as_written);
+        let fingerprint = crate::hash::fingerprint(config_as_written);
         let loaded = match checkpoint {
             Some(text) => Some(Checkpoint::load(text, &parsed, &fingerprint).map_err(scrub)?),
             None => None,

@@ -136,7 +136,7 @@ fn row_hash(record: &Value, key: &[String]) -> String {
             .map(|k| record.get(k).cloned().unwrap_or(Value::Null));
         Value::Array(values.collect()).to_string()
     };
-    crate::checkpoint::fingerprint(&text)
+    crate::hash::fingerprint(&text)
 }
 
 impl Incremental {

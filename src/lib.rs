@@ -24,6 +24,7 @@ pub mod dates;
 pub mod detect;
 pub mod engine;
 pub mod error;
+pub mod hash;
 pub mod incremental;
 pub mod limits;
 pub mod paginator;

@@ -2,8 +2,9 @@
 //! exactly ends the run with an error, and every guess paginator detection makes is said once per resource.
 
 use super::{Engine, Exchange};
-use crate::checkpoint::{PageMark, stable_hash};
+use crate::checkpoint::PageMark;
 use crate::error::Error;
+use crate::hash::stable_hash;
 use crate::paginator::Paginator;
 use serde_json::Value;
 use serde_json::value::RawValue;
