@@ -239,7 +239,6 @@ impl Engine {
             Ok(records) => records,
             Err(e) => return self.fail(e),
         };
-
         let (records, stop) = match self.filter_incremental(index, records) {
             Ok(x) => x,
             Err(message) => return self.fail(self.bad(exchange, message)),

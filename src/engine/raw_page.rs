@@ -23,7 +23,6 @@ impl Engine {
         if !page.found {
             self.note_no_records(exchange);
         }
-
         let index = self.frames[f].resource;
         let mut lines = Vec::with_capacity(response.body.len() + page.records.len());
         // A record's values sit below the body's objects on the way, the record list and the record itself.
