@@ -1,7 +1,7 @@
 //! dlt's detection rules: single-entity paths and, for endpoints without a paginator, the paginator the first
 //! response implies (header link, JSON next link, total pages, cursor, else single page).
 
-use crate::paginator::{Paginator, Slot};
+use crate::paginator::{Paginator, Range, Slot};
 use crate::select::Path;
 use serde_json::Value;
 
@@ -158,10 +158,12 @@ pub fn detect_paginator(headers: &[(String, String)], body: &Value, url: &str) -
             base_page: stated,
             page: stated,
             page_slot: Slot::Query("page".into()),
-            total_path: Some(total_path),
-            maximum_page: None,
-            stop_after_empty_page: true,
-            has_more_path: None,
+            range: Range {
+                total_path: Some(total_path),
+                maximum: None,
+                stop_after_empty_page: true,
+                has_more_path: None,
+            },
         };
     }
     if let Some(cursor_path) = next.and_then(|(keys, _)| path_of(&keys)) {

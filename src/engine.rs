@@ -1,13 +1,52 @@
 //! The sans-IO engine: asked "what next?", it answers send this request, sleep until then, here is a page, or
 //! done; it is fed responses, transport errors and the time. It never does I/O and never reads a clock.
+//!
+//! # Phases
+//!
+//! [`Engine::poll`] answers with a [`Step`] from the phase the engine is in; [`Engine::on_response`],
+//! [`Engine::on_transport_error`] and [`Engine::on_unusable`] settle the request in flight.
+//!
+//! ```text
+//!                  poll: Step::Send (a token, page or replay request)
+//!          +------+ ----------------------------------------------> +----------+
+//!   new -> | Idle |                                                 | InFlight |
+//!          +------+ <---------------------------------------------- +----------+
+//!           | ^  |   on_response: token held, page ready, parent page    |    ^
+//!   poll:   +-+  |   replayed, 401 (token dropped) or response ignored   |    |
+//!   Step::Page   |                                                       |    | poll at or after until_ms:
+//!   (if ready)   |                  retry (status or transport           v    | Step::Send (the same request,
+//!                |                  error) or redirect hop          +---------+  or the redirect's next hop)
+//!                |                                                  | Waiting |--+
+//!                v                                                  +---------+<-+ poll before until_ms:
+//!   poll: Step::Done (no frame left)                                               Step::Sleep
+//! ```
+//!
+//! A failure ends the run: the call that meets it and every later [`Engine::poll`] return the error.
+//!
+//! # Frames
+//!
+//! In `Idle` the next request comes from a stack of frames (`frames.rs`), one per resource being paged: a root
+//! resource and, below a parent page with records, one frame per parent record and child resource, each with
+//! fresh paginator state (dlt §8). For posts with comments:
+//!
+//! ```text
+//!   []                    push the next wanted root resource, or Step::Done when none is left
+//!   [posts]               a page of posts: its records wait for their children
+//!   [posts, comments#1]   the comments of post 1, paged until done, then popped
+//!   [posts, comments#2]   the comments of post 2, and so on
+//!   [posts]               the next page of posts, or popped once posts is done
+//! ```
+//!
+//! Each page's checkpoint holds the frames. A resumed run rebuilds the stack, and a frame that was in the middle
+//! of its children's records fetches its page again first (a replay: the records are not stored again).
 
 mod frames;
 mod guard;
 mod raw_page;
 mod redirect;
 mod request;
+mod token;
 
-use crate::auth::Auth;
 use crate::checkpoint::Checkpoint;
 use crate::config::{self, Resource, SourceConfig};
 use crate::error::{Error, scrub_text};
@@ -17,6 +56,7 @@ use crate::retry::RetryPolicy;
 use crate::schema::TableSchema;
 use frames::Frame;
 use serde_json::Value;
+use token::Token;
 
 /// The time, as the host sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -210,27 +250,14 @@ impl Engine {
         let Some((frame, purpose)) = self.next_frame() else {
             return Ok(Step::Done);
         };
-        let resource = &self.config.resources[self.frames[frame].resource];
-        let timeout_ms = resource.endpoint.retry.timeout_ms;
-        if let Some(oauth) = resource.endpoint.auth.as_ref().and_then(Auth::oauth2) {
-            // A token just fetched is used once even if it expires at once (dlt: `expires_in: 0` means a new
-            // token for every request).
-            let fresh = std::mem::take(&mut self.token_fresh);
-            let valid = self.token.as_ref().is_some_and(|t| {
-                t.token_url == oauth.token_url
-                    && t.client_id == oauth.client_id
-                    && (fresh || now.monotonic_ms < t.expires_at_ms)
-            });
-            if !valid {
-                let request = oauth.token_request(timeout_ms);
-                return Ok(self.send(Exchange {
-                    purpose: Purpose::Token,
-                    frame,
-                    request,
-                    attempts: 0,
-                    hops: Vec::new(),
-                }));
-            }
+        if let Some(request) = self.token_request(frame, now) {
+            return Ok(self.send(Exchange {
+                purpose: Purpose::Token,
+                frame,
+                request,
+                attempts: 0,
+                hops: Vec::new(),
+            }));
         }
         let request = match self.page_request(frame, purpose == Purpose::Replay) {
             Ok(r) => r,
@@ -331,34 +358,6 @@ impl Engine {
             message: message.to_string(),
         };
         self.fail(error)
-    }
-
-    /// A 401 to a page request of an OAuth2 resource drops the token; the page is asked for again with a new
-    /// one, once (dlt does not refresh on 401). A second 401 fails as usual.
-    fn refresh_on_401(&mut self, response: &HttpResponse) -> bool {
-        let Phase::InFlight(x) = &self.phase else {
-            return false;
-        };
-        let oauth = self
-            .resource_of(x.frame)
-            .endpoint
-            .auth
-            .as_ref()
-            .and_then(Auth::oauth2)
-            .is_some();
-        if response.status != 401 || x.purpose == Purpose::Token || !oauth || self.refreshed {
-            return false;
-        }
-        let note = format!(
-            "resource `{}`: status 401 from {}; fetching a new token and asking once more",
-            self.exchange_name(x),
-            self.redact(x.frame, &x.request.url)
-        );
-        self.notes.push(note);
-        self.refreshed = true;
-        self.token = None;
-        self.phase = Phase::Idle;
-        true
     }
 
     /// Count the attempt of the request in flight. When it may be retried and attempts remain, schedule the
@@ -468,42 +467,6 @@ impl Engine {
         }
     }
 
-    fn take_token(
-        &mut self,
-        now: Now,
-        exchange: &Exchange,
-        response: &HttpResponse,
-    ) -> Result<(), Error> {
-        let auth = self.resource_of(exchange.frame).endpoint.auth.as_ref();
-        let Some(oauth) = auth.and_then(Auth::oauth2) else {
-            return self.fail(Error::Internal("a token without oauth2".into()));
-        };
-        let (token_url, client_id) = (oauth.token_url.clone(), oauth.client_id.clone());
-        match oauth.parse_token(&response.body) {
-            Ok(token) => {
-                self.token_fresh = true;
-                self.token = Some(Token {
-                    token_url,
-                    client_id,
-                    access_token: token.access_token,
-                    expires_at_ms: now
-                        .monotonic_ms
-                        .saturating_add(token.expires_in_s.saturating_mul(1000)),
-                });
-                Ok(())
-            }
-            Err(message) => {
-                let resource = self.exchange_name(exchange);
-                let url = self.redact(exchange.frame, &exchange.request.url);
-                self.fail(Error::Auth {
-                    resource,
-                    url,
-                    message,
-                })
-            }
-        }
-    }
-
     fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
         let error = error.scrub(&self.masks());
         self.failed = Some(error.clone());
@@ -577,15 +540,6 @@ fn wanted(config: &SourceConfig) -> Vec<bool> {
     (0..config.resources.len())
         .map(|i| visit(i, config, &mut memo))
         .collect()
-}
-
-/// An OAuth2 access token held in memory only.
-#[derive(Debug, Clone)]
-struct Token {
-    token_url: String,
-    client_id: String,
-    access_token: String,
-    expires_at_ms: u64,
 }
 
 #[cfg(test)]

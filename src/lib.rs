@@ -4,6 +4,7 @@
 //! it compiles and is tested natively. `component` (built only for `wasm32`) binds the engine to the WIT world in
 //! `wit/` and performs the HTTP, sleeping and secret look-ups through the host.
 
+#![warn(missing_docs)]
 // No panic reachable from a config, a response or a checkpoint: the few justified exceptions say why.
 #![cfg_attr(
     not(test),

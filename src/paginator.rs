@@ -2,7 +2,8 @@
 //!
 //! A paginator is a config ([`Paginator`]) plus a [`Position`]: what the next request asks for. The engine applies
 //! the position to the request ([`Paginator::apply`]) and, once the page is in, asks for the next position
-//! ([`Paginator::advance`]). Positions serialise into checkpoints.
+//! ([`Paginator::advance`]). Positions serialise into checkpoints. Offset and page-number paging share their stop
+//! rule, a [`Range`] (dlt's `RangePaginator`).
 
 use crate::request::RequestParts;
 use crate::select::Path;
@@ -42,14 +43,8 @@ pub enum Paginator {
         offset_slot: Slot,
         /// Where the limit goes.
         limit_slot: Slot,
-        /// JSONPath of the total number of records (`total` by default).
-        total_path: Option<Path>,
-        /// Exclusive upper bound on the offset.
-        maximum_offset: Option<i64>,
-        /// Stop on a page with no records (default true).
-        stop_after_empty_page: bool,
-        /// JSONPath of a "has more" flag.
-        has_more_path: Option<Path>,
+        /// When to stop: the total is of records, the maximum (`maximum_offset`) bounds the offset.
+        range: Range,
     },
     /// Page-number paging.
     PageNumber {
@@ -59,14 +54,8 @@ pub enum Paginator {
         page: i64,
         /// Where the page number goes.
         page_slot: Slot,
-        /// JSONPath of the total number of pages (`total` by default).
-        total_path: Option<Path>,
-        /// Exclusive upper bound on the page number.
-        maximum_page: Option<i64>,
-        /// Stop on a page with no records (default true).
-        stop_after_empty_page: bool,
-        /// JSONPath of a "has more" flag.
-        has_more_path: Option<Path>,
+        /// When to stop: the total is of pages, the maximum (`maximum_page`) bounds the page number.
+        range: Range,
     },
     /// A cursor taken from the response body and sent back as a parameter.
     Cursor {
@@ -100,6 +89,43 @@ pub enum Paginator {
     },
 }
 
+/// The part the offset and page-number paginators share (dlt's `RangePaginator`): a value that steps by a fixed
+/// amount until it reaches the total or the maximum, a page comes with no records, or a "has more" flag is false.
+#[derive(Debug, Clone)]
+pub struct Range {
+    /// JSONPath of the total (`total` by default): of records for offsets, of pages for page numbers.
+    pub total_path: Option<Path>,
+    /// Exclusive upper bound on the value (`maximum_offset`, `maximum_page`).
+    pub maximum: Option<i64>,
+    /// Stop on a page with no records (default true).
+    pub stop_after_empty_page: bool,
+    /// JSONPath of a "has more" flag.
+    pub has_more_path: Option<Path>,
+}
+
+impl Range {
+    /// The value after `current` (one `step` on), or `None` when `page` was the last. `base` is the value of the
+    /// first page (dlt's `base_index`), from which a total counts; `who` names the paginator in errors.
+    fn next(
+        &self,
+        current: i64,
+        step: i64,
+        base: i64,
+        page: &PageView<'_>,
+        who: &str,
+    ) -> Result<Option<i64>, String> {
+        if page.record_count == 0 && self.stop_after_empty_page {
+            return Ok(None);
+        }
+        let total = read_total(self.total_path.as_ref(), page.body, who)?;
+        let next = current + step;
+        let more = total.is_none_or(|t| next < t + base)
+            && self.maximum.is_none_or(|m| next < m)
+            && has_more(self.has_more_path.as_ref(), page.body)?;
+        Ok(more.then_some(next))
+    }
+}
+
 /// What the next request of a paginated resource asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "at", content = "value", rename_all = "snake_case")]
@@ -122,16 +148,11 @@ impl Paginator {
     /// The JSONPaths this paginator reads from a response body.
     pub fn body_paths(&self) -> Vec<&Path> {
         match self {
-            Paginator::Offset {
-                total_path,
-                has_more_path,
-                ..
-            }
-            | Paginator::PageNumber {
-                total_path,
-                has_more_path,
-                ..
-            } => total_path.iter().chain(has_more_path).collect(),
+            Paginator::Offset { range, .. } | Paginator::PageNumber { range, .. } => range
+                .total_path
+                .iter()
+                .chain(&range.has_more_path)
+                .collect(),
             Paginator::Cursor {
                 cursor_path,
                 has_more_path,
@@ -160,10 +181,13 @@ impl Paginator {
                 base_page,
                 page,
                 page_slot: Slot::Query(param),
-                total_path: Some(total),
-                maximum_page: None,
-                stop_after_empty_page: true,
-                has_more_path: None,
+                range:
+                    Range {
+                        total_path: Some(total),
+                        maximum: None,
+                        stop_after_empty_page: true,
+                        has_more_path: None,
+                    },
             } if page == base_page => {
                 json!({"type": "page_number", "page_param": param, "total_path": total.as_str(),
                        "base_page": base_page})
@@ -245,58 +269,23 @@ impl Paginator {
 
     /// The position after the page `page`, or an error text when the response breaks the paginator's rules.
     pub fn advance(&self, position: &Position, page: &PageView<'_>) -> Result<Position, String> {
-        let empty = page.record_count == 0;
         match self {
             Paginator::SinglePage => Ok(Position::Done),
-            Paginator::Offset {
-                limit,
-                total_path,
-                maximum_offset,
-                stop_after_empty_page,
-                has_more_path,
-                ..
-            } => {
+            Paginator::Offset { limit, range, .. } => {
                 let Position::Offset(current) = position else {
                     return Err(format!("offset paginator at {position:?}"));
                 };
-                if empty && *stop_after_empty_page {
-                    return Ok(Position::Done);
-                }
-                let total = read_total(total_path.as_ref(), page.body, "OffsetPaginator")?;
-                let next = current + limit;
-                let more = total.is_none_or(|t| next < t)
-                    && maximum_offset.is_none_or(|m| next < m)
-                    && has_more(has_more_path.as_ref(), page.body)?;
-                Ok(if more {
-                    Position::Offset(next)
-                } else {
-                    Position::Done
-                })
+                let next = range.next(*current, *limit, 0, page, "OffsetPaginator")?;
+                Ok(next.map_or(Position::Done, Position::Offset))
             }
             Paginator::PageNumber {
-                base_page,
-                total_path,
-                maximum_page,
-                stop_after_empty_page,
-                has_more_path,
-                ..
+                base_page, range, ..
             } => {
                 let Position::Page(current) = position else {
                     return Err(format!("page number paginator at {position:?}"));
                 };
-                if empty && *stop_after_empty_page {
-                    return Ok(Position::Done);
-                }
-                let total = read_total(total_path.as_ref(), page.body, "PageNumberPaginator")?;
-                let next = current + 1;
-                let more = total.is_none_or(|t| next < t + base_page)
-                    && maximum_page.is_none_or(|m| next < m)
-                    && has_more(has_more_path.as_ref(), page.body)?;
-                Ok(if more {
-                    Position::Page(next)
-                } else {
-                    Position::Done
-                })
+                let next = range.next(*current, 1, *base_page, page, "PageNumberPaginator")?;
+                Ok(next.map_or(Position::Done, Position::Page))
             }
             Paginator::Cursor {
                 cursor_path,
@@ -304,6 +293,7 @@ impl Paginator {
                 has_more_path,
                 ..
             } => {
+                let empty = page.record_count == 0;
                 if empty && *stop_after_empty_page || !has_more(has_more_path.as_ref(), page.body)?
                 {
                     return Ok(Position::Done);

@@ -147,54 +147,6 @@ fn write_py_json_str(s: &str, out: &mut String) {
     out.push('"');
 }
 
-/// A piece of a `str.format` template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
-    /// Literal text (with `{{` and `}}` already unescaped).
-    Text(String),
-    /// A `{field}` placeholder.
-    Field(String),
-}
-
-/// Split a Python `str.format` template into text and placeholders. Errors on a lone `{` or `}`.
-pub fn parse_template(template: &str) -> Result<Vec<Piece>, String> {
-    let mut pieces = Vec::new();
-    let mut text = String::new();
-    let mut chars = template.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                text.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                text.push('}');
-            }
-            '{' => {
-                let mut field = String::new();
-                loop {
-                    match chars.next() {
-                        Some('}') => break,
-                        Some('{') | None => return Err(format!("unmatched `{{` in `{template}`")),
-                        Some(c) => field.push(c),
-                    }
-                }
-                if !text.is_empty() {
-                    pieces.push(Piece::Text(std::mem::take(&mut text)));
-                }
-                pieces.push(Piece::Field(field));
-            }
-            '}' => return Err(format!("single `}}` in `{template}`")),
-            c => text.push(c),
-        }
-    }
-    if !text.is_empty() {
-        pieces.push(Piece::Text(text));
-    }
-    Ok(pieces)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,22 +159,6 @@ mod tests {
             py_json(&v),
             r#"{"a": 1, "b": [true, null, 1.5, 10000000000.0], "s": "\u00e9\"\n\ud83d\ude00", "o": {}}"#
         );
-    }
-
-    #[test]
-    fn templates_split_like_str_format() {
-        use Piece::*;
-        assert_eq!(
-            parse_template("posts/{id}/x").unwrap(),
-            vec![Text("posts/".into()), Field("id".into()), Text("/x".into())]
-        );
-        assert_eq!(parse_template("{{a}}").unwrap(), vec![Text("{a}".into())]);
-        assert_eq!(
-            parse_template("posts/{{{id}}}").unwrap(),
-            vec![Text("posts/{".into()), Field("id".into()), Text("}".into())]
-        );
-        assert!(parse_template("a{b").is_err());
-        assert!(parse_template("a}b").is_err());
     }
 
     #[test]

@@ -3,9 +3,59 @@
 //!
 //! Outside type-preserving mode values render with Python's `str()` (or a conversion `!r`/`!s`, or a format
 //! spec). In `json`, a string that is exactly one placeholder is replaced by the raw value (type preserved).
+//!
+//! [`parse_template`] splits a template into [`Piece`]s (text and `{field}` placeholders) as `str.format` does.
 
-use crate::render::{Piece, parse_template, py_repr, py_str};
+use crate::render::{py_repr, py_str};
 use serde_json::{Map, Value};
+
+/// A piece of a `str.format` template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Literal text (with `{{` and `}}` already unescaped).
+    Text(String),
+    /// A `{field}` placeholder.
+    Field(String),
+}
+
+/// Split a Python `str.format` template into text and placeholders. Errors on a lone `{` or `}`.
+pub fn parse_template(template: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                text.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                text.push('}');
+            }
+            '{' => {
+                let mut field = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some('{') | None => return Err(format!("unmatched `{{` in `{template}`")),
+                        Some(c) => field.push(c),
+                    }
+                }
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                }
+                pieces.push(Piece::Field(field));
+            }
+            '}' => return Err(format!("single `}}` in `{template}`")),
+            c => text.push(c),
+        }
+    }
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    Ok(pieces)
+}
 
 /// A placeholder: the field name, an optional conversion (`r`, `s`, `a`) and an optional format spec.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 //! template's expressions, and finding the parent resource they reference.
 
 use super::check::{Checker, join};
-use crate::render::{Piece, parse_template, py_str};
-use crate::template::{Field, expressions};
+use crate::render::py_str;
+use crate::template::{Field, Piece, expressions, parse_template};
 use serde_json::Value;
 
 /// Bind the path: a `{p}` naming a plain param is filled with its value and the param leaves the query; a `{p}`

@@ -5,6 +5,7 @@
 
 mod bind;
 mod check;
+mod endpoint;
 mod hints;
 mod incremental;
 mod merge;
@@ -16,7 +17,7 @@ use crate::auth::Auth;
 use crate::error::Error;
 use crate::limits::ResponseLimits;
 use crate::paginator::Paginator;
-use crate::request::{Method, join_url};
+use crate::request::Method;
 use crate::retry::RetryPolicy;
 use crate::select::Path;
 use check::{Checker, join};
@@ -323,7 +324,7 @@ fn resource(
     let include_from_parent = ck.str_list(map, "include_from_parent", path);
     let endpoint_map = map.get("endpoint")?.as_object()?;
     let shown = name.clone().unwrap_or_default();
-    let (endpoint, parent) = endpoint(
+    let (endpoint, parent) = endpoint::endpoint(
         endpoint_map,
         client,
         &shown,
@@ -392,172 +393,6 @@ fn link_parents(
     children
 }
 
-/// An endpoint, and the parent its templates reference.
-fn endpoint(
-    map: &Map<String, Value>,
-    client: &Client,
-    resource: &str,
-    names: &std::collections::HashSet<String>,
-    path: &str,
-    ck: &mut Checker,
-) -> Option<(Endpoint, Option<String>)> {
-    ck.only_keys(map, &ENDPOINT_KEYS, path);
-    let has_incremental = map.get("incremental").is_some_and(|v| !v.is_null());
-    let method = match ck.opt_str(map, "method", path) {
-        None => Method::Get,
-        Some(m) => match ck
-            .literal(&m, &["GET", "POST"], &join(path, "method"))
-            .as_deref()
-        {
-            Some("POST") => Method::Post,
-            _ => Method::Get,
-        },
-    };
-    let mut params: Vec<(String, Value)> = match map.get("params") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(v) => ck
-            .object(v, &join(path, "params"))
-            .map(|m| m.clone().into_iter().collect())
-            .unwrap_or_default(),
-    };
-    for (k, v) in &params {
-        bind::check_param(k, v, &format!("{path}.params.{k}"), ck);
-    }
-    let from_param = incremental::param_incremental(&params, path, ck);
-    if let Some((name, _)) = &from_param {
-        params.retain(|(k, _)| k != name);
-    }
-    let own = map
-        .get("incremental")
-        .filter(|v| !v.is_null())
-        .and_then(|v| incremental::incremental(v, None, &join(path, "incremental"), ck));
-    let incremental = from_param.map(|(_, i)| i).or(own);
-    let raw_path = ck.opt_str(map, "path", path).unwrap_or_default();
-    let single_entity = crate::detect::single_entity_path(&raw_path);
-    let url_path = bind::bind_path(
-        &raw_path,
-        &mut params,
-        resource,
-        has_incremental,
-        &join(path, "path"),
-        ck,
-    );
-    bind::unbound_resolve(&params, resource, &raw_path, &join(path, "params"), ck);
-    params.retain(|(_, v)| !bind::is_resolve(v));
-    if !raw_path.starts_with("http://")
-        && !raw_path.starts_with("https://")
-        && client.base_url.is_empty()
-    {
-        ck.problem(
-            "client.base_url",
-            format!("missing required field (needed by the relative path `{raw_path}`)"),
-        );
-    }
-    let params_value = Value::Object(params.iter().cloned().collect());
-    bind::check_expressions(
-        &params_value,
-        "params",
-        has_incremental,
-        &join(path, "params"),
-        ck,
-    );
-    let json = map.get("json").filter(|v| !v.is_null()).cloned();
-    if let Some(j) = &json {
-        bind::check_expressions(j, "json", has_incremental, &join(path, "json"), ck);
-    }
-    let data = map.get("data").filter(|v| !v.is_null()).cloned();
-    if let Some(d) = &data {
-        check_data(d, &join(path, "data"), ck);
-        bind::check_expressions(d, "data", has_incremental, &join(path, "data"), ck);
-    }
-    let truthy = |v: &Option<Value>| {
-        v.as_ref().is_some_and(|v| match v {
-            Value::Object(m) => !m.is_empty(),
-            Value::Array(a) => !a.is_empty(),
-            Value::String(s) => !s.is_empty(),
-            _ => true,
-        })
-    };
-    if truthy(&json) && truthy(&data) {
-        ck.problem(
-            path,
-            "Cannot use both 'json' and 'data' parameters simultaneously.",
-        );
-    }
-    let headers = parts::headers(map.get("headers"), &join(path, "headers"), ck);
-    let headers_value = Value::Object(
-        headers
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect(),
-    );
-    bind::check_expressions(
-        &headers_value,
-        "headers",
-        has_incremental,
-        &join(path, "headers"),
-        ck,
-    );
-    let mut templates: Vec<Value> = url_path.clone().map(Value::String).into_iter().collect();
-    templates.push(params_value);
-    templates.extend(json.clone());
-    templates.extend(data.clone());
-    templates.push(headers_value);
-    let parent = bind::parent(&templates, resource, names, path, ck);
-    let auth = match map.get("auth") {
-        Some(Value::Null) => None,
-        Some(v) => parts::auth(v, &join(path, "auth"), ck),
-        None => client.auth.clone(),
-    };
-    let own_paginator = map.get("paginator").filter(|v| !v.is_null());
-    let paginator = own_paginator.and_then(|v| parts::paginator(v, &join(path, "paginator"), ck));
-    let paginator = match (paginator, single_entity) {
-        (Some(p), _) => Some(p),
-        (None, true) => Some(Paginator::SinglePage),
-        (None, false) => client.paginator.clone(),
-    };
-    let data_selector = match ck.opt_str(map, "data_selector", path) {
-        Some(s) => Path::parse(&s)
-            .map_err(|e| ck.problem(join(path, "data_selector"), e))
-            .ok(),
-        None if single_entity => Path::parse("$").ok(),
-        None => None,
-    };
-    let retry = match map.get("error_handler") {
-        Some(v) => parts::error_handler(v, &client.retry, &join(path, "error_handler"), ck),
-        None => client.retry.clone(),
-    };
-    let response_actions = match map.get("response_actions") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(v) => parts::response_actions(v, &join(path, "response_actions"), ck),
-    };
-    let base = client.base_url.replace('{', "{{").replace('}', "}}");
-    let max_pages = match ck.opt_int(map, "max_pages", path) {
-        Some(n) if n >= 1 => u32::try_from(n).ok(),
-        Some(_) => {
-            ck.problem(join(path, "max_pages"), "must be a positive integer");
-            None
-        }
-        None => None,
-    };
-    let endpoint = Endpoint {
-        max_pages,
-        incremental,
-        response_actions,
-        url: join_url(&base, &url_path?),
-        method,
-        params,
-        client_headers: client.headers.clone(),
-        headers,
-        json,
-        data,
-        paginator,
-        data_selector,
-        auth,
-        retry,
-    };
-    Some((endpoint, parent))
-}
 /// A paginator from its dlt config form (used for paginators stored in checkpoints).
 pub fn paginator_from_value(v: &Value, path: &str) -> Result<Option<Paginator>, Error> {
     let mut ck = Checker::default();
@@ -569,22 +404,7 @@ pub fn paginator_from_value(v: &Value, path: &str) -> Result<Option<Paginator>, 
     }
 }
 
-/// dlt's `data`: a dict or a list of `[key, value]` pairs is a form, a string is sent as it is.
-fn check_data(v: &Value, path: &str, ck: &mut Checker) {
-    match v {
-        Value::String(_) | Value::Object(_) => {}
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                if !matches!(item.as_array().map(Vec::len), Some(2)) {
-                    ck.problem(format!("{path}[{i}]"), "expected a [key, value] pair");
-                }
-            }
-        }
-        other => ck.wrong_type(path, other, "dict | list | str"),
-    }
-}
-
 #[cfg(test)]
-mod schema_tests;
+mod json_schema_tests;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 use super::check::{Checker, join};
 use crate::auth::{Auth, KeyLocation, OAuth2};
 use crate::limits::ResponseLimits;
-use crate::paginator::{Paginator, Slot};
+use crate::paginator::{Paginator, Range, Slot};
 use crate::render::py_str;
 use crate::retry::RetryPolicy;
 use crate::select::Path;
@@ -137,55 +137,46 @@ fn offset(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> Option<Pagi
     if limit.is_none() && map.get("limit").is_none_or(Value::is_null) {
         ck.problem(join(path, "limit"), "missing required field");
     }
-    let p = Paginator::Offset {
+    Some(Paginator::Offset {
         limit: limit?,
         offset: ck.opt_int(map, "offset", path).unwrap_or(0),
         offset_slot: slot(map, "offset_param", "offset_body_path", "offset", path, ck),
         limit_slot: slot(map, "limit_param", "limit_body_path", "limit", path, ck),
-        total_path: opt_json_path(map, "total_path", Some("total"), path, ck),
-        maximum_offset: ck.opt_int(map, "maximum_offset", path),
-        stop_after_empty_page: ck
-            .opt_bool(map, "stop_after_empty_page", path)
-            .unwrap_or(true),
-        has_more_path: opt_json_path(map, "has_more_path", None, path, ck),
-    };
-    if let Paginator::Offset {
-        total_path: None,
-        maximum_offset: None,
-        has_more_path: None,
-        stop_after_empty_page: false,
-        ..
-    } = p
-    {
-        ck.problem(path, "One of `total_path`, `maximum_offset`, `has_more_path`, or `stop_after_empty_page` must be provided.");
-    }
-    Some(p)
+        range: range(map, "maximum_offset", path, ck),
+    })
 }
 
 fn page_number(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> Option<Paginator> {
     let base_page = ck.opt_int(map, "base_page", path).unwrap_or(0);
-    let p = Paginator::PageNumber {
+    Some(Paginator::PageNumber {
         base_page,
         page: ck.opt_int(map, "page", path).unwrap_or(base_page),
         page_slot: slot(map, "page_param", "page_body_path", "page", path, ck),
+        range: range(map, "maximum_page", path, ck),
+    })
+}
+
+/// The settings `offset` and `page_number` share (dlt's `RangePaginator`); `maximum` is the key of the bound
+/// (`maximum_offset`, `maximum_page`). At least one way to stop must be given.
+fn range(map: &Map<String, Value>, maximum: &str, path: &str, ck: &mut Checker) -> Range {
+    let range = Range {
         total_path: opt_json_path(map, "total_path", Some("total"), path, ck),
-        maximum_page: ck.opt_int(map, "maximum_page", path),
+        maximum: ck.opt_int(map, maximum, path),
         stop_after_empty_page: ck
             .opt_bool(map, "stop_after_empty_page", path)
             .unwrap_or(true),
         has_more_path: opt_json_path(map, "has_more_path", None, path, ck),
     };
-    if let Paginator::PageNumber {
+    if let Range {
         total_path: None,
-        maximum_page: None,
+        maximum: None,
         has_more_path: None,
         stop_after_empty_page: false,
-        ..
-    } = p
+    } = range
     {
-        ck.problem(path, "One of `total_path`, `maximum_page`, `has_more_path`, or `stop_after_empty_page` must be provided.");
+        ck.problem(path, format!("One of `total_path`, `{maximum}`, `has_more_path`, or `stop_after_empty_page` must be provided."));
     }
-    Some(p)
+    range
 }
 
 fn cursor(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> Option<Paginator> {

@@ -305,9 +305,9 @@ fn dlt_test_find_paginator() {
             c.kind
         };
         let (kind, path) = match &got {
-            Paginator::PageNumber { total_path, .. } => (
+            Paginator::PageNumber { range, .. } => (
                 Kind::PageNumber,
-                total_path.as_ref().map(|p| p.as_str().to_string()),
+                range.total_path.as_ref().map(|p| p.as_str().to_string()),
             ),
             Paginator::JsonLink { next_url_path } => {
                 (Kind::JsonLink, Some(next_url_path.as_str().to_string()))

@@ -14,10 +14,12 @@ fn offset(limit: i64, total: Option<&str>, max: Option<i64>, stop_empty: bool) -
         offset: 0,
         offset_slot: Slot::Query("offset".into()),
         limit_slot: Slot::Query("limit".into()),
-        total_path: total.map(path),
-        maximum_offset: max,
-        stop_after_empty_page: stop_empty,
-        has_more_path: None,
+        range: Range {
+            total_path: total.map(path),
+            maximum: max,
+            stop_after_empty_page: stop_empty,
+            has_more_path: None,
+        },
     }
 }
 
@@ -117,10 +119,12 @@ fn page_number_total_pages_and_maximum() {
         base_page: 1,
         page: 1,
         page_slot: Slot::Query("page".into()),
-        total_path: Some(path("total_pages")),
-        maximum_page: None,
-        stop_after_empty_page: true,
-        has_more_path: None,
+        range: Range {
+            total_path: Some(path("total_pages")),
+            maximum: None,
+            stop_after_empty_page: true,
+            has_more_path: None,
+        },
     };
     let body = json!({"total_pages": 3});
     let got = walk(&p, &[(body.clone(), 5), (body.clone(), 5), (body, 5)]).unwrap();
@@ -137,10 +141,12 @@ fn page_number_total_pages_and_maximum() {
         base_page: 1,
         page: 1,
         page_slot: Slot::Query("page".into()),
-        total_path: None,
-        maximum_page: Some(3),
-        stop_after_empty_page: true,
-        has_more_path: None,
+        range: Range {
+            total_path: None,
+            maximum: Some(3),
+            stop_after_empty_page: true,
+            has_more_path: None,
+        },
     };
     let got = walk(&capped, &[(json!({}), 5), (json!({}), 5), (json!({}), 5)]).unwrap();
     assert_eq!(
@@ -266,10 +272,12 @@ fn apply_puts_positions_in_query_or_body() {
         base_page: 0,
         page: 0,
         page_slot: Slot::Body(vec!["paging".into(), "page".into()]),
-        total_path: None,
-        maximum_page: Some(9),
-        stop_after_empty_page: true,
-        has_more_path: None,
+        range: Range {
+            total_path: None,
+            maximum: Some(9),
+            stop_after_empty_page: true,
+            has_more_path: None,
+        },
     };
     body_pager.apply(&Position::Page(3), &mut r);
     assert_eq!(r.json, Some(json!({"paging": {"page": 3}})));

@@ -544,3 +544,19 @@ fn format_specs_follow_python() {
     let err = render_str("{x:q}", &Map(vec![("x", json!(1))])).unwrap_err();
     assert!(err.contains("format spec `q`"), "{err}");
 }
+
+#[test]
+fn templates_split_like_str_format() {
+    use Piece::*;
+    assert_eq!(
+        parse_template("posts/{id}/x").unwrap(),
+        vec![Text("posts/".into()), Field("id".into()), Text("/x".into())]
+    );
+    assert_eq!(parse_template("{{a}}").unwrap(), vec![Text("{a}".into())]);
+    assert_eq!(
+        parse_template("posts/{{{id}}}").unwrap(),
+        vec![Text("posts/{".into()), Field("id".into()), Text("}".into())]
+    );
+    assert!(parse_template("a{b").is_err());
+    assert!(parse_template("a}b").is_err());
+}
