@@ -15,8 +15,8 @@ fn main() {
         .skip(1)
         .find_map(|a| a.replace('_', "").parse().ok())
         .unwrap_or(100_000);
-    let config_text = host_test::seed::config_json(SEED).expect("seed 000 holds a config");
-    let spec = host_test::demo_api::DemoSpec::default();
+    let config_text = testkit::seed::config_json(SEED).expect("seed 000 holds a config");
+    let spec = testkit::demo_api::DemoSpec::default();
     let bodies: Vec<Vec<u8>> = (0..rows.div_ceil(PAGE).max(1))
         .map(|page| page_body(&spec, page * PAGE, rows))
         .collect();
@@ -36,7 +36,7 @@ fn main() {
 }
 
 /// The body the demo API answers for `offset` (the same rows and shape).
-fn page_body(spec: &host_test::demo_api::DemoSpec, offset: usize, total: usize) -> Vec<u8> {
+fn page_body(spec: &testkit::demo_api::DemoSpec, offset: usize, total: usize) -> Vec<u8> {
     let end = (offset + PAGE).min(total);
     let data: Vec<Value> = (offset.min(total)..end)
         .map(|i| spec.row("resource", i))

@@ -3,8 +3,8 @@
 //!
 //! `cargo bench -p host-test --bench instantiate -- [iterations]` (default 2,000). `bench/run.sh` runs it.
 
-use host_test::egress::EgressPolicy;
-use host_test::secrets::SecretStore;
+use host_test::EgressPolicy;
+use host_test::SecretStore;
 use host_test::{Runtime, Tenant};
 use std::time::{Duration, Instant};
 
@@ -13,14 +13,14 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(2000);
-    let component = host_test::build::build_component().expect("the component builds");
+    let component = testkit::component::build_component().expect("the component builds");
     let cache = component.with_file_name(".precompiled");
     let runtime = Runtime::pooled(1000)
         .expect("the engine starts")
         .with_cache(&cache);
     let plugin = runtime.load(&component).expect("the component loads");
     let seed = include_str!("../../seeds/000_d0cafc2d376f2708.txt");
-    let config = host_test::seed::config_json(seed).expect("seed 000 holds a config");
+    let config = testkit::seed::config_json(seed).expect("seed 000 holds a config");
     let tenant = Tenant {
         name: "bench".into(),
         egress: EgressPolicy::from_config(&serde_json::from_str(&config).expect("JSON")),
@@ -49,7 +49,10 @@ fn main() {
         let mut times = Vec::with_capacity(iterations);
         for _ in 0..iterations {
             let started = Instant::now();
-            plugin.configure_async(&tenant).await.expect("configures");
+            plugin
+                .configure_async(&tenant, None)
+                .await
+                .expect("configures");
             times.push(started.elapsed());
         }
         times

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "rest_api_source config")]
-pub struct Config {
+struct Config {
     /// Settings shared by every resource.
     pub client: Client,
     /// Defaults merged into every resource as dlt merges them: shallow; `endpoint` keys replaced whole except
@@ -29,7 +29,7 @@ pub struct Config {
 /// A string, or a secret the host gives by name.
 #[derive(JsonSchema)]
 #[serde(untagged)]
-pub enum Text {
+enum Text {
     /// The value itself.
     Plain(String),
     /// `{"secret": "name"}`: the value comes from the tenant's secret store.
@@ -39,7 +39,7 @@ pub enum Text {
 /// A reference to a secret in the tenant's secret store.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SecretRef {
+struct SecretRef {
     /// The secret's name.
     pub secret: String,
 }
@@ -47,7 +47,7 @@ pub struct SecretRef {
 /// `client`: the base URL and what every request shares.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Client {
+struct Client {
     /// The URL relative endpoint paths are joined to (dlt's `join_url`).
     pub base_url: Text,
     /// Headers sent with every request, as written (never interpolated).
@@ -69,7 +69,7 @@ pub struct Client {
 /// A resource: its name or a full resource object.
 #[derive(JsonSchema)]
 #[serde(untagged)]
-pub enum ResourceItem {
+enum ResourceItem {
     /// A name, also the endpoint path.
     Name(String),
     /// A resource object.
@@ -79,7 +79,7 @@ pub enum ResourceItem {
 /// A resource: where its rows come from and how they are to be written.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Resource {
+struct Resource {
     /// The resource name: required, unique.
     pub name: String,
     #[serde(flatten)]
@@ -89,14 +89,14 @@ pub struct Resource {
 /// `resource_defaults`: any resource key but `name`.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ResourceDefaults {
+struct ResourceDefaults {
     #[serde(flatten)]
     pub common: ResourceKeys,
 }
 
 /// The keys a resource and `resource_defaults` share.
 #[derive(JsonSchema)]
-pub struct ResourceKeys {
+struct ResourceKeys {
     /// The endpoint: a path, or an endpoint object.
     pub endpoint: Option<EndpointItem>,
     /// The table the rows go to (default: the resource name).
@@ -136,7 +136,7 @@ pub struct ResourceKeys {
 /// One column name or several.
 #[derive(JsonSchema)]
 #[serde(untagged)]
-pub enum Columns {
+enum Columns {
     /// One column.
     One(String),
     /// Several columns.
@@ -146,7 +146,7 @@ pub enum Columns {
 /// `write_disposition`: a name, or dlt's object form.
 #[derive(JsonSchema)]
 #[serde(untagged)]
-pub enum WriteDisposition {
+enum WriteDisposition {
     /// The disposition.
     Name(Disposition),
     /// `{"disposition": …}` (other keys, such as a merge `strategy`, are accepted).
@@ -159,7 +159,7 @@ pub enum WriteDisposition {
 /// How a resource's rows are written.
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Disposition {
+enum Disposition {
     /// Add the rows.
     Append,
     /// Replace the table with the run's rows, atomically at the run's end.
@@ -173,7 +173,7 @@ pub enum Disposition {
 /// Column hints: by name, or a list of hints each with its `name`.
 #[derive(JsonSchema)]
 #[serde(untagged)]
-pub enum ColumnHints {
+enum ColumnHints {
     /// `{"column": {hints}}`.
     ByName(BTreeMap<String, ColumnHint>),
     /// `[{"name": "column", hints}]`.
@@ -182,7 +182,7 @@ pub enum ColumnHints {
 
 /// What a column is declared to be.
 #[derive(JsonSchema)]
-pub struct ColumnHint {
+struct ColumnHint {
     /// The column name (in the list form).
     pub name: Option<String>,
     /// dlt's data type.
@@ -194,7 +194,7 @@ pub struct ColumnHint {
 /// dlt's data types.
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum DataType {
+enum DataType {
     Text,
     Bigint,
     Double,
@@ -211,7 +211,7 @@ pub enum DataType {
 /// An endpoint: its path, or an endpoint object.
 #[derive(JsonSchema)]
 #[serde(untagged)]
-pub enum EndpointItem {
+enum EndpointItem {
     /// The path.
     Path(String),
     /// An endpoint object.
@@ -221,7 +221,7 @@ pub enum EndpointItem {
 /// Where and how a resource's requests go.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Endpoint {
+struct Endpoint {
     /// The path (default: the resource name), joined to `base_url`. Placeholders: `{resources.<parent>.<field>}`,
     /// `{incremental.start_value}`, static and legacy `resolve` params; `{{`/`}}` for literal braces.
     pub path: Option<String>,
@@ -253,7 +253,8 @@ pub struct Endpoint {
 
 /// An HTTP method.
 #[derive(JsonSchema)]
-pub enum Method {
+#[allow(clippy::upper_case_acronyms)] // the variants are the schema's values
+enum Method {
     GET,
     POST,
 }
@@ -261,7 +262,7 @@ pub enum Method {
 /// A response to ignore.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ResponseAction {
+struct ResponseAction {
     /// The status it applies to.
     pub status_code: Option<u16>,
     /// Text the body must contain.
@@ -273,7 +274,7 @@ pub struct ResponseAction {
 /// The one response action a JSON config can name.
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum IgnoreAction {
+enum IgnoreAction {
     /// End this pagination loop without records; never retried.
     Ignore,
 }
@@ -281,7 +282,7 @@ pub enum IgnoreAction {
 /// Extension: how failed requests are retried.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ErrorHandler {
+struct ErrorHandler {
     /// Statuses retried (default 429 and 5xx).
     pub retry_on_status_codes: Option<Vec<u16>>,
     /// Retries after the first attempt (default 4: five attempts).
@@ -300,7 +301,7 @@ pub struct ErrorHandler {
 /// `endpoint.incremental`.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Incremental {
+struct Incremental {
     /// A JSONPath into each record: the cursor.
     pub cursor_path: String,
     /// The cursor's start value on a first run.
@@ -336,7 +337,7 @@ pub struct Incremental {
 /// A paginator: its type name, or a paginator object.
 #[derive(JsonSchema)]
 #[serde(untagged)]
-pub enum PaginatorSetting {
+enum PaginatorSetting {
     /// A paginator type with its defaults.
     Name(PaginatorType),
     /// A paginator with its settings.
@@ -346,7 +347,7 @@ pub enum PaginatorSetting {
 /// Paginator type names.
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum PaginatorType {
+enum PaginatorType {
     JsonLink,
     JsonResponse,
     HeaderLink,
@@ -361,7 +362,7 @@ pub enum PaginatorType {
 /// A paginator with its settings, by `type`.
 #[derive(JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Paginator {
+enum Paginator {
     /// `limit` and `offset` in the query or body.
     Offset {
         limit: u64,
@@ -417,7 +418,7 @@ pub enum Paginator {
 /// Auth: an object with its `type`, or `{"token": …}` alone, which is bearer auth.
 #[derive(JsonSchema)]
 #[serde(untagged)]
-pub enum AuthSetting {
+enum AuthSetting {
     /// Auth with its `type`.
     Typed(Auth),
     /// Without `type`: bearer auth.
@@ -427,7 +428,7 @@ pub enum AuthSetting {
 /// Bearer auth written without `type`.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BearerToken {
+struct BearerToken {
     /// The token.
     pub token: Text,
 }
@@ -435,7 +436,7 @@ pub struct BearerToken {
 /// Auth, by `type`.
 #[derive(JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Auth {
+enum Auth {
     /// `Authorization: Bearer <token>`.
     Bearer { token: Text },
     /// An API key in a header (default), the query (`query`/`param`) or a cookie.
@@ -455,7 +456,7 @@ pub enum Auth {
 
 /// OAuth2 client-credentials settings.
 #[derive(JsonSchema)]
-pub struct OAuth2 {
+struct OAuth2 {
     /// The token endpoint (`token_url` is the same).
     pub access_token_url: Option<Text>,
     /// The token endpoint (`access_token_url` is the same).
@@ -473,7 +474,7 @@ pub struct OAuth2 {
 /// Where an API key goes.
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum KeyLocation {
+enum KeyLocation {
     Header,
     Query,
     Param,

@@ -1,7 +1,7 @@
 //! Human and JSON descriptions of what the connector reports: errors, schemas, schema changes, and dlt's
 //! names for types, dispositions and fact sources.
 
-use crate::runtime::{
+use crate::wit::{
     ChangeKind, ConnectorError, DataType, FactSource, SchemaChange, TableSchema, WriteDisposition,
 };
 

@@ -1,8 +1,9 @@
 //! How a tenant run fails: the error, and what was done before it.
 
 use crate::describe::describe;
-use crate::runtime::{ConnectorError, RunSummary};
 use crate::sandbox::Refusal;
+use crate::summary::RunSummary;
+use crate::wit::ConnectorError;
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -15,9 +16,12 @@ pub enum RunError {
         /// Why.
         message: String,
     },
-    /// The run could not start: no plugin for the tenant, or its destination could not be opened.
+    /// The run could not start because of how it was set up: a tenant names no usable plugin.
     #[error("the run could not start: {0}")]
     Setup(String),
+    /// The host itself failed: its engine could not be made, or the task running a tenant panicked.
+    #[error("the host failed: {0}")]
+    Host(String),
     /// The connector returned an error.
     #[error("{}", describe(.0))]
     Connector(ConnectorError),
@@ -109,7 +113,9 @@ impl RunError {
     /// What kind of failure this is.
     pub fn kind(&self) -> FailureKind {
         match self {
-            RunError::Load { .. } | RunError::Destination(_) => FailureKind::Host,
+            RunError::Load { .. } | RunError::Destination(_) | RunError::Host(_) => {
+                FailureKind::Host
+            }
             RunError::Setup(_) => FailureKind::Config,
             RunError::Connector(e) => match e {
                 ConnectorError::InvalidConfig(_) => FailureKind::Config,

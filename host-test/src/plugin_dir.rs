@@ -10,6 +10,7 @@
 //! (through the runtime's cache, keyed by content hash and engine) and pre-instantiated once; tenants share the
 //! handle. [`PluginDir::refresh`] notices added, changed and removed files.
 
+use crate::error::RunError;
 use crate::runtime::{Capability, Plugin, Runtime};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -39,8 +40,18 @@ pub struct Entry {
     /// SHA-256 of the file, hex.
     pub sha256: String,
     /// The loaded plugin, or why it was refused.
-    pub plugin: Result<Arc<Plugin>, String>,
+    loaded: Result<Arc<Plugin>, String>,
     stamp: (u64, Option<SystemTime>, Option<SystemTime>),
+}
+
+impl Entry {
+    /// The loaded plugin, or why it was refused ([`RunError::Load`], naming the file).
+    pub fn plugin(&self) -> Result<Arc<Plugin>, RunError> {
+        self.loaded.clone().map_err(|message| RunError::Load {
+            path: self.path.display().to_string(),
+            message,
+        })
+    }
 }
 
 /// What a scan found different from the last one.
@@ -83,7 +94,7 @@ impl PluginDir {
 
     /// The plugin named `name`, if it is loaded.
     pub fn get(&self, name: &str) -> Option<Arc<Plugin>> {
-        self.entries.get(name)?.plugin.as_ref().ok().cloned()
+        self.entries.get(name)?.loaded.as_ref().ok().cloned()
     }
 
     /// Every plugin found, loaded or refused, by name.
@@ -153,7 +164,10 @@ impl PluginDir {
                     self.runtime
                         .load_granting(&path, &granted)
                         .map(Arc::new)
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| match e {
+                            RunError::Load { message, .. } => message,
+                            other => other.to_string(),
+                        })
                 }
             };
             changes.push(match previous {
@@ -164,7 +178,7 @@ impl PluginDir {
                 path,
                 manifest: manifest.unwrap_or_default(),
                 sha256,
-                plugin,
+                loaded: plugin,
                 stamp,
             };
             self.entries.insert(name, entry);

@@ -1,4 +1,18 @@
 //! What contains one tenant run: its limits, and the host's refusals that end it.
+//!
+//! Where each limit is enforced:
+//!
+//! | limit | enforced in |
+//! |---|---|
+//! | `memory_bytes` | the store's limiter, [`MemoryMeter`] (set up in `runtime/plugin.rs`, `Plugin::store`) |
+//! | `time_budget` | `runtime/run.rs`, after every page (a clean stop at a page boundary) |
+//! | `grace` | the epoch deadline callback (`runtime/plugin.rs`) and `within` around every guest call (`runtime/session.rs`); the sender's deadline (`egress/send.rs`) |
+//! | `output_bytes` | the capped stdout/stderr pipes (`runtime/plugin.rs`), read back as `OutputLimit` in `runtime/session.rs` |
+//! | `max_requests` | the egress hook (`egress/hooks.rs`, `EgressHooks::check`) |
+//! | `response_bytes` | the sender's shared byte budget (`egress/send.rs`, `ResponseBudget`) |
+//! | `page_bytes` | `runtime/run.rs`, before a page is written |
+//! | secrets | the secrets import (`runtime/store.rs`): a name the tenant lacks is a [`Refusal::Secret`] |
+//! | egress | the policy (`egress/mod.rs`, `EgressPolicy::check` and the address check) in the hook |
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -58,11 +58,18 @@ impl SecretStore {
             path: shown.clone(),
             source,
         })?;
-        Self::from_json(&text).map_err(|why| SecretsError::Shape { path: shown, why })
+        Self::parse(&text).map_err(|why| SecretsError::Shape { path: shown, why })
     }
 
-    /// Parse `{"name": "value", ...}`.
-    pub fn from_json(text: &str) -> Result<Self, String> {
+    /// Parse `{"name": "value", ...}` (an error names the text as `(inline JSON)`).
+    pub fn from_json(text: &str) -> Result<Self, SecretsError> {
+        Self::parse(text).map_err(|why| SecretsError::Shape {
+            path: "(inline JSON)".into(),
+            why,
+        })
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
         let map = value.as_object().ok_or("not an object")?;
@@ -102,6 +109,7 @@ mod tests {
         assert!(
             SecretStore::from_json(r#"{"a": 1}"#)
                 .unwrap_err()
+                .to_string()
                 .contains("`a` is not a string")
         );
         assert!(SecretStore::from_json("[]").is_err());

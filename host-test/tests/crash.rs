@@ -2,12 +2,12 @@
 //! multi-resource run (offset, cursor, and parent/child), resumed from its state each time, and must end with
 //! exactly the API's rows: none missing, none twice.
 
-use host_test::demo_api::{DemoApi, DemoSpec, Routes};
-use host_test::dest::JsonlDir;
+use host_test::JsonlDir;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::Duration;
+use testkit::demo_api::{DemoApi, DemoSpec, Routes};
 
 fn config() -> Value {
     json!({"client": {"base_url": "https://api.example.com"}, "resources": [
@@ -106,7 +106,7 @@ fn truth(plugin: &Path) -> (Vec<(String, Vec<Value>)>, usize) {
 
 #[test]
 fn sigkill_at_twenty_points_then_resume_gives_exactly_the_truth() {
-    let plugin = host_test::build::build_component().expect("the component builds");
+    let plugin = testkit::component::build_component().expect("the component builds");
     let (truth, baseline_requests) = truth(&plugin);
     assert_eq!(
         truth.iter().map(|(_, r)| r.len()).sum::<usize>(),
@@ -164,9 +164,14 @@ fn kill_and_resume(
     let mut kills = 0;
     let mut points: Vec<(u64, usize)> = Vec::new();
     loop {
+        let sent = api.log().len();
         let mut child = spawn_into(plugin, dir, api, dest);
         if kills < 24 {
-            // Kill points spread over the run: a few ms to a few hundred after start.
+            // Kill points spread over the run: once it is under way (its first request reached the API, however
+            // slowly the process started on a busy machine), a few ms to a few hundred more.
+            while api.log().len() == sent && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             std::thread::sleep(Duration::from_millis(20 + (kills as u64 * 53) % 300));
             if child.try_wait().unwrap().is_none() {
                 child.kill().unwrap(); // SIGKILL
@@ -184,7 +189,7 @@ fn kill_and_resume(
 /// What the database's state says was committed: rows in all tables, and how many frames deep the run was.
 fn committed_sqlite(dir: &Path) -> (u64, usize) {
     let db = dir.join("out.db");
-    let Ok(Some(state)) = host_test::sqlite::SqliteDb::open(&db).and_then(|d| d.state()) else {
+    let Ok(Some(state)) = host_test::SqliteDb::open(&db).and_then(|d| d.state()) else {
         return (0, 0);
     };
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -232,7 +237,7 @@ fn table_rows(db: &Path, table: &str, like: &Value) -> Vec<Value> {
 /// every table ends with exactly the API's rows, in order, none twice.
 #[test]
 fn sigkill_during_a_sqlite_run_then_resume_gives_exactly_the_truth() {
-    let plugin = host_test::build::build_component().expect("the component builds");
+    let plugin = testkit::component::build_component().expect("the component builds");
     let (truth, _) = truth(&plugin);
     let api = slow_api();
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,6 @@
 //! Building this workspace's component with cargo, for the tests and for a first `demo` on a fresh clone.
 
+use crate::default_plugin_path;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -23,7 +24,7 @@ pub fn build_component() -> Result<PathBuf, BuildError> {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let args = ["-p", "rest-api-source", "--profile", "component"];
     let path = cargo_build(&workspace, &args, "rest_api_source")?;
-    Ok(path.unwrap_or_else(crate::default_plugin_path))
+    Ok(path.unwrap_or_else(default_plugin_path))
 }
 
 /// Build another guest crate of this repository (a test's hostile connector, say) for `wasm32-wasip2` in

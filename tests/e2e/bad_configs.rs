@@ -5,13 +5,11 @@
 //! `BLESS=1 cargo test --test bad_configs` rewrites the expected problems from what the parser says now. Review
 //! the diff before committing it.
 
-mod support;
-
+use crate::support::*;
 use host_test::RunError;
-use host_test::runtime::ConnectorError;
+use host_test::wit::ConnectorError;
 use rest_api_source::{Engine, Error};
 use serde_json::{Value, json};
-use support::*;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -57,7 +55,7 @@ fn engine_problems(config: &Value) -> Vec<String> {
 }
 
 fn api_secrets() -> String {
-    host_test::demo_api::DemoSpec::default().secrets_json()
+    testkit::demo_api::DemoSpec::default().secrets_json()
 }
 
 #[test]

@@ -3,12 +3,10 @@
 //! says which coding failed, and a body that inflates a thousandfold stops at `client.max_response_bytes`
 //! with the guest's memory within the cap.
 
-mod support;
-
+use crate::support::server::{Answer, RouteServer};
+use crate::support::*;
 use serde_json::{Value, json};
 use std::io::Write;
-use support::server::{Answer, RouteServer};
-use support::*;
 
 fn rows_json(n: usize) -> String {
     let rows: Vec<String> = (1..=n)
@@ -85,8 +83,7 @@ fn the_configs_own_accept_encoding_wins() {
         _ => Answer::status(406),
     });
     let config = config(json!({"headers": {"Accept-Encoding": "identity"}}));
-    let (result, dir) = run(&tenant_at(&api.url(), &config));
-    result.unwrap_or_else(|e| panic!("{e}"));
+    let (_, dir) = run_ok(&tenant_at(&api.url(), &config));
     assert_eq!(rows(dir.path(), "items").len(), 1);
 }
 

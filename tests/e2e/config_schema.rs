@@ -2,11 +2,9 @@
 //! and in agreement with the connector's parser: every config the parser accepts validates, and configs the
 //! parser refuses for their shape fail validation too.
 
-mod support;
-
-use host_test::secrets::SecretStore;
+use crate::support::*;
+use host_test::SecretStore;
 use serde_json::{Value, json};
-use support::*;
 
 fn shipped() -> Value {
     let text = std::fs::read_to_string(
@@ -31,7 +29,7 @@ fn the_shipped_schema_is_the_generated_one() {
 
 /// Whether the component's parser accepts `config` (secrets named in it are given).
 fn parser_accepts(config: &Value) -> bool {
-    let names = host_test::tenant_file::secret_names(config);
+    let names = host_test::fleet::tenant_file::secret_names(config);
     let pairs: Vec<(String, String)> = names.iter().map(|n| (n.clone(), "x".into())).collect();
     let tenant = host_test::Tenant {
         name: "schema".into(),
@@ -39,11 +37,11 @@ fn parser_accepts(config: &Value) -> bool {
         secrets: SecretStore::from_pairs(pairs),
         ..host_test::Tenant::default()
     };
-    match plugin().configure(&tenant) {
+    match plugin().configure(&tenant, None) {
         Ok(_) => true,
-        Err(host_test::RunError::Connector(host_test::runtime::ConnectorError::InvalidConfig(
-            _,
-        ))) => false,
+        Err(host_test::RunError::Connector(host_test::wit::ConnectorError::InvalidConfig(_))) => {
+            false
+        }
         Err(e) => panic!("configure failed otherwise: {e}"),
     }
 }
@@ -110,7 +108,7 @@ fn every_config_the_parser_accepts_validates() {
     let mut configs: Vec<(String, Value)> = seed_documents()
         .into_iter()
         .map(|(id, doc)| {
-            let text = host_test::seed::config_json(&doc).unwrap();
+            let text = testkit::seed::config_json(&doc).unwrap();
             (format!("seed {id}"), serde_json::from_str(&text).unwrap())
         })
         .collect();

@@ -1,12 +1,10 @@
 //! The host's sender keeps connections alive within a run: one connection carries a run's pages, a connection the
 //! server closes is replaced, and runs never share connections.
 
-mod support;
-
-use host_test::demo_api::{Fault, FaultKind, Logged, Which};
+use crate::support::*;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use support::*;
+use testkit::demo_api::{Fault, FaultKind, Logged, Which};
 
 /// The client ports of the logged requests to `/v1/resource`, in order.
 fn peers(log: &[Logged]) -> Vec<SocketAddr> {

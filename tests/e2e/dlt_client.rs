@@ -2,10 +2,8 @@
 //! `helpers/rest_client/test_client.py` and `test_paginators.py` (client pagination against the mock), run
 //! through the real component in the real host against dlt's mock API.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 fn titles(rows: &[Value]) -> Vec<Value> {
     rows.iter().map(|r| r["title"].clone()).collect()
@@ -71,7 +69,7 @@ fn dlt_test_response_action_ignore_on_content() {
     let config = json!({"client": {"base_url": "https://api.example.com"}, "resources": [{"name": "post_details", "endpoint": {
         "path": "posts/0/some_details_404", "response_actions": [{"content": "Post body 0", "action": "ignore"}]}}]});
     let out = run_dlt(config, &[]);
-    out.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    out.ok();
     assert_eq!(out.rows["post_details"], Vec::<Value>::new());
 }
 
@@ -179,7 +177,7 @@ fn dlt_test_oauth2_token_flow() {
         ),
         &[("id", "test-client-id"), ("cs", "test-client-secret")],
     );
-    out.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    out.ok();
     let tokens = out
         .log
         .iter()
@@ -266,7 +264,7 @@ fn dlt_test_offset_paginator_in_json_body() {
         "path": "posts_offset_limit_via_json_body", "method": "POST",
         "paginator": {"type": "offset", "limit": 5, "offset_body_path": "offset", "limit_body_path": "limit", "total_path": "total_records"}}}]});
     let out = run_dlt(config, &[]);
-    out.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    out.ok();
     assert_eq!(titles(&out.rows["posts"]), posts_titles(25));
     let bodies: Vec<Value> = out
         .log
@@ -283,7 +281,7 @@ fn dlt_test_cursor_null_terminated() {
         "path": "posts_cursor_null_terminated", "data_selector": "users",
         "paginator": {"type": "cursor", "cursor_path": "next_token", "cursor_param": "cursor"}}}]});
     let out = run_dlt(config, &[]);
-    out.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    out.ok();
     assert_eq!(out.rows["users"].len(), 14);
     assert_eq!(out.log.len(), 3);
 }

@@ -2,10 +2,8 @@
 //! real component in the real host against dlt's mock API on loopback. Each test names the dlt test it ports.
 //! Cases that use `add_limit(1)` run the whole source and assert on the same requests.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 /// A case id, the endpoint (or params) of the case, and the query pairs expected besides the page.
 type QueryCase = (&'static str, Value, Vec<(&'static str, &'static str)>);
@@ -20,7 +18,7 @@ fn field(rows: &[Value], key: &str) -> Vec<Value> {
 
 /// The call's query pairs, without `skip`, against `expected` (order-independent, as dlt's `parse_qs`).
 fn assert_query(
-    call: &host_test::demo_api::Logged,
+    call: &testkit::demo_api::Logged,
     skip: &str,
     expected: &[(&str, &str)],
     context: &str,
@@ -334,7 +332,7 @@ fn dlt_test_json_body_in_top_level_resource() {
             "path": "posts/search", "method": "POST", "json": body, "paginator": "single_page",
             "incremental": {"cursor_path": "id", "initial_value": 1}}}]});
         let out = run_dlt(config, &[]);
-        out.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+        out.ok();
         assert_eq!(out.log.len(), 1);
         assert_eq!(
             serde_json::from_str::<Value>(&out.log[0].body).unwrap(),
@@ -350,7 +348,7 @@ fn dlt_test_source_with_post_request() {
         "path": "/posts/search", "method": "POST", "json": {"ids_greater_than": 50, "page_size": 25, "page_count": 4},
         "paginator": {"type": "cursor", "cursor_path": "next_page", "cursor_body_path": "page"}}}]});
     let out = run_dlt(config, &[]);
-    out.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    out.ok();
     let rows = &out.rows["search_posts"];
     assert_eq!(rows.len(), 49);
     for (i, row) in rows.iter().enumerate() {
@@ -392,7 +390,7 @@ fn dlt_test_posts_under_results_key() {
         "path": "posts_under_a_different_key", "data_selector": "many-results",
         "paginator": {"type": "json_link", "next_url_path": "next_page"}}}]});
     let out = run_dlt(config, &[]);
-    out.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    out.ok();
     assert_eq!(field(&out.rows["posts"], "title"), posts_titles(25));
 }
 
@@ -402,7 +400,7 @@ fn dlt_test_posts_without_key() {
     let config = json!({"client": {"base_url": "https://api.example.com", "paginator": "header_link"},
         "resources": [{"name": "posts_no_key", "endpoint": {"path": "posts_header_link"}}]});
     let out = run_dlt(config, &[]);
-    out.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    out.ok();
     assert_eq!(field(&out.rows["posts_no_key"], "title"), posts_titles(25));
 }
 
@@ -414,7 +412,7 @@ fn dlt_test_headers() {
         "resources": [{"name": "posts", "endpoint": {"path": "posts", "paginator": "single_page",
             "headers": {"X-Both": "endpoint", "X-Escaped": "{{not_this}}"}}}]});
     let out = run_dlt(config, &[]);
-    out.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    out.ok();
     let call = &out.log[0];
     assert_eq!(call.header("x-client"), Some("{{kept}}"));
     assert_eq!(call.header("x-both"), Some("endpoint"));

@@ -1,12 +1,10 @@
 //! Credentials stay with the config's origins: the host refuses other origins, the engine strips credentials.
 
-mod support;
-
+use crate::support::*;
+use host_test::Refusal;
 use host_test::RunError;
-use host_test::demo_api::{DemoApi, DemoSpec};
-use host_test::sandbox::Refusal;
 use serde_json::{Value, json};
-use support::*;
+use testkit::demo_api::{DemoApi, DemoSpec};
 
 /// Seed 001 paging by its `paging.next.link` instead of the cursor.
 fn link_config() -> String {
@@ -81,8 +79,7 @@ fn a_next_link_to_another_origin_is_refused_by_the_host() {
 #[test]
 fn relative_next_links_keep_paging_on_the_same_origin() {
     let api = api();
-    let (result, dir) = run(&tenant(&api, &link_config()));
-    result.unwrap_or_else(|e| panic!("{e}"));
+    let (_, dir) = run_ok(&tenant(&api, &link_config()));
     assert_eq!(rows(dir.path(), "resource_name"), api.rows("resource"));
     let pages: Vec<_> = api
         .log()

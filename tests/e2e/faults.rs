@@ -1,13 +1,11 @@
 //! Fault injection against the fixture API: each run ends with exactly the API's rows, or halts with the
 //! expected error and sends nothing more.
 
-mod support;
-
+use crate::support::*;
 use host_test::RunError;
-use host_test::demo_api::{Fault, FaultKind, Which};
-use host_test::runtime::ConnectorError;
+use host_test::wit::ConnectorError;
 use serde_json::{Value, json};
-use support::*;
+use testkit::demo_api::{Fault, FaultKind, Which};
 
 const PATH: &str = "/v1/resource";
 
@@ -27,7 +25,7 @@ fn fault(which: Which, kind: FaultKind) -> Fault {
     }
 }
 
-fn offsets(api: &host_test::demo_api::DemoApi) -> Vec<String> {
+fn offsets(api: &testkit::demo_api::DemoApi) -> Vec<String> {
     api.log()
         .iter()
         .map(|l| l.param("offset").unwrap_or("-").to_string())
@@ -35,7 +33,7 @@ fn offsets(api: &host_test::demo_api::DemoApi) -> Vec<String> {
 }
 
 /// The run ends with exactly the API's rows.
-fn assert_truth(api: &host_test::demo_api::DemoApi, what: &str) {
+fn assert_truth(api: &testkit::demo_api::DemoApi, what: &str) {
     let (result, dir) = run(&tenant(api, &config()));
     result.unwrap_or_else(|e| panic!("{what}: {e}"));
     assert_eq!(

@@ -1,18 +1,16 @@
 //! Hostile connectors (`host-test/tests/hostile`, built here) are each stopped with the right error while a
 //! well-behaved tenant runs at the same time in the same host and ends with exactly its rows.
 
-mod support;
-
-use host_test::demo_api::DemoApi;
-use host_test::egress::{EgressPolicy, Origin};
-use host_test::runtime::Limits;
-use host_test::sandbox::Refusal;
-use host_test::secrets::SecretStore;
+use crate::support::*;
+use host_test::Limits;
+use host_test::Refusal;
+use host_test::SecretStore;
+use host_test::{EgressPolicy, Origin};
 use host_test::{Plugin, RunError, RunFailure, Tenant};
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 use std::time::Duration;
-use support::*;
+use testkit::demo_api::DemoApi;
 
 /// The hostile connector, built once and loaded into the same runtime as the real one.
 fn hostile() -> &'static Plugin {
@@ -39,7 +37,6 @@ fn bad_tenant(api: &DemoApi, config: Value) -> Tenant {
         secrets: SecretStore::from_pairs([("mine", "mallory-own-value")]),
         egress,
         limits: Limits::default(),
-        checkpoint: None,
     }
 }
 
@@ -50,9 +47,9 @@ fn beside_a_good_tenant(api: &DemoApi, bad: &Tenant) -> (RunFailure, Vec<Value>)
     let (bad_result, good_result) = std::thread::scope(|s| {
         let bad = s.spawn(|| {
             let dir = tempfile::tempdir().unwrap();
-            let dest = &mut host_test::dest::JsonlDir::new(dir.path());
-            let result = hostile().run(bad, dest, None);
-            let file = host_test::dest::JsonlDir::file_for(dir.path(), "hostile");
+            let dest = &mut host_test::JsonlDir::new(dir.path());
+            let result = hostile().run(bad, dest);
+            let file = host_test::JsonlDir::file_for(dir.path(), "hostile");
             let stored = std::fs::read_to_string(file).unwrap_or_default();
             let rows: Vec<Value> = stored
                 .lines()
@@ -166,11 +163,7 @@ fn a_private_address_behind_an_allowed_name_is_refused_after_resolution() {
     allowed.egress.internal_networks = vec!["127.0.0.0/8".parse().unwrap()];
     let dir = tempfile::tempdir().unwrap();
     let summary = hostile()
-        .run(
-            &allowed,
-            &mut host_test::dest::JsonlDir::new(dir.path()),
-            None,
-        )
+        .run(&allowed, &mut host_test::JsonlDir::new(dir.path()))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(summary.rows, vec![("hostile".to_string(), 1)]);
     assert!(reached(&api));

@@ -2,19 +2,17 @@
 //! exactly the bytes of each case (lying `Content-Length`s, endless bodies, compressed bodies,
 //! bytes that are not HTTP). Each case has its expected outcome, and memory stays under the response cap.
 
-mod support;
-
+use crate::support::*;
 use host_test::RunError;
-use host_test::egress::{EgressPolicy, Origin};
-use host_test::runtime::{Limits, RunSummary};
-use host_test::secrets::SecretStore;
+use host_test::SecretStore;
+use host_test::{EgressPolicy, Origin};
+use host_test::{Limits, RunSummary};
 use host_test::{RunFailure, Tenant};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::*;
 
 /// What the server writes for one request.
 #[derive(Clone)]
@@ -123,14 +121,9 @@ fn run_against(server: &RawServer, config: &str) -> Result<RunSummary, RunFailur
         secrets: SecretStore::from_pairs::<String, String>([]),
         egress,
         limits: Limits::default(),
-        checkpoint: None,
     };
     let dir = tempfile::tempdir().expect("a temp dir");
-    plugin().run(
-        &tenant,
-        &mut host_test::dest::JsonlDir::new(dir.path()),
-        None,
-    )
+    plugin().run(&tenant, &mut host_test::JsonlDir::new(dir.path()))
 }
 
 fn error_text(result: Result<RunSummary, RunFailure>) -> (String, RunSummary) {

@@ -3,13 +3,11 @@
 //! through every way records are read (a key path kept as text, `$.data[*]`, a top-level list, paginator
 //! detection, an incremental cursor, parent/child) into JSON Lines and SQLite, and are compared value for value.
 
-mod support;
-
-use host_test::sqlite::SqliteDb;
+use crate::support::server::{Answer, RouteServer};
+use crate::support::*;
+use host_test::SqliteDb;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use support::server::{Answer, RouteServer};
-use support::*;
 
 /// Records per page.
 const PAGE: usize = 7;
@@ -293,7 +291,7 @@ proptest! {
             check_jsonl(case, &rows(dir.path(), resource), &records);
             let db = dir.path().join("out.db");
             let mut dest = SqliteDb::open(&db).unwrap();
-            plugin().run(&tenant, &mut dest, None).unwrap_or_else(|e| panic!("{case}: {e}"));
+            plugin().run(&tenant, &mut dest).unwrap_or_else(|e| panic!("{case}: {e}"));
             check_sqlite(case, &db, &records);
         }
     }
@@ -311,10 +309,7 @@ fn sqlite_refuses_a_number_its_column_would_round() {
     let tenant = tenant_at(&server.url(), &config.to_string());
     let dir = tempfile::tempdir().unwrap();
     let mut dest = SqliteDb::open(&dir.path().join("out.db")).unwrap();
-    let error = plugin()
-        .run(&tenant, &mut dest, None)
-        .unwrap_err()
-        .to_string();
+    let error = plugin().run(&tenant, &mut dest).unwrap_err().to_string();
     assert!(
         error.contains("table r, column id: the number 18446744073709551617 does not fit"),
         "{error}"

@@ -1,13 +1,11 @@
 //! The plugin directory (validation against what the host offers and the manifest grants, change detection)
 //! and tenant files run together in one host.
 
-mod support;
-
+use crate::support::*;
 use host_test::fleet;
-use host_test::plugins::{Change, PluginDir};
-use host_test::tenant_file;
+use host_test::fleet::tenant_file;
+use host_test::{Change, PluginDir};
 use std::path::Path;
-use support::*;
 
 fn copy(from: &Path, to: &Path) {
     std::fs::copy(from, to).unwrap();
@@ -15,7 +13,7 @@ fn copy(from: &Path, to: &Path) {
 
 #[test]
 fn the_plugin_directory_validates_and_notices_changes() {
-    let real = host_test::build::build_component().unwrap();
+    let real = testkit::component::build_component().unwrap();
     let dir = tempfile::tempdir().unwrap();
     copy(&real, &dir.path().join("rest.wasm"));
     std::fs::write(
@@ -42,7 +40,7 @@ fn the_plugin_directory_validates_and_notices_changes() {
     assert_eq!(rest.manifest.version.as_deref(), Some("0.1.0"));
     let refused = |name: &str| {
         let (_, e) = plugins.entries().find(|(n, _)| *n == name).unwrap();
-        e.plugin.as_ref().err().cloned().unwrap_or_default()
+        e.plugin().err().map(|e| e.to_string()).unwrap_or_default()
     };
     let mallory = refused("mallory");
     assert!(
@@ -96,7 +94,7 @@ fn tenant_files_run_side_by_side_each_into_its_own_destination() {
     let plugin_dir = dir.path().join("plugins");
     std::fs::create_dir(&plugin_dir).unwrap();
     copy(
-        &host_test::build::build_component().unwrap(),
+        &testkit::component::build_component().unwrap(),
         &plugin_dir.join("rest-api-source.wasm"),
     );
     copy(hostile_wasm(), &plugin_dir.join("mallory.wasm"));

@@ -2,11 +2,9 @@
 //! credentials, a hop to another origin travels without them, and a hop the egress policy refuses fails the
 //! run with the redacted Location in the error and nothing sent there.
 
-mod support;
-
+use crate::support::server::{Answer, RouteServer};
+use crate::support::*;
 use serde_json::json;
-use support::server::{Answer, RouteServer};
-use support::*;
 
 const TOKEN: &str = "t0ken-VALUE";
 
@@ -25,8 +23,7 @@ fn a_slash_redirect_is_followed_with_the_credentials() {
         }
         _ => Answer::status(401),
     });
-    let (result, dir) = run(&tenant_at(&api.url(), &config("api/items")));
-    result.unwrap_or_else(|e| panic!("{e}"));
+    let (_, dir) = run_ok(&tenant_at(&api.url(), &config("api/items")));
     assert_eq!(rows(dir.path(), "items").len(), 2);
     let urls: Vec<String> = api.log().into_iter().map(|s| s.url).collect();
     assert_eq!(urls, ["/api/items", "/api/items/"]);
@@ -58,14 +55,13 @@ fn a_hop_to_another_origin_goes_without_credentials_or_not_at_all() {
 
     // Allowed: it gets the request, without the token.
     let mut tenant = tenant_at(&api.url(), &config);
-    let other = host_test::egress::Origin::of_url(&elsewhere.url()).unwrap();
+    let other = host_test::Origin::of_url(&elsewhere.url()).unwrap();
     tenant.egress.allowed.push(other);
     tenant
         .egress
         .internal_networks
         .push("127.0.0.0/8".parse().unwrap());
-    let (result, dir) = run(&tenant);
-    result.unwrap_or_else(|e| panic!("{e}"));
+    let (_, dir) = run_ok(&tenant);
     assert_eq!(rows(dir.path(), "items").len(), 1);
     let seen = elsewhere.log();
     assert_eq!(seen.len(), 1);

@@ -1,12 +1,11 @@
 //! Retries and halting through the real component and host, with faults injected by the fixture API.
 
-mod support;
-
+use crate::support::*;
 use host_test::RunError;
-use host_test::demo_api::Fault;
-use host_test::runtime::{ConnectorError, HttpFailure, describe};
+use host_test::describe::describe;
+use host_test::wit::{ConnectorError, HttpFailure};
 use serde_json::{Value, json};
-use support::*;
+use testkit::demo_api::Fault;
 
 /// Seed `id`'s config with an `error_handler` put on its first resource's endpoint.
 fn with_error_handler(id: &str, handler: Value) -> String {
@@ -75,7 +74,7 @@ fn a_halted_session_sends_nothing_more_when_asked_again() {
     let api = api();
     api.inject(fault(0, None, 500, None));
     let config = with_error_handler("000", json!({"max_retries": 0}));
-    let mut session = plugin().configure(&tenant(&api, &config)).unwrap();
+    let mut session = plugin().configure(&tenant(&api, &config), None).unwrap();
     let first = session.next_page().unwrap_err().to_string();
     let second = session.next_page().unwrap_err().to_string();
     assert_eq!(first, second, "the same error again");
@@ -91,8 +90,7 @@ fn seed_001_error_handler_retries_its_statuses_and_keeps_the_token() {
     let api = api();
     api.inject(fault(2, Some(2), 429, Some("0.05")));
     let handler = json!({"retry_on_status_codes": [429, 500, 502, 503], "max_retries": 3, "backoff_factor": 2});
-    let (result, dir) = run(&tenant(&api, &with_error_handler("001", handler)));
-    let summary = result.unwrap_or_else(|e| panic!("{e}"));
+    let (summary, dir) = run_ok(&tenant(&api, &with_error_handler("001", handler)));
     assert_eq!(summary.rows, vec![("resource_name".to_string(), 1234)]);
     assert_eq!(rows(dir.path(), "resource_name"), api.rows("resource"));
     let pages: Vec<_> = api
@@ -153,7 +151,7 @@ fn without_error_handler_dlt_defaults_make_five_attempts() {
 fn a_refused_token_is_an_auth_error_and_no_data_is_requested() {
     let api = api();
     let mut tenant = tenant(&api, &seed_config("001"));
-    tenant.secrets = host_test::secrets::SecretStore::from_pairs([
+    tenant.secrets = host_test::SecretStore::from_pairs([
         ("client_id", "demo-client"),
         ("client_secret", "wrong"),
     ]);
@@ -176,7 +174,7 @@ fn a_refused_token_is_an_auth_error_and_no_data_is_requested() {
 fn a_missing_secret_is_a_config_error_naming_it_before_any_request() {
     let api = api();
     let mut tenant = tenant(&api, &seed_config("000"));
-    tenant.secrets = host_test::secrets::SecretStore::default();
+    tenant.secrets = host_test::SecretStore::default();
     let (result, _dir) = run(&tenant);
     assert_eq!(
         result.unwrap_err().to_string(),
@@ -230,8 +228,7 @@ fn the_token_request_is_retried_like_any_request() {
         503,
         Some("0.01"),
     ));
-    let (result, dir) = run(&tenant(&api, &seed_config("001")));
-    result.unwrap_or_else(|e| panic!("{e}"));
+    let (_, dir) = run_ok(&tenant(&api, &seed_config("001")));
     assert_eq!(rows(dir.path(), "resource_name"), api.rows("resource"));
     let tokens: Vec<u16> = api
         .log()

@@ -2,14 +2,12 @@
 //! still in flight at the deadline is cut off, a memory limit holds, a request allowance holds, and a tenant
 //! stopped by any of these leaves a checkpoint to resume from and does not disturb another tenant.
 
-mod support;
-
+use crate::support::*;
+use host_test::Refusal;
 use host_test::RunError;
-use host_test::demo_api::{Fault, FaultKind, Which};
-use host_test::sandbox::Refusal;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::*;
+use testkit::demo_api::{Fault, FaultKind, Which};
 
 /// Seed 000 (pages of 100) with a request timeout far beyond the tests' deadlines.
 fn config() -> String {
@@ -57,9 +55,13 @@ fn a_request_in_flight_at_the_deadline_is_cut_off_and_the_run_resumes() {
     assert_eq!(rows(dir.path(), "resource_name").len(), 100);
 
     let mut resumed = tenant.clone();
-    resumed.limits = host_test::runtime::Limits::default();
-    resumed.checkpoint = failure.summary.last_checkpoint.clone();
-    let (result, dir) = run(&resumed);
+    resumed.limits = host_test::Limits::default();
+    let checkpoint = failure
+        .summary
+        .last_checkpoint
+        .clone()
+        .expect("a page was stored");
+    let (result, dir) = run_from(&resumed, &checkpoint);
     result.expect("the resumed run finishes");
     assert_eq!(
         rows(dir.path(), "resource_name"),

@@ -1,15 +1,13 @@
 //! The `schema` export through the real component: what each seed's records produce, resumed runs, and
 //! declared hints.
 
-mod support;
-
-use host_test::runtime::{Column, DataType, FactSource, TableSchema};
+use crate::support::*;
+use host_test::wit::{Column, DataType, FactSource, TableSchema};
 use serde_json::{Value, json};
-use support::*;
 
 /// Run a tenant to the end through a session; its final schema.
-fn final_schema(tenant: &host_test::Tenant) -> Vec<TableSchema> {
-    let mut session = plugin().configure(tenant).unwrap();
+fn final_schema(tenant: &host_test::Tenant, checkpoint: Option<&str>) -> Vec<TableSchema> {
+    let mut session = plugin().configure(tenant, checkpoint).unwrap();
     while session.next_page().unwrap().is_some() {}
     session.schema().unwrap()
 }
@@ -42,7 +40,7 @@ fn demo_columns() -> Vec<(String, Option<DataType>, bool)> {
 fn each_seed_produces_the_schema_of_its_records() {
     for id in ["000", "001", "002", "003", "004"] {
         let api = api();
-        let tables = final_schema(&tenant(&api, &seed_config(id)));
+        let tables = final_schema(&tenant(&api, &seed_config(id)), None);
         let names: Vec<&str> = tables.iter().map(|t| t.resource.as_str()).collect();
         let want: &[&str] = if id == "003" {
             &["customer_usage", "wallets"]
@@ -54,7 +52,7 @@ fn each_seed_produces_the_schema_of_its_records() {
             assert_eq!(columns(t), demo_columns(), "seed {id} {}", t.resource);
             assert_eq!(t.primary_key, vec!["id"], "seed {id}");
             assert_eq!(
-                host_test::runtime::disposition_name(t.write_disposition),
+                host_test::describe::disposition_name(t.write_disposition),
                 "merge",
                 "seed {id}"
             );
@@ -72,16 +70,15 @@ fn each_seed_produces_the_schema_of_its_records() {
 #[test]
 fn a_resumed_run_keeps_its_schema() {
     let api = api();
-    let uninterrupted = final_schema(&tenant(&api, &seed_config("000")));
-    let mut t = tenant(&api, &seed_config("000"));
-    let mut session = plugin().configure(&t).unwrap();
+    let uninterrupted = final_schema(&tenant(&api, &seed_config("000")), None);
+    let t = tenant(&api, &seed_config("000"));
+    let mut session = plugin().configure(&t, None).unwrap();
     let mut checkpoint = String::new();
     for _ in 0..3 {
         checkpoint = session.next_page().unwrap().unwrap().checkpoint;
     }
     drop(session);
-    t.checkpoint = Some(checkpoint);
-    let resumed = final_schema(&t);
+    let resumed = final_schema(&t, Some(&checkpoint));
     assert_eq!(resumed, uninterrupted);
 }
 
@@ -92,7 +89,7 @@ fn declared_hints_override_inference() {
     let mut config: Value = serde_json::from_str(&seed_config("000")).unwrap();
     config["resource_defaults"]["columns"] = json!({"amount": {"data_type": "decimal"}});
     config["resources"][0]["columns"] = json!([{"name": "id", "data_type": "text", "nullable": false}, {"name": "amount", "nullable": false}]);
-    let tables = final_schema(&tenant(&api, &config.to_string()));
+    let tables = final_schema(&tenant(&api, &config.to_string()), None);
     let t = &tables[0];
     let by_name = |n: &str| t.columns.iter().find(|c| c.name == n).unwrap();
     let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).take(2).collect();

@@ -1,10 +1,8 @@
 //! The five seed configs, as written, through the real component in the real host against the fixture API.
 
-mod support;
-
-use host_test::demo_api::Logged;
+use crate::support::*;
 use serde_json::json;
-use support::*;
+use testkit::demo_api::Logged;
 
 fn data_requests(log: &[Logged], path: &str) -> Vec<Logged> {
     log.iter().filter(|l| l.path == path).cloned().collect()
@@ -143,7 +141,9 @@ fn checkpoints_name_the_position_and_hold_no_secret() {
         ("001", &["demo-client-secret", "demo-token-1"]),
     ] {
         let api = api();
-        let mut session = plugin().configure(&tenant(&api, &seed_config(id))).unwrap();
+        let mut session = plugin()
+            .configure(&tenant(&api, &seed_config(id)), None)
+            .unwrap();
         let mut checkpoints = Vec::new();
         while let Some(page) = session.next_page().unwrap() {
             checkpoints.push(page.checkpoint);
@@ -186,8 +186,8 @@ fn checkpoints_name_the_position_and_hold_no_secret() {
 fn resuming_from_a_page_checkpoint_fetches_exactly_the_rest() {
     for id in ["000", "001"] {
         let api = api();
-        let mut tenant = tenant(&api, &seed_config(id));
-        let mut session = plugin().configure(&tenant).unwrap();
+        let tenant = tenant(&api, &seed_config(id));
+        let mut session = plugin().configure(&tenant, None).unwrap();
         let mut first = Vec::new();
         let mut checkpoint = String::new();
         for _ in 0..3 {
@@ -197,8 +197,7 @@ fn resuming_from_a_page_checkpoint_fetches_exactly_the_rest() {
         }
         drop(session);
         let before = api.log().len();
-        tenant.checkpoint = Some(checkpoint);
-        let (result, dir) = run(&tenant);
+        let (result, dir) = run_from(&tenant, &checkpoint);
         result.unwrap_or_else(|e| panic!("seed {id}: {e}"));
         let mut all: Vec<serde_json::Value> = String::from_utf8(first)
             .unwrap()
@@ -235,16 +234,15 @@ fn resuming_from_a_page_checkpoint_fetches_exactly_the_rest() {
 fn a_checkpoint_from_another_config_is_refused() {
     let api = api();
     let mut session = plugin()
-        .configure(&tenant(&api, &seed_config("000")))
+        .configure(&tenant(&api, &seed_config("000")), None)
         .unwrap();
     let checkpoint = session.next_page().unwrap().unwrap().checkpoint;
-    let mut other = tenant(
+    let other = tenant(
         &api,
         &seed_config("002").replace("\"limit\": 100", "\"limit\": 50"),
     );
-    other.checkpoint = Some(checkpoint);
     let error = plugin()
-        .configure(&other)
+        .configure(&other, Some(&checkpoint))
         .err()
         .expect("refused")
         .to_string();

@@ -1,21 +1,17 @@
 //! The SQLite destination: tables created and evolved from the connector's schema, write dispositions, and a
 //! page's rows committed together with its checkpoint.
 
-mod support;
-
-use host_test::demo_api::{DemoApi, DemoSpec, Fault};
-use host_test::sqlite::SqliteDb;
+use crate::support::*;
+use host_test::SqliteDb;
 use serde_json::{Value, json};
-use support::*;
+use testkit::demo_api::{DemoApi, DemoSpec, Fault};
 
 fn run_into(
     db: &std::path::Path,
     tenant: &mut host_test::Tenant,
 ) -> Result<host_test::RunSummary, host_test::RunFailure> {
     let mut dest = SqliteDb::open(db).unwrap();
-    let resume = dest.state().unwrap();
-    tenant.checkpoint = resume.as_ref().map(|s| s.checkpoint.clone());
-    plugin().run(tenant, &mut dest, resume.as_ref())
+    plugin().run(tenant, &mut dest)
 }
 
 fn query(db: &std::path::Path, sql: &str) -> Vec<Vec<Value>> {

@@ -2,16 +2,14 @@
 //! data, all at the same time against four fixture APIs, as tasks on two executor threads with the pooling
 //! allocator. Each ends with exactly its own rows, and each API only ever sees its own key.
 
-mod support;
-
-use host_test::demo_api::{DemoApi, DemoSpec};
+use crate::support::*;
+use host_test::fleet::tenant_file::{DestSpec, LoadedTenant};
 use host_test::fleet::{self, FleetOptions};
-use host_test::tenant_file::{DestSpec, LoadedTenant};
 use host_test::{Runtime, Tenant};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use support::*;
+use testkit::demo_api::{DemoApi, DemoSpec};
 
 const TENANTS: usize = 200;
 const APIS: usize = 4;

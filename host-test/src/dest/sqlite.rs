@@ -24,11 +24,11 @@
 //! table in the transaction that commits the run's end. Until then the old rows stay as they were: a failed run
 //! leaves them untouched, a resumed run goes on filling the staging table, and a fresh run starts it again.
 
-use crate::dest::{Destination, LoadRecord};
-use crate::runtime::{
+use super::RunState;
+use super::{Destination, LoadRecord};
+use crate::wit::{
     ChangeKind, DataType, Page, ResourceInfo, SchemaChange, TableSchema, WriteDisposition,
 };
-use crate::state::RunState;
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
 use std::path::Path;
@@ -300,6 +300,10 @@ impl SqliteDb {
 }
 
 impl Destination for SqliteDb {
+    fn resume_state(&self) -> std::io::Result<Option<RunState>> {
+        self.state()
+    }
+
     fn declare(&mut self, tables: &[TableSchema]) -> std::io::Result<()> {
         self.merge_keys = tables
             .iter()
@@ -433,12 +437,7 @@ impl Destination for SqliteDb {
     }
 
     fn commit(&mut self, checkpoint: &str, complete: bool) -> std::io::Result<()> {
-        let state = RunState {
-            v: crate::state::VERSION,
-            checkpoint: checkpoint.into(),
-            complete,
-            files: Default::default(),
-        };
+        let state = RunState::at(checkpoint.into(), complete);
         let text = serde_json::to_string(&state).expect("a state serialises");
         self.conn
             .execute(

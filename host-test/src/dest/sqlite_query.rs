@@ -1,8 +1,8 @@
 //! Reading a SQLite destination back: ad-hoc queries (the `sql` command), the tables a run wrote with their row
 //! counts, a table's rows as the JSON records they came from, and a plain-text rendering of a result.
 
-use crate::runtime::{DataType, TableSchema};
-use crate::sqlite::ident;
+use super::sqlite::ident;
+use crate::wit::{DataType, TableSchema};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Value, json};

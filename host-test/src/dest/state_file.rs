@@ -25,8 +25,22 @@ pub struct RunState {
     pub checkpoint: String,
     /// True once the run finished: the next run starts from this checkpoint (and appends to the files).
     pub complete: bool,
-    /// Committed length in bytes of each resource's output file, by resource name.
+    /// Committed length in bytes of each resource's output file, by resource name (JSON Lines only; other
+    /// destinations keep their rows and checkpoint together and leave it empty).
     pub files: BTreeMap<String, u64>,
+}
+
+impl RunState {
+    /// The state of a destination that keeps its rows and checkpoint together (no file lengths): resume from
+    /// `checkpoint`, or, when `complete`, start the next run from it.
+    pub fn at(checkpoint: String, complete: bool) -> Self {
+        Self {
+            v: VERSION,
+            checkpoint,
+            complete,
+            files: BTreeMap::new(),
+        }
+    }
 }
 
 /// Why the state could not be read or written.

@@ -9,7 +9,7 @@
 //!
 //! `*://*:*` allows every origin. A tenant's requests must pass both this list and the origins its config names.
 
-use crate::egress::Origin;
+use super::Origin;
 use ipnet::IpNet;
 use std::net::IpAddr;
 

@@ -3,7 +3,7 @@
 //! The host resolves names itself and connects only to the addresses it checked, so a name cannot be made to
 //! point at a private address between the check and the connection. TLS verifies the certificate against the
 //! name in the URL, also when `connect_to` sends the connection elsewhere (as curl's `--connect-to`), with the
-//! tenant's trusted roots ([`crate::tls`]).
+//! tenant's trusted roots ([`super::tls`]).
 //!
 //! Connections are HTTP/1.1 with keep-alive, pooled per run ([`ConnectionPool`]): a connection is reused only by a
 //! request whose own checked addresses include the connection's peer and whose TLS name is the one the
@@ -11,9 +11,9 @@
 //! pool only saves the connect and the handshake.
 //!
 //! A request that names no `Accept-Encoding` asks for every coding the host decodes, and a response in one of
-//! them reaches the guest decoded, without its `Content-Encoding` and `Content-Length` (see [`crate::decode`]).
+//! them reaches the guest decoded, without its `Content-Encoding` and `Content-Length` (see [`super::decode`]).
 
-use crate::decode;
+use super::decode;
 use crate::sandbox::{Refusal, Refusals};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Bytes, Frame, Incoming};
@@ -73,6 +73,7 @@ impl ResponseBudget {
         self.limit
     }
 
+    #[cfg(test)]
     /// Bytes received so far.
     pub fn used(&self) -> u64 {
         self.used.load(Ordering::Relaxed)

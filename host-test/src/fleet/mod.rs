@@ -3,14 +3,17 @@
 //! refusal, a trap, a limit) does not affect the others. Destinations write synchronously from the task; a
 //! page commit is short, and SQLite and JSON Lines files are per tenant.
 
-use crate::dest::{Destination, JsonlDir};
-use crate::runtime::{Plugin, RunError, RunFailure, RunSummary};
-use crate::sqlite::SqliteDb;
-use crate::state::RunState;
-use crate::tenant_file::{DestSpec, LoadedTenant};
+pub mod tenant_file;
+mod tenant_secrets;
+
+use crate::dest::{Destination, JsonlDir, SqliteDb};
+use crate::error::{RunError, RunFailure};
+use crate::runtime::Plugin;
+use crate::summary::RunSummary;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
+use tenant_file::{DestSpec, LoadedTenant};
 
 /// How one tenant's run went.
 #[derive(Debug)]
@@ -20,7 +23,7 @@ pub struct Report {
     /// Where its rows went.
     pub dest: String,
     /// The run's summary, or its failure with the summary up to it (a run that could not start, for want of
-    /// its plugin or destination, fails with [`RunError::Setup`] and an empty summary).
+    /// its plugin or destination, fails with its cause and an empty summary).
     pub result: Result<RunSummary, RunFailure>,
     /// Wall time, seconds.
     pub seconds: f64,
@@ -48,14 +51,6 @@ impl Report {
     /// The error, one line, if the run did not finish.
     pub fn error(&self) -> Option<String> {
         self.result.as_ref().err().map(ToString::to_string)
-    }
-}
-
-/// A run that could not start.
-fn not_started(message: String) -> RunFailure {
-    RunFailure {
-        error: RunError::Setup(message),
-        summary: Box::default(),
     }
 }
 
@@ -122,9 +117,10 @@ fn panicked(tenant: &str) -> Report {
     Report {
         tenant: tenant.to_string(),
         dest: String::new(),
-        result: Err(not_started(
-            "the host task running this tenant panicked".into(),
-        )),
+        result: Err(RunFailure {
+            error: RunError::Host("the task running this tenant panicked".into()),
+            summary: Box::default(),
+        }),
         seconds: 0.0,
     }
 }
@@ -151,13 +147,7 @@ pub async fn run_one_async(
     };
     let opened = plugin.and_then(|plugin| open_dest(&loaded.dest, &path).map(|d| (plugin, d)));
     let result = match opened {
-        Ok((plugin, (mut dest, resume))) => {
-            let mut tenant = loaded.tenant.clone();
-            tenant.checkpoint = resume.as_ref().map(|r| r.checkpoint.clone());
-            plugin
-                .run_async(&tenant, dest.as_mut(), resume.as_ref())
-                .await
-        }
+        Ok((plugin, mut dest)) => plugin.run_async(&loaded.tenant, dest.as_mut()).await,
         // The failure's own kind: a plugin that does not load or a database that does not open is the host's
         // (exit 1), as under `run --db`; only a tenant file naming no usable plugin is a setup mistake.
         Err(error) => Err(RunFailure {
@@ -173,16 +163,14 @@ pub async fn run_one_async(
     }
 }
 
-type Opened = (Box<dyn Destination + Send>, Option<RunState>);
-
 /// The directory of a tenant whose file names no destination: its name as a plain directory name, so a tenant
 /// named `../../x` still writes inside `root`.
 fn default_dir(root: &Path, tenant: &str) -> PathBuf {
     root.join(crate::dest::file_stem(tenant))
 }
 
-/// The destination at `path`, and the state to resume from (SQLite keeps its own).
-fn open_dest(spec: &DestSpec, path: &Path) -> Result<Opened, RunError> {
+/// The destination at `path` (SQLite keeps its own state to resume from).
+fn open_dest(spec: &DestSpec, path: &Path) -> Result<Box<dyn Destination + Send>, RunError> {
     let failed = |e: std::io::Error| {
         RunError::Destination(std::io::Error::new(
             e.kind(),
@@ -190,12 +178,8 @@ fn open_dest(spec: &DestSpec, path: &Path) -> Result<Opened, RunError> {
         ))
     };
     match spec {
-        DestSpec::Sqlite(_) => {
-            let db = SqliteDb::open(path).map_err(failed)?;
-            let resume = db.state().map_err(failed)?;
-            Ok((Box::new(db), resume))
-        }
-        _ => Ok((Box::new(JsonlDir::new(path)), None)),
+        DestSpec::Sqlite(_) => Ok(Box::new(SqliteDb::open(path).map_err(failed)?)),
+        _ => Ok(Box::new(JsonlDir::new(path))),
     }
 }
 

@@ -36,10 +36,11 @@
 //! platform_roots = true              # false: only the compiled-in roots and ca_file
 //! ```
 
-use crate::allow::AllowedHosts;
+pub use super::tenant_secrets::SecretsSpec;
+use crate::egress::AllowedHosts;
 use crate::egress::{EgressPolicy, Origin};
-use crate::runtime::{Limits, Tenant};
-pub use crate::tenant_secrets::SecretsSpec;
+use crate::sandbox::Limits;
+use crate::tenant::Tenant;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -239,7 +240,6 @@ fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
         limits: limits(&file.limits)?,
         name,
         config,
-        checkpoint: None,
     };
     Ok(LoadedTenant {
         tenant,
@@ -272,13 +272,16 @@ pub fn secret_names(config: &Value) -> Vec<String> {
 /// The longest time budget or grace a tenant may have: a year (a deadline further out overflows the clock).
 pub const MOST_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 
-/// Seconds as a duration, or why they are not usable: not a number, negative, infinite or over a year.
-pub fn seconds(s: f64) -> Result<Duration, String> {
+/// Seconds that are not a usable budget: not a number, negative, infinite or over a year.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("`{0:?}` is not a number of seconds from 0 to {MOST_SECONDS} (a year)")]
+pub struct BadSeconds(pub f64);
+
+/// Seconds as a duration, or why they are not usable.
+pub fn seconds(s: f64) -> Result<Duration, BadSeconds> {
     match s {
         _ if (0.0..=MOST_SECONDS).contains(&s) => Ok(Duration::from_secs_f64(s)),
-        _ => Err(format!(
-            "`{s:?}` is not a number of seconds from 0 to {MOST_SECONDS} (a year)"
-        )),
+        _ => Err(BadSeconds(s)),
     }
 }
 
@@ -308,13 +311,13 @@ fn limits(spec: &LimitsSpec) -> Result<Limits, String> {
 
 /// The TLS trust a file asks for, checked now: a CA file or client certificate that cannot be used is the tenant
 /// file's error, not every request's.
-fn tls(spec: &TlsSpec, base: &Path) -> Result<crate::tls::TlsTrust, String> {
+fn tls(spec: &TlsSpec, base: &Path) -> Result<crate::egress::TlsTrust, String> {
     let client_cert = match (&spec.client_cert, &spec.client_key) {
         (Some(cert), Some(key)) => Some((base.join(cert), base.join(key))),
         (None, None) => None,
         _ => return Err("tls: `client_cert` and `client_key` go together".into()),
     };
-    let trust = crate::tls::TlsTrust {
+    let trust = crate::egress::TlsTrust {
         platform_roots: spec.platform_roots.unwrap_or(true),
         ca_files: spec.ca_file.iter().map(|f| base.join(f)).collect(),
         client_cert,
@@ -347,7 +350,7 @@ fn egress(spec: &EgressSpec, config: &Value) -> Result<EgressPolicy, String> {
         policy.resolve.push((host.to_ascii_lowercase(), ip));
     }
     if let Some(proxy) = &spec.proxy {
-        policy.proxy = crate::proxy::ProxySettings::single(proxy, &spec.no_proxy)
+        policy.proxy = crate::egress::ProxySettings::single(proxy, &spec.no_proxy)
             .map_err(|e| format!("egress.{e}"))?;
     }
     Ok(policy)
@@ -425,7 +428,7 @@ mod tests {
         let loaded = load(&file).unwrap();
         let api = Origin::of_url("https://api.acme.example/").unwrap();
         assert_eq!(
-            loaded.tenant.egress.check(&api),
+            loaded.tenant.egress.check(&api).map_err(|d| d.to_string()),
             Err("the operator's allowed_outbound_hosts do not include it".into())
         );
         assert_eq!(loaded.dest, DestSpec::Unset);

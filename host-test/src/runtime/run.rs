@@ -3,23 +3,24 @@
 use crate::describe::describe_change;
 use crate::dest::{Destination, LoadRecord, unix_now};
 use crate::error::{RunError, RunFailure};
-use crate::runtime::{Plugin, RunSummary, Tenant, block_on};
-use crate::state::RunState;
+use crate::runtime::{Plugin, block_on};
+use crate::summary::RunSummary;
+use crate::tenant::Tenant;
 
 impl Plugin {
     /// Configure, then move every page into `dest` until the connector is done or fails. On failure the
     /// summary of what was done (rows, last checkpoint, logs) comes with the error.
     ///
-    /// `resume` is the stored state the tenant's checkpoint came from, if any: the destination drops rows
-    /// written after it. Every page is committed (records, then checkpoint); the end is committed as complete.
+    /// The run resumes from the destination's own state ([`Destination::resume_state`]): its checkpoint starts
+    /// the connector, and the destination drops rows written after it. Every page is committed (records, then
+    /// checkpoint); the end is committed as complete.
     pub async fn run_async<D: Destination + ?Sized>(
         &self,
         tenant: &Tenant,
         dest: &mut D,
-        resume: Option<&RunState>,
     ) -> Result<RunSummary, RunFailure> {
         let mut summary = RunSummary::default();
-        match self.run_into(tenant, dest, resume, &mut summary).await {
+        match self.run_into(tenant, dest, &mut summary).await {
             Ok(()) => Ok(summary),
             Err(error) => Err(RunFailure {
                 error,
@@ -33,25 +34,27 @@ impl Plugin {
         &self,
         tenant: &Tenant,
         dest: &mut dyn Destination,
-        resume: Option<&RunState>,
     ) -> Result<RunSummary, RunFailure> {
-        block_on(self.run_async(tenant, dest, resume))
+        block_on(self.run_async(tenant, dest))
     }
 
     async fn run_into<D: Destination + ?Sized>(
         &self,
         tenant: &Tenant,
         dest: &mut D,
-        resume: Option<&RunState>,
         summary: &mut RunSummary,
     ) -> Result<(), RunError> {
         // Before configure, so the store's deadlines (epoch, requests) fall after this clock's.
         let started = std::time::Instant::now();
         let started_at = unix_now();
-        let mut session = self.configure_async(tenant).await?;
+        let resume = dest.resume_state()?;
+        let resumed_from = resume.as_ref().map(|r| r.checkpoint.clone());
+        let mut session = self
+            .configure_async(tenant, resumed_from.as_deref())
+            .await?;
         let declared = session.schema_async().await?;
         dest.declare(&declared)?;
-        dest.begin(&session.resources, resume)?;
+        dest.begin(&session.resources, resume.as_ref())?;
         summary.rows = session
             .resources
             .iter()
@@ -99,10 +102,7 @@ impl Plugin {
                 }
                 Ok(None) => {
                     // The end of the run: the last checkpoint again, marked complete.
-                    let last = summary
-                        .last_checkpoint
-                        .clone()
-                        .or_else(|| tenant.checkpoint.clone());
+                    let last = summary.last_checkpoint.clone().or(resumed_from);
                     break match last {
                         Some(cp) => dest.commit(&cp, true).map_err(RunError::from),
                         None => Ok(()),

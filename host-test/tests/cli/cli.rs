@@ -1,11 +1,9 @@
 //! The `host-test` command line, run as a process: `run`, `schema` and `seed-config`.
 
-mod cli_support;
-
-use cli_support::*;
-use host_test::demo_api::{DemoApi, DemoSpec};
+use crate::cli_support::*;
 use std::path::Path;
 use std::process::{Command, Output};
+use testkit::demo_api::{DemoApi, DemoSpec};
 
 /// `host-test run` of seed 003 against `api` with `secrets`, into `out`.
 fn run_seed_003(api: &DemoApi, dir: &Path, secrets: &Path, out: &Path) -> Output {
@@ -40,11 +38,7 @@ fn run_writes_one_jsonl_file_per_resource() {
     let out_dir = dir.path().join("out");
     let out = run_seed_003(&api, dir.path(), &secrets, &out_dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(stdout.contains("customer_usage: 1050 rows"), "{stdout}");
     assert!(stdout.contains("wallets: 317 rows"), "{stdout}");
     for (name, rows) in [("customer_usage", 1050), ("wallets", 317)] {
@@ -62,11 +56,7 @@ fn an_empty_resource_gets_an_empty_file() {
     let (_, secrets) = files(&api, dir.path());
     let out_dir = dir.path().join("out");
     let out = run_seed_003(&api, dir.path(), &secrets, &out_dir);
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(
         std::fs::read_to_string(out_dir.join("wallets.jsonl")).unwrap(),
         ""
@@ -133,11 +123,7 @@ fn schema_prints_declared_hints_and_invalid_configs_list_every_problem() {
         "--secrets",
         secrets.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(schema[0]["table_name"], "resource_name");
     assert_eq!(schema[0]["primary_key"], serde_json::json!(["id"]));
@@ -203,11 +189,7 @@ fn a_plain_run_reaches_loopback_unless_blocked() {
     };
     let plain = args(&[]);
     let out = host(&plain.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("wallets: 317 rows"));
     let blocked = args(&["--block-internal"]);
     let out = host(&blocked.iter().map(String::as_str).collect::<Vec<_>>());
@@ -265,11 +247,7 @@ fn tenant_files_run_one_by_one_or_all_at_once() {
         assert_eq!(bad.status.code(), Some(2), "{flag:?}");
         assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a number of seconds"));
     }
-    assert!(
-        one.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&one.stderr)
-    );
+    assert_ok(&one);
     assert!(
         stdout
             .lines()
@@ -319,11 +297,7 @@ fn tenant_files_run_one_by_one_or_all_at_once() {
     std::fs::write(plugins.join("junk.wasm"), b"junk").unwrap();
     let list = host(&["plugins", "list", plugins.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&list.stdout);
-    assert!(
-        list.status.success(),
-        "{}",
-        String::from_utf8_lossy(&list.stderr)
-    );
+    assert_ok(&list);
     assert!(
         line_of(&stdout, "rest-api-source").contains("loaded; imports"),
         "{stdout}"
@@ -354,18 +328,10 @@ fn state_show_and_reset_on_a_sqlite_run() {
     let db = dir.path().join("out.db");
     let db_arg = db.to_str().unwrap();
     let run = run_seed_003_into(&api, dir.path(), &secrets, &["--sqlite", db_arg]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_ok(&run);
     let show = host(&["state", "show", "--sqlite", db_arg]);
     let stdout = String::from_utf8_lossy(&show.stdout);
-    assert!(
-        show.status.success(),
-        "{}",
-        String::from_utf8_lossy(&show.stderr)
-    );
+    assert_ok(&show);
     assert!(stdout.contains("state: complete"), "{stdout}");
     assert!(stdout.contains("checkpoint: {"), "{stdout}");
     assert!(!stdout.contains("demo-api-key"), "no secret in {stdout}");
@@ -405,11 +371,7 @@ fn sqlite_is_the_default_destination() {
         ])
         .output()
         .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_ok(&run);
     let db = rusqlite::Connection::open(dir.path().join("rest-source.db")).unwrap();
     let rows: i64 = db
         .query_row("SELECT count(*) FROM customer_usage", [], |r| r.get(0))
@@ -437,11 +399,7 @@ fn a_paginator_guess_is_a_warning_in_the_summary() {
         &["--secrets", secrets.to_str().unwrap()],
     ));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let warnings: Vec<&str> = stdout
         .lines()
         .filter(|l| l.starts_with("warning: "))

@@ -1,23 +1,11 @@
 //! The command line's tools around a run: `demo` into SQLite, `sql`, `check` and `check --connect`.
 
-mod cli_support;
-
-use cli_support::*;
-use host_test::demo_api::{DemoApi, DemoSpec};
+use crate::cli_support::*;
 use std::process::Output;
+use testkit::demo_api::{DemoApi, DemoSpec};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn assert_ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}\n{}\n{}",
-        out.status.code(),
-        stdout(out),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The demo, as the README runs it (stdout not a terminal): every seed into its own database, every table
@@ -237,7 +225,7 @@ fn exit_codes_say_what_kind_of_failure_it_was() {
 #[test]
 fn retries_are_logged_and_counted_and_rust_log_filters() {
     let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
-    api.inject(host_test::demo_api::Fault::status(
+    api.inject(testkit::demo_api::Fault::status(
         "/v1/customer_usage",
         1,
         Some(2),
@@ -260,7 +248,7 @@ fn retries_are_logged_and_counted_and_rust_log_filters() {
     let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
     let quiet = tempfile::tempdir().unwrap();
     let (_, secrets) = files(&api, quiet.path());
-    api.inject(host_test::demo_api::Fault::status(
+    api.inject(testkit::demo_api::Fault::status(
         "/v1/customer_usage",
         3,
         Some(1),

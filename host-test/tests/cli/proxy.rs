@@ -3,14 +3,12 @@
 //! `no_proxy` goes direct; and a tenant file's proxy does not widen egress: an API the policy refuses is
 //! refused before the proxy hears of it.
 
-mod cli_support;
-
-use cli_support::tls_server::*;
-use cli_support::*;
-use host_test::demo_api::{DemoApi, DemoSpec};
+use crate::cli_support::tls_server::*;
+use crate::cli_support::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
+use testkit::demo_api::{DemoApi, DemoSpec};
 
 /// A forward proxy on loopback: one request (or one tunnel) per connection. It logs each request line and its
 /// `Proxy-Authorization`.
@@ -124,11 +122,7 @@ fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
     let run_with = |env: &[(&str, &str)]| {
         let trust = ["--cacert", ca_file.to_str().unwrap()];
         let output = host_env(&run_args(&config, &out, &connect, &trust), env);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert_ok(&output);
     };
     run_with(&[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "")]);
     assert_eq!(
@@ -174,11 +168,7 @@ fn plain_http_goes_to_the_proxy_in_absolute_form() {
     );
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
     let output = host_env(&all, &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "")]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_ok(&output);
     let rows = std::fs::read_to_string(out.join("wallets.jsonl")).unwrap();
     assert_eq!(rows.lines().count(), 317);
     let log = proxy.log.lock().unwrap().clone();

@@ -3,10 +3,8 @@
 //! are refused with their reason in the error line; `--connect-to` verifies and sends SNI for the config's host
 //! name; a server that asks for a client certificate gets one from `--cert`/`--key` or `client_cert`.
 
-mod cli_support;
-
-use cli_support::tls_server::*;
-use cli_support::*;
+use crate::cli_support::tls_server::*;
+use crate::cli_support::*;
 use rcgen::{CertificateParams, IsCa, KeyPair};
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! black-box cases run against the real component: posts paged five at a time, comments, details, status codes,
 //! auth and bodies. Behaviour and data match the mock (facts from dlt's suite; the code is this project's).
 
-use super::demo_api::{Answer, Body, Logged};
+use super::{Answer, Body, Logged};
 use serde_json::{Value, json};
 
 /// The base URL dlt's mock serves (configs use it; the host maps it to the fixture).

@@ -9,6 +9,8 @@
 //! Rows are generated from the resource name and index, so [`DemoApi::rows`] is the truth a run must reproduce.
 //! Every request is logged; [`Fault`] rules make chosen requests fail.
 
+mod dlt_mock;
+
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -431,7 +433,7 @@ pub enum Routes {
     /// The seed-shaped API (api_key + offset, oauth2 + cursor).
     #[default]
     Seeds,
-    /// dlt's test mock API (see [`crate::dlt_mock`]).
+    /// dlt's test mock API (see [`dlt_mock`]).
     Dlt,
 }
 
@@ -469,7 +471,7 @@ fn body_text(body: &Body) -> String {
 
 fn answer(shared: &Shared, req: &Logged) -> Answer {
     if shared.spec.routes == Routes::Dlt {
-        return crate::dlt_mock::answer(req).unwrap_or((
+        return dlt_mock::answer(req).unwrap_or((
             404,
             Body::Json(json!({"error": "not found"})),
             vec![],

@@ -4,15 +4,15 @@
 
 pub mod server;
 
-use host_test::demo_api::{DemoApi, DemoSpec};
-use host_test::dest::JsonlDir;
-use host_test::egress::{EgressPolicy, Origin};
-use host_test::runtime::Limits;
-use host_test::secrets::SecretStore;
-use host_test::{Plugin, RunFailure, RunSummary, Runtime, Tenant};
+use host_test::wit::{Page, ResourceInfo};
+use host_test::{
+    Destination, EgressPolicy, JsonlDir, Limits, Origin, Plugin, RunFailure, RunState, RunSummary,
+    Runtime, SecretStore, Tenant,
+};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use testkit::demo_api::{DemoApi, DemoSpec};
 
 /// The host runtime (one engine) of this test binary. Compiled components are cached under cargo's
 /// temporary directory for tests, so each component is compiled once for all the test binaries.
@@ -27,7 +27,7 @@ pub fn runtime() -> &'static Arc<Runtime> {
 /// The component's file, built with the `component` profile once per test binary.
 pub fn component() -> &'static Path {
     static PATH: OnceLock<std::path::PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| host_test::build::build_component().expect("the component builds"))
+    PATH.get_or_init(|| testkit::component::build_component().expect("the component builds"))
 }
 
 /// The component, loaded once per test binary.
@@ -41,7 +41,7 @@ pub fn hostile_wasm() -> &'static Path {
     static PATH: OnceLock<std::path::PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("host-test/tests/hostile");
-        host_test::build::build_guest(&dir, "hostile_connector")
+        testkit::component::build_guest(&dir, "hostile_connector")
             .unwrap_or_else(|e| panic!("the hostile connector builds: {e}"))
     })
 }
@@ -68,7 +68,7 @@ pub fn seed_config(id: &str) -> String {
         .into_iter()
         .find(|(i, _)| i == id)
         .expect("the seed exists");
-    host_test::seed::config_json(&doc).expect("the seed's config converts")
+    testkit::seed::config_json(&doc).expect("the seed's config converts")
 }
 
 /// A demo API with the default resources.
@@ -97,15 +97,62 @@ pub fn tenant_at(url: &str, config: &str) -> Tenant {
         secrets: SecretStore::from_pairs(std::iter::empty::<(&str, &str)>()),
         egress,
         limits: Limits::default(),
-        checkpoint: None,
     }
 }
 
 /// Run a tenant into a fresh directory; the summary (or error) and the rows written per file.
 pub fn run(tenant: &Tenant) -> (Result<RunSummary, RunFailure>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let result = plugin().run(tenant, &mut JsonlDir::new(dir.path()), None);
+    let result = plugin().run(tenant, &mut JsonlDir::new(dir.path()));
     (result, dir)
+}
+
+/// [`run`], which must succeed: the summary and the directory (a failure panics with its message).
+pub fn run_ok(tenant: &Tenant) -> (RunSummary, tempfile::TempDir) {
+    let (result, dir) = run(tenant);
+    (result.unwrap_or_else(|e| panic!("{e}")), dir)
+}
+
+/// Run a tenant into a fresh directory, resuming from `checkpoint` (one a page came with), as a platform that
+/// keeps checkpoints itself would.
+pub fn run_from(
+    tenant: &Tenant,
+    checkpoint: &str,
+) -> (Result<RunSummary, RunFailure>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dest = ResumeFrom {
+        inner: JsonlDir::new(dir.path()),
+        state: RunState::at(checkpoint.to_string(), false),
+    };
+    (plugin().run(tenant, &mut dest), dir)
+}
+
+/// JSON Lines that resume from a given state instead of a state file.
+struct ResumeFrom {
+    inner: JsonlDir,
+    state: RunState,
+}
+
+impl Destination for ResumeFrom {
+    fn resume_state(&self) -> std::io::Result<Option<RunState>> {
+        Ok(Some(self.state.clone()))
+    }
+    fn begin(
+        &mut self,
+        resources: &[ResourceInfo],
+        resume: Option<&RunState>,
+    ) -> std::io::Result<()> {
+        self.inner.begin(resources, resume)
+    }
+    fn write_page(&mut self, page: &Page) -> std::io::Result<()> {
+        self.inner.write_page(page)
+    }
+    fn commit(&mut self, checkpoint: &str, complete: bool) -> std::io::Result<()> {
+        self.inner.commit(checkpoint, complete)
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.inner.finish()
+    }
 }
 
 /// The records of `<dir>/<resource>.jsonl`.
@@ -120,7 +167,7 @@ pub fn rows(dir: &Path, resource: &str) -> Vec<Value> {
 /// dlt's test mock API (`tests/sources/rest_api/conftest.py`) on loopback.
 pub fn dlt_api() -> DemoApi {
     let spec = DemoSpec {
-        routes: host_test::demo_api::Routes::Dlt,
+        routes: testkit::demo_api::Routes::Dlt,
         ..DemoSpec::default()
     };
     DemoApi::start(spec, 0).expect("the fixture API starts")
@@ -133,7 +180,14 @@ pub struct Outcome {
     /// Rows per resource file (missing files read as no rows).
     pub rows: std::collections::BTreeMap<String, Vec<Value>>,
     /// The requests the mock received.
-    pub log: Vec<host_test::demo_api::Logged>,
+    pub log: Vec<testkit::demo_api::Logged>,
+}
+
+impl Outcome {
+    /// The summary of a run that must have succeeded (a failure panics with its message).
+    pub fn ok(&self) -> &RunSummary {
+        self.result.as_ref().unwrap_or_else(|e| panic!("{e}"))
+    }
 }
 
 /// Run `config` (a dlt config as JSON) against dlt's mock with `secrets`.

@@ -1,27 +1,14 @@
 //! `host-test`: the reference runner for the REST API source component.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use host_test::build::build_component;
-use host_test::demo_api::{DemoApi, DemoSpec};
-use host_test::dest::JsonlDir;
-use host_test::egress::{EgressPolicy, Origin};
-use host_test::runtime::Limits;
-use host_test::secrets::SecretStore;
-use host_test::sqlite::SqliteDb;
-use host_test::state::StateFile;
-use host_test::{
-    FailureKind, Plugin, RunError, RunFailure, RunSummary, Runtime, Tenant, default_plugin_path,
-    seed,
-};
+use commands::{check, demo, inspect, run, tenant};
+use host_test::{FailureKind, RunError, RunFailure};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use testkit::seed;
 
-mod check_cmd;
-mod demo_cmd;
-mod inspect_cmd;
+mod commands;
 mod progress;
-mod tenant_cmd;
 
 /// Where `run` writes when no destination is given.
 const DEFAULT_DB: &str = "rest-source.db";
@@ -266,7 +253,7 @@ fn seconds(text: &str) -> Result<std::time::Duration, String> {
     let s: f64 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a number"))?;
-    host_test::tenant_file::seconds(s)
+    host_test::fleet::tenant_file::seconds(s).map_err(|e| e.to_string())
 }
 
 /// The documented exit code for an error (see `--help`).
@@ -295,20 +282,18 @@ fn real_main(cli: Cli) -> Result<()> {
             tenant: Some(file),
             plugins,
             ..
-        } => tenant_cmd::run_tenant(&file, plugins.as_deref()),
-        Command::RunAll { dir, plugins, out } => {
-            tenant_cmd::run_all(&dir, plugins.as_deref(), &out)
-        }
+        } => tenant::run_tenant(&file, plugins.as_deref()),
+        Command::RunAll { dir, plugins, out } => tenant::run_all(&dir, plugins.as_deref(), &out),
         Command::Plugins {
             command: PluginsCommand::List { dir },
-        } => tenant_cmd::list_plugins(&dir),
-        Command::State { command } => inspect_cmd::state_cmd(command),
-        Command::Check { common, connect } => check_cmd::check(&common, connect),
+        } => tenant::list_plugins(&dir),
+        Command::State { command } => inspect::state_cmd(command),
+        Command::Check { common, connect } => check::check(&common, connect),
         Command::Sql {
             db,
             statement,
             json,
-        } => inspect_cmd::sql(&db, &statement, json),
+        } => inspect::sql(&db, &statement, json),
         Command::Run {
             common,
             out,
@@ -316,17 +301,17 @@ fn real_main(cli: Cli) -> Result<()> {
             state,
             ..
         } => match (out, sqlite) {
-            (_, Some(db)) => run_sqlite(&common, &db),
-            (Some(out), None) => run(&common, &out, state.as_deref()),
-            (None, None) => run_sqlite(&common, Path::new(DEFAULT_DB)),
+            (_, Some(db)) => run::into_sqlite(&common, &db),
+            (Some(out), None) => run::into_jsonl(&common, &out, state.as_deref()),
+            (None, None) => run::into_sqlite(&common, Path::new(DEFAULT_DB)),
         },
         Command::Schema {
             common,
             state,
             json,
-        } => inspect_cmd::schema(&common, state.as_deref(), json),
-        Command::Demo { plugin, rows, dir } => demo_cmd::demo(plugin, rows, &dir),
-        Command::DemoApi { port, rows, gzip } => serve(port, rows, gzip),
+        } => inspect::schema(&common, state.as_deref(), json),
+        Command::Demo { plugin, rows, dir } => demo::demo(plugin, rows, &dir),
+        Command::DemoApi { port, rows, gzip } => demo::serve(port, rows, gzip),
         Command::ConfigSchema => {
             print!("{}", host_test::config_schema::json_schema());
             Ok(())
@@ -340,185 +325,5 @@ fn real_main(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-    }
-}
-
-/// The component `path` names, or this workspace's (built on first use).
-pub(crate) fn plugin_file(path: Option<&Path>) -> Result<PathBuf> {
-    Ok(match path {
-        Some(p) => p.to_path_buf(),
-        None if default_plugin_path().exists() => default_plugin_path(),
-        None => {
-            eprintln!("building the component (first run) ...");
-            build_component()
-                .context("no --plugin given and the default component could not be built")?
-        }
-    })
-}
-
-fn load_plugin(path: Option<&Path>) -> Result<Plugin> {
-    let path = plugin_file(path)?;
-    if !path.exists() {
-        bail!("no component at {}", path.display());
-    }
-    // Compiled components are cached beside the plugin file, so later runs skip compiling it.
-    let cache = path.parent().unwrap_or(Path::new(".")).join(".precompiled");
-    let runtime = Runtime::new()
-        .map_err(|e| anyhow::anyhow!("{e:#}"))?
-        .with_cache(&cache);
-    Ok(runtime.load(&path)?)
-}
-
-fn tenant(common: &Common) -> Result<Tenant> {
-    let path = common
-        .config
-        .as_ref()
-        .context("--config is required (or --tenant with `run`)")?;
-    let config = std::fs::read_to_string(path)
-        .with_context(|| format!("reading config {}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&config)
-        .map_err(|e| ConfigError(format!("config {} is not valid JSON: {e}", path.display())))?;
-    let secrets = match &common.secrets {
-        Some(path) => SecretStore::from_file(path)?,
-        None => SecretStore::default(),
-    };
-    let mut egress = EgressPolicy::from_config(&value);
-    egress.allow_internal = !common.block_internal;
-    for mapping in &common.connect_to {
-        let (from, to) = mapping
-            .split_once('=')
-            .context("--connect-to takes FROM=TO")?;
-        let origin = |s: &str| {
-            Origin::of_url(s).with_context(|| format!("--connect-to: `{s}` is not an absolute URL"))
-        };
-        egress.map(origin(from)?, origin(to)?);
-    }
-    egress.tls = host_test::tls::TlsTrust {
-        ca_files: common.cacert.clone(),
-        client_cert: common.cert.clone().zip(common.key.clone()),
-        ..Default::default()
-    };
-    egress.tls.client_config()?;
-    // As `requests` does: http_proxy, https_proxy, all_proxy and no_proxy from the environment.
-    egress.proxy = host_test::proxy::ProxySettings::from_env()?;
-    Ok(Tenant {
-        name: "cli".into(),
-        config,
-        secrets,
-        egress,
-        limits: Limits {
-            time_budget: common.time_budget,
-            grace: common.grace,
-            max_requests: common.max_requests,
-            memory_bytes: common.memory_mib.saturating_mul(1024 * 1024),
-            ..Limits::default()
-        },
-        checkpoint: None,
-    })
-}
-
-fn run(common: &Common, out: &Path, state: Option<&Path>) -> Result<()> {
-    let plugin = load_plugin(common.plugin.as_deref())?;
-    let mut tenant = tenant(common)?;
-    let mut dest = JsonlDir::new(out);
-    let mut resume = None;
-    if let Some(path) = state {
-        let file = StateFile::new(path);
-        resume = file.load()?;
-        if let Some(stored) = &resume {
-            say_resuming(stored.complete, path);
-            tenant.checkpoint = Some(stored.checkpoint.clone());
-        }
-        dest = dest.with_state(file);
-    }
-    run_with_progress(&plugin, &tenant, &mut dest, resume.as_ref(), |name| {
-        JsonlDir::file_for(out, name).display().to_string()
-    })
-}
-
-/// Run into `dest` with a progress line, then print where each resource's rows went (`place`) and the totals.
-fn run_with_progress(
-    plugin: &Plugin,
-    tenant: &Tenant,
-    dest: &mut dyn host_test::dest::Destination,
-    resume: Option<&host_test::state::RunState>,
-    place: impl Fn(&str) -> String,
-) -> Result<()> {
-    let started = Instant::now();
-    let summary = plugin.run(tenant, &mut progress::Progress::new(dest), resume)?;
-    for (name, rows) in &summary.rows {
-        println!("{name}: {rows} rows -> {}", place(name));
-    }
-    print_totals(&summary, started);
-    Ok(())
-}
-
-fn say_resuming(complete: bool, place: &Path) {
-    let what = if complete {
-        "starting the next run after"
-    } else {
-        "resuming"
-    };
-    eprintln!("{what} the state in {}", place.display());
-}
-
-/// The run's last line: rows, pages, retries, time.
-fn print_totals(summary: &RunSummary, started: Instant) {
-    let total: u64 = summary.rows.iter().map(|(_, n)| n).sum();
-    let retries = summary
-        .logs
-        .iter()
-        .filter(|l| l.message.contains("; retrying in "))
-        .count();
-    println!(
-        "{total} rows in {} pages, {retries} retries, {:.2} s, guest memory peak {:.1} MiB",
-        summary.pages,
-        started.elapsed().as_secs_f64(),
-        summary.guest_memory_peak as f64 / (1 << 20) as f64
-    );
-    // The connector's warnings other than retries (a paginator guessed, a redirect followed), once each.
-    let mut warnings: Vec<&str> = Vec::new();
-    for line in summary.logs.iter().filter(|l| l.level == "warn") {
-        if !line.message.contains("; retrying in ") && !warnings.contains(&line.message.as_str()) {
-            warnings.push(&line.message);
-        }
-    }
-    for warning in warnings {
-        println!("warning: {warning}");
-    }
-}
-
-fn run_sqlite(common: &Common, db: &Path) -> Result<()> {
-    let plugin = load_plugin(common.plugin.as_deref())?;
-    let mut tenant = tenant(common)?;
-    let mut dest = SqliteDb::open(db).with_context(|| format!("opening {}", db.display()))?;
-    let resume = dest.state()?;
-    if let Some(stored) = &resume {
-        say_resuming(stored.complete, db);
-        tenant.checkpoint = Some(stored.checkpoint.clone());
-    }
-    run_with_progress(&plugin, &tenant, &mut dest, resume.as_ref(), |_| {
-        format!("{} table", db.display())
-    })
-}
-
-fn serve(port: u16, rows: usize, gzip: bool) -> Result<()> {
-    let mut spec = DemoSpec {
-        gzip,
-        ..DemoSpec::default()
-    };
-    spec.resources.insert("resource".into(), rows);
-    let api = DemoApi::start(spec, port)?;
-    println!(
-        "demo API on {}; secrets for it: {}",
-        api.url(),
-        api.spec().secrets_json()
-    );
-    println!(
-        "try: host-test run --config cfg.json --secrets secrets.json --out out --connect-to https://api.example.com={}",
-        api.url()
-    );
-    loop {
-        std::thread::park();
     }
 }

@@ -2,9 +2,8 @@
 //! current wait), plain lines every few seconds otherwise, and log lines (`tracing`, filtered by `RUST_LOG`) that
 //! never tear the progress line.
 
-use host_test::dest::{Destination, LoadRecord};
-use host_test::runtime::{Page, ResourceInfo, TableSchema};
-use host_test::state::RunState;
+use host_test::wit::{Page, ResourceInfo, TableSchema};
+use host_test::{Destination, LoadRecord, RunState};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -141,6 +140,10 @@ impl Drop for Progress<'_> {
 impl Destination for Progress<'_> {
     fn declare(&mut self, tables: &[TableSchema]) -> std::io::Result<()> {
         self.inner.declare(tables)
+    }
+
+    fn resume_state(&self) -> std::io::Result<Option<RunState>> {
+        self.inner.resume_state()
     }
 
     fn begin(

@@ -4,16 +4,16 @@
 
 pub mod tls_server;
 
-use host_test::demo_api::DemoApi;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use testkit::demo_api::DemoApi;
 
 /// The component this workspace builds, its compiled form cached where the CLI looks for it.
 pub fn component() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let path = host_test::build::build_component().expect("the component builds");
+        let path = testkit::component::build_component().expect("the component builds");
         // Warm the compiled-component cache the CLI uses, so the processes below do not each compile it.
         let cache = path.parent().unwrap().join(".precompiled");
         host_test::Runtime::new()
@@ -114,4 +114,15 @@ pub fn files(api: &DemoApi, dir: &Path) -> (PathBuf, PathBuf) {
     let secrets = dir.join("secrets.json");
     std::fs::write(&secrets, api.spec().secrets_json()).unwrap();
     (config, secrets)
+}
+
+/// Assert that the host exited with success, showing its exit code, stdout and stderr when not.
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

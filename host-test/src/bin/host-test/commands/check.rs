@@ -1,11 +1,12 @@
 //! `host-test check`: validate a config and its secrets without sending a data request, or, with `--connect`,
 //! fetch one page of every resource and store nothing.
 
-use crate::{Common, load_plugin, tenant};
+use super::{load_plugin, tenant};
+use crate::Common;
 use anyhow::Result;
 use host_test::RunError;
-use host_test::runtime::disposition_name;
-use host_test::tenant_file::secret_names;
+use host_test::describe::disposition_name;
+use host_test::fleet::tenant_file::secret_names;
 use serde_json::{Map, Value, json};
 
 /// The most requests a `--connect` check sends per resource (a token request and a child's first parent
@@ -30,7 +31,7 @@ pub fn check(common: &Common, connect: bool) -> Result<()> {
         );
     }
     // configure validates the whole config and resolves every secret; it sends no request.
-    let mut session = plugin.configure(&tenant)?;
+    let mut session = plugin.configure(&tenant, None)?;
     let tables = session.schema()?;
     println!("config: valid, {} resources", session.resources.len());
     for t in &tables {
@@ -66,7 +67,6 @@ pub fn check(common: &Common, connect: bool) -> Result<()> {
     }
     drop(session);
     tenant.config = one_page_config(&config).to_string();
-    tenant.checkpoint = None;
     tenant.limits.max_requests = Some(REQUESTS_PER_RESOURCE * tables.len().max(1) as u64);
     connect_check(&plugin, &tenant, &tables)
 }
@@ -75,14 +75,14 @@ pub fn check(common: &Common, connect: bool) -> Result<()> {
 fn connect_check(
     plugin: &host_test::Plugin,
     tenant: &host_test::Tenant,
-    tables: &[host_test::runtime::TableSchema],
+    tables: &[host_test::wit::TableSchema],
 ) -> Result<()> {
     let mut seen: Vec<(String, Option<u32>)> = tables
         .iter()
         .filter(|t| t.selected)
         .map(|t| (t.resource.clone(), None))
         .collect();
-    let mut session = plugin.configure(tenant)?;
+    let mut session = plugin.configure(tenant, None)?;
     let ended = loop {
         if seen.iter().all(|(_, n)| n.is_some()) {
             break Ok(());

@@ -1,26 +1,42 @@
 //! `host-test demo`: the demo API on loopback, the five seed configs run against it as written, each into a SQLite
 //! database, every table checked against the API's rows, and what landed shown with how to query it.
 
-use crate::inspect_cmd::print_schema;
-use crate::load_plugin;
+use super::inspect::print_schema;
+use super::load_plugin;
 use anyhow::{Context, Result, bail};
-use host_test::demo_api::{DemoApi, DemoSpec};
-use host_test::egress::{EgressPolicy, Origin};
-use host_test::runtime::TableSchema;
-use host_test::secrets::SecretStore;
-use host_test::sqlite::SqliteDb;
+use host_test::SecretStore;
+use host_test::SqliteDb;
 use host_test::sqlite_query::{self, open_read_only, render};
-use host_test::{Plugin, Tenant, seed};
+use host_test::wit::TableSchema;
+use host_test::{EgressPolicy, Origin};
+use host_test::{Plugin, Tenant};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use testkit::demo_api::{DemoApi, DemoSpec};
+use testkit::seed;
 
 /// The seed documents the project started from, embedded so the demo needs nothing else.
 const SEEDS: [(&str, &str); 5] = [
-    ("000", include_str!("../../seeds/000_d0cafc2d376f2708.txt")),
-    ("001", include_str!("../../seeds/001_83c6850a21edb35c.txt")),
-    ("002", include_str!("../../seeds/002_31675668ca6b169b.txt")),
-    ("003", include_str!("../../seeds/003_6673f0883176f87d.txt")),
-    ("004", include_str!("../../seeds/004_b10a0b374197c601.txt")),
+    (
+        "000",
+        include_str!("../../../../../seeds/000_d0cafc2d376f2708.txt"),
+    ),
+    (
+        "001",
+        include_str!("../../../../../seeds/001_83c6850a21edb35c.txt"),
+    ),
+    (
+        "002",
+        include_str!("../../../../../seeds/002_31675668ca6b169b.txt"),
+    ),
+    (
+        "003",
+        include_str!("../../../../../seeds/003_6673f0883176f87d.txt"),
+    ),
+    (
+        "004",
+        include_str!("../../../../../seeds/004_b10a0b374197c601.txt"),
+    ),
 ];
 
 /// The seed whose database the demo shows in detail (two resources).
@@ -115,7 +131,7 @@ fn run_seed(
         local,
     );
     let secrets = SecretStore::from_json(&api.spec().secrets_json()).map_err(anyhow::Error::msg)?;
-    let mut tenant = Tenant {
+    let tenant = Tenant {
         name: format!("seed-{id}"),
         config,
         secrets,
@@ -132,12 +148,13 @@ fn run_seed(
     let mut dest = SqliteDb::open(&db).with_context(|| format!("opening {}", db.display()))?;
     let started = Instant::now();
     let summary = plugin
-        .run(&tenant, &mut dest, None)
+        .run(&tenant, &mut dest)
         .with_context(|| format!("seed {id}"))?;
     let seconds = started.elapsed().as_secs_f64();
     // The schema the run ended with: the declared one plus what its pages inferred.
-    tenant.checkpoint = summary.last_checkpoint.clone();
-    let tables = plugin.configure(&tenant)?.schema()?;
+    let tables = plugin
+        .configure(&tenant, summary.last_checkpoint.as_deref())?
+        .schema()?;
     let tables = tables.into_iter().filter(|t| t.selected).collect();
     Ok(SeedRun {
         id,
@@ -207,4 +224,26 @@ fn without_nulls(rows: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
             other => other,
         })
         .collect()
+}
+
+/// `demo-api`: serve the demo API on 127.0.0.1 until interrupted.
+pub(crate) fn serve(port: u16, rows: usize, gzip: bool) -> Result<()> {
+    let mut spec = DemoSpec {
+        gzip,
+        ..DemoSpec::default()
+    };
+    spec.resources.insert("resource".into(), rows);
+    let api = DemoApi::start(spec, port)?;
+    println!(
+        "demo API on {}; secrets for it: {}",
+        api.url(),
+        api.spec().secrets_json()
+    );
+    println!(
+        "try: host-test run --config cfg.json --secrets secrets.json --out out --connect-to https://api.example.com={}",
+        api.url()
+    );
+    loop {
+        std::thread::park();
+    }
 }

@@ -1,28 +1,29 @@
 //! Commands that look at a config or a destination without running anything: `schema`, `state`, `sql`.
 
-use crate::{Common, StateCommand, load_plugin, tenant};
+use super::{load_plugin, tenant};
+use crate::{Common, StateCommand};
 use anyhow::{Context, Result, bail};
-use host_test::runtime::{
-    TableSchema, data_type_name, describe_schema, disposition_name, source_name,
-};
-use host_test::sqlite::SqliteDb;
+use host_test::SqliteDb;
+use host_test::StateFile;
+use host_test::describe::{data_type_name, describe_schema, disposition_name, source_name};
 use host_test::sqlite_query::{self, open_read_only, render};
-use host_test::state::StateFile;
+use host_test::wit::TableSchema;
 use std::path::Path;
 
 /// `schema`: validate the config (no request is sent) and print the declared schema, or what a state's run
 /// inferred.
 pub fn schema(common: &Common, state: Option<&Path>, json: bool) -> Result<()> {
     let plugin = load_plugin(common.plugin.as_deref())?;
-    let mut tenant = tenant(common)?;
+    let tenant = tenant(common)?;
+    let mut checkpoint = None;
     if let Some(path) = state {
         let stored = StateFile::new(path)
             .load()?
             .with_context(|| format!("no state in {}", path.display()))?;
-        tenant.checkpoint = Some(stored.checkpoint);
+        checkpoint = Some(stored.checkpoint);
     }
     // configure sends no request: the schema is the declared one plus what the state's run inferred.
-    let mut session = plugin.configure(&tenant)?;
+    let mut session = plugin.configure(&tenant, checkpoint.as_deref())?;
     let tables = session.schema()?;
     if json {
         println!(

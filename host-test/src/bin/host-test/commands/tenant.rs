@@ -1,10 +1,10 @@
 //! The tenant commands of the CLI: `run --tenant`, `run-all`, `plugins list`.
 
 use anyhow::{Context, Result, bail};
+use host_test::PluginDir;
 use host_test::RunError;
+use host_test::fleet::tenant_file::{self, LoadedTenant};
 use host_test::fleet::{self, FleetOptions, Report};
-use host_test::plugins::PluginDir;
-use host_test::tenant_file::{self, LoadedTenant};
 use host_test::{Plugin, Runtime};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,16 +24,12 @@ impl Plugins {
     fn open(dir: Option<&Path>) -> Result<Self> {
         let cache = match dir {
             Some(d) => d.join(".precompiled"),
-            None => crate::plugin_file(None)?
+            None => super::plugin_file(None)?
                 .parent()
                 .unwrap_or(Path::new("."))
                 .join(".precompiled"),
         };
-        let runtime = Arc::new(
-            Runtime::pooled(SLOTS)
-                .map_err(|e| anyhow::anyhow!("{e:#}"))?
-                .with_cache(&cache),
-        );
+        let runtime = Arc::new(Runtime::pooled(SLOTS)?.with_cache(&cache));
         let dir = match dir {
             Some(d) => Some(PluginDir::open(runtime.clone(), d)?),
             None => None,
@@ -50,17 +46,12 @@ impl Plugins {
         if let (Some(name), Some(dir)) = (name, &self.dir)
             && !name.ends_with(".wasm")
         {
-            return dir
-                .get(name)
-                .ok_or_else(|| match dir.entries().find(|(n, _)| *n == name) {
-                    Some((_, entry)) => RunError::Load {
-                        path: name.to_string(),
-                        message: entry.plugin.as_ref().err().cloned().unwrap_or_default(),
-                    },
-                    None => {
-                        RunError::Setup(format!("no plugin named `{name}` in the plugin directory"))
-                    }
-                });
+            return match dir.entries().find(|(n, _)| *n == name) {
+                Some((_, entry)) => entry.plugin(),
+                None => Err(RunError::Setup(format!(
+                    "no plugin named `{name}` in the plugin directory"
+                ))),
+            };
         }
         let path = match name {
             Some(n) if n.ends_with(".wasm") => PathBuf::from(n),
@@ -69,7 +60,7 @@ impl Plugins {
                     "plugin `{n}`: give --plugins <dir> to look names up"
                 )));
             }
-            None => crate::plugin_file(None).map_err(|e| RunError::Load {
+            None => super::plugin_file(None).map_err(|e| RunError::Load {
                 path: "(the workspace's component)".into(),
                 message: format!("{e:#}"),
             })?,
@@ -77,7 +68,7 @@ impl Plugins {
         let mut loaded_plugins = self
             .by_path
             .lock()
-            .map_err(|_| RunError::Setup("plugin cache poisoned".into()))?;
+            .map_err(|_| RunError::Host("plugin cache poisoned".into()))?;
         if let Some(p) = loaded_plugins.get(&path) {
             return Ok(p.clone());
         }
@@ -180,7 +171,7 @@ pub fn list_plugins(dir: &Path) -> Result<()> {
     for (name, entry) in dir.entries() {
         let version = entry.manifest.version.as_deref().unwrap_or("-");
         let file = entry.path.file_name().unwrap_or_default().to_string_lossy();
-        match &entry.plugin {
+        match entry.plugin() {
             Ok(p) => println!(
                 "{name:<24} {version:<10} {file}  sha256 {}  loaded; imports {}",
                 &entry.sha256[..12],
