@@ -9,7 +9,9 @@
 #   BENCH_DLT=1 bench/run.sh     # also dlt (pip install dlt==1.31.0; needs PyPI)
 #   TENANTS=100 bench/run.sh     # fewer tenants at once (default 1,000, each 1,000 rows in 10 pages)
 #
-# The extraction runs once against plain pages and once against the same pages gzipped by the API.
+# The extraction runs against small rows (plain and gzipped by the API), against realistic rows (about 400 bytes:
+# nested objects and lists, full-precision doubles, big integers, unicode, escapes) served as fast as the API can,
+# and against an API with real latency (LATENCY_MS per answer, answered concurrently; 100 pages).
 #
 # Each figure is the client process only (/usr/bin/time: wall, user+sys CPU, max RSS); the demo API runs in its
 # own process. Results are printed as a table; BENCHMARKS.md records them with the machine.
@@ -17,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROWS=${ROWS:-100000}
+LATENCY_MS=${LATENCY_MS:-20}
 TENANTS=${TENANTS:-1000}
 PORT=${PORT:-18181}
 PAGE=100
@@ -33,7 +36,11 @@ $HOST demo-api --port $((PORT + 2)) --rows 1000 >/dev/null &
 SMALL=$!
 $HOST demo-api --port $((PORT + 3)) --rows "$ROWS" --gzip >/dev/null &
 GZIP=$!
-trap 'kill $API $EMPTY $SMALL $GZIP 2>/dev/null; rm -rf "$TMP"' EXIT
+$HOST demo-api --port $((PORT + 4)) --rows "$ROWS" --realistic >/dev/null &
+REAL=$!
+$HOST demo-api --port $((PORT + 5)) --rows $((100 * PAGE)) --realistic --latency-ms "$LATENCY_MS" >/dev/null &
+SLOW=$!
+trap 'kill $API $EMPTY $SMALL $GZIP $REAL $SLOW 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/v1/resource?limit=1&api_key=demo-api-key" >/dev/null && break
     sleep 0.1
@@ -84,14 +91,17 @@ for _ in $(seq 20); do
 done
 echo "zero-row run, whole process, mean of 20: $(( ($(date +%s%N) - start) / 20000 )) µs"
 
-# The same URLs the connector requests, over one keep-alive connection.
-python3 - "$ROWS" "$PAGE" "$PORT" >"$TMP/curl.cfg" <<'PY'
+# curl_cfg ROWS PORT: the URLs the connector requests, for curl over one keep-alive connection.
+curl_cfg() {
+    python3 - "$1" "$PAGE" "$2" <<'PY'
 import sys
 rows, page, port = map(int, sys.argv[1:])
 for offset in range(0, max(rows, 1), page):
     print(f'url = "http://127.0.0.1:{port}/v1/resource?offset={offset}&limit={page}&api_key=demo-api-key"')
     print('output = "/dev/null"')
 PY
+}
+curl_cfg "$ROWS" "$PORT" >"$TMP/curl.cfg"
 for i in 1 2 3; do measure "curl, one connection #$i" "$ROWS" curl -s -K "$TMP/curl.cfg"; done
 sed "s/:$PORT\//:$((PORT + 3))\//" "$TMP/curl.cfg" >"$TMP/curl-gzip.cfg"
 for i in 1 2 3; do measure "curl --compressed #$i" "$ROWS" curl -s --compressed -K "$TMP/curl-gzip.cfg"; done
@@ -99,14 +109,28 @@ plain=$(curl -s "http://127.0.0.1:$PORT/v1/resource?offset=0&limit=$PAGE&api_key
 packed=$(curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$((PORT + 3))/v1/resource?offset=0&limit=$PAGE&api_key=demo-api-key" | wc -c)
 echo "one page: $plain bytes, $packed gzipped"
 
+# Realistic rows, as fast as the API serves them: the connector, curl, and (below) dlt on the same pages.
+echo "realistic rows: $(curl -s "http://127.0.0.1:$((PORT + 4))/v1/resource?offset=0&limit=$PAGE&api_key=demo-api-key" | wc -c) bytes a page"
+for i in 1 2 3; do run "host-test run, realistic #$i" "$ROWS" $((PORT + 4)); done
+measure "host-test run, realistic sqlite" "$ROWS" $HOST run --config "$TMP/config.json" \
+    --secrets "$TMP/secrets.json" --db "$TMP/real.db" --connect-to "https://api.example.com=http://127.0.0.1:$((PORT + 4))"
+curl_cfg "$ROWS" $((PORT + 4)) >"$TMP/curl-real.cfg"
+for i in 1 2 3; do measure "curl, realistic #$i" "$ROWS" curl -s -K "$TMP/curl-real.cfg"; done
+
+# An API with latency: 100 pages, each answered after LATENCY_MS.
+run "host-test run, ${LATENCY_MS} ms latency" $((100 * PAGE)) $((PORT + 5))
+curl_cfg $((100 * PAGE)) $((PORT + 5)) >"$TMP/curl-slow.cfg"
+measure "curl, ${LATENCY_MS} ms latency" $((100 * PAGE)) curl -s -K "$TMP/curl-slow.cfg"
+
 if [ "${BENCH_DLT:-0}" = 1 ]; then
     VENV=target/bench-venv
     [ -x "$VENV/bin/python" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q dlt==1.31.0; }
     cat >"$TMP/dlt_extract.py" <<PY
+import sys
 import dlt
 from dlt.sources.rest_api import rest_api_source
 source = rest_api_source({
-    "client": {"base_url": "http://127.0.0.1:$PORT",
+    "client": {"base_url": "http://127.0.0.1:" + sys.argv[1],
                "auth": {"type": "api_key", "name": "api_key", "api_key": "demo-api-key", "location": "query"}},
     "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
     "resources": [{"name": "resource_name", "endpoint": {"path": "/v1/resource", "data_selector": "data",
@@ -115,7 +139,11 @@ source = rest_api_source({
 pipeline = dlt.pipeline(pipeline_name="bench", destination="duckdb", pipelines_dir="$TMP/dlt")
 pipeline.extract(source)
 PY
-    for i in 1 2; do measure "dlt 1.31 extract #$i" "$ROWS" "$VENV/bin/python" "$TMP/dlt_extract.py"; done
+    for i in 1 2; do measure "dlt 1.31 extract #$i" "$ROWS" "$VENV/bin/python" "$TMP/dlt_extract.py" "$PORT"; done
+    for i in 1 2; do
+        measure "dlt 1.31, realistic #$i" "$ROWS" "$VENV/bin/python" "$TMP/dlt_extract.py" $((PORT + 4))
+    done
+    measure "dlt 1.31, ${LATENCY_MS} ms latency" $((100 * PAGE)) "$VENV/bin/python" "$TMP/dlt_extract.py" $((PORT + 5))
 fi
 
 # The engine alone, natively, on the same bodies from memory (single-threaded: its wall time is its CPU time).

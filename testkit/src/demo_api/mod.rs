@@ -10,6 +10,7 @@
 //! Every request is logged; [`Fault`] rules make chosen requests fail.
 
 mod dlt_mock;
+pub mod realistic;
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -34,8 +35,11 @@ pub struct DemoSpec {
     pub max_page: usize,
     /// Which API to serve: the seed-shaped one, or dlt's test mock.
     pub routes: Routes,
-    /// Milliseconds to wait before every answer (to make runs long enough to interrupt).
+    /// Milliseconds to wait before every answer: a run long enough to interrupt, or an API with real latency
+    /// (requests are answered concurrently, up to [`LATENT_WORKERS`] at once).
     pub delay_ms: u64,
+    /// The shape of the rows served.
+    pub shape: Shape,
     /// Rows from this index on carry an extra column `late` (to exercise schema evolution).
     pub late_column_from: Option<usize>,
     /// Origin put in front of the cursor pages' `paging.next.link` (relative when `None`).
@@ -58,6 +62,7 @@ impl Default for DemoSpec {
             max_page: 1000,
             routes: Routes::Seeds,
             delay_ms: 0,
+            shape: Shape::Simple,
             late_column_from: None,
             link_origin: None,
             gzip: false,
@@ -66,9 +71,13 @@ impl Default for DemoSpec {
 }
 
 impl DemoSpec {
-    /// Row `i` of `resource` as this API serves it ([`row`], plus `late` from `late_column_from` on).
+    /// Row `i` of `resource` as this API serves it ([`row`] or [`realistic::row`], plus `late` from
+    /// `late_column_from` on).
     pub fn row(&self, resource: &str, i: usize) -> Value {
-        let mut r = row(resource, i);
+        let mut r = match self.shape {
+            Shape::Simple => row(resource, i),
+            Shape::Realistic => realistic::row(resource, i),
+        };
         if self.late_column_from.is_some_and(|from| i >= from) {
             r["late"] = json!(i);
         }
@@ -81,6 +90,19 @@ impl DemoSpec {
             .to_string()
     }
 }
+
+/// The shape of the rows a [`DemoApi`] serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// Small rows (about 190 bytes): a few typed columns, a nullable one, a small nested object ([`row`]).
+    #[default]
+    Simple,
+    /// Rows like real API rows (about 400 bytes), see [`realistic`].
+    Realistic,
+}
+
+/// Worker threads of an API with `delay_ms` set: that many requests are answered at once.
+pub const LATENT_WORKERS: usize = 64;
 
 /// A request the API received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +216,13 @@ struct Shared {
     log: Mutex<Vec<Logged>>,
     faults: Mutex<Vec<Fault>>,
     tokens: Mutex<Vec<String>>,
+    /// Bodies of API-key pages already served, by request target and gzip: served again without building their
+    /// rows, so the API answers as fast as the network allows.
+    pages: Mutex<PageCache>,
 }
+
+/// Page bodies by request target and gzip.
+type PageCache = std::collections::HashMap<(String, bool), Arc<Vec<u8>>>;
 
 /// A running demo API. Dropping it stops the server.
 pub struct DemoApi {
@@ -230,9 +258,14 @@ impl DemoApi {
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(Vec::new()),
             tokens: Mutex::new(Vec::new()),
+            pages: Mutex::new(PageCache::new()),
         });
         let stop = Arc::new(AtomicBool::new(false));
-        let threads = (0..4)
+        let workers = match shared.spec.delay_ms {
+            0 => 4,
+            _ => LATENT_WORKERS,
+        };
+        let threads = (0..workers)
             .map(|_| {
                 let (server, shared, stop) = (server.clone(), shared.clone(), stop.clone());
                 std::thread::spawn(move || {
@@ -347,6 +380,27 @@ fn handle(shared: &Shared, mut request: Request) {
         std::thread::sleep(std::time::Duration::from_millis(shared.spec.delay_ms));
     }
     let fault = fault_for(shared, &logged);
+    let gzip = shared.spec.gzip
+        && logged
+            .header("accept-encoding")
+            .is_some_and(|v| v.contains("gzip"));
+    // An API-key page without a fault is the same every time it is asked for.
+    let cache_key = (fault.is_none()
+        && shared.spec.routes == Routes::Seeds
+        && logged.method == "GET"
+        && logged.param("api_key").is_some())
+    .then(|| (request.url().to_string(), gzip));
+    let cached = cache_key
+        .as_ref()
+        .and_then(|key| shared.pages.lock().ok()?.get(key).cloned());
+    if let Some(body) = cached {
+        logged.status = 200;
+        if let Ok(mut log) = shared.log.lock() {
+            log.push(logged);
+        }
+        let _ = request.respond(json_response(body.to_vec(), gzip, 200));
+        return;
+    }
     let (mut status, mut payload, mut extra) = answer(shared, &logged);
     let mut raw: Option<Vec<u8>> = None;
     match fault.map(|(f, nth)| (f.kind, nth)) {
@@ -387,10 +441,6 @@ fn handle(shared: &Shared, mut request: Request) {
         _ => {}
     }
     logged.status = status;
-    let gzip = shared.spec.gzip
-        && logged
-            .header("accept-encoding")
-            .is_some_and(|v| v.contains("gzip"));
     if let Ok(mut log) = shared.log.lock() {
         log.push(logged);
     }
@@ -404,18 +454,24 @@ fn handle(shared: &Shared, mut request: Request) {
         Body::Text(t) => (t, Some("text/plain")),
         Body::Empty => (String::new(), None),
     };
-    let mut response = match gzip {
+    let body = match gzip {
         true => {
             let mut encoder =
                 flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             let _ = encoder.write_all(text.as_bytes());
-            let gzipped = Response::from_data(encoder.finish().unwrap_or_default());
-            let coding = Header::from_bytes("Content-Encoding", "gzip").expect("valid header");
-            gzipped.with_header(coding)
+            encoder.finish().unwrap_or_default()
         }
-        false => Response::from_data(text.into_bytes()),
+        false => text.into_bytes(),
+    };
+    if let Some(key) = cache_key.filter(|_| status == 200)
+        && let Ok(mut pages) = shared.pages.lock()
+    {
+        pages.insert(key, Arc::new(body.clone()));
     }
-    .with_status_code(status);
+    let mut response = Response::from_data(body).with_status_code(status);
+    if gzip {
+        response.add_header(Header::from_bytes("Content-Encoding", "gzip").expect("valid header"));
+    }
     if let Some(t) = content_type {
         response.add_header(Header::from_bytes("Content-Type", t).expect("valid header"));
     }
@@ -425,6 +481,17 @@ fn handle(shared: &Shared, mut request: Request) {
         }
     }
     let _ = request.respond(response);
+}
+
+/// A JSON response of `body` (gzip-coded when `gzip`).
+fn json_response(body: Vec<u8>, gzip: bool, status: u16) -> Response<std::io::Cursor<Vec<u8>>> {
+    let mut response = Response::from_data(body).with_status_code(status);
+    if gzip {
+        response.add_header(Header::from_bytes("Content-Encoding", "gzip").expect("valid header"));
+    }
+    response
+        .add_header(Header::from_bytes("Content-Type", "application/json").expect("valid header"));
+    response
 }
 
 /// Which API the fixture serves.

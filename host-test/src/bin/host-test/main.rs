@@ -172,6 +172,13 @@ enum Command {
         /// Answer with gzip bodies when the request accepts them.
         #[arg(long)]
         gzip: bool,
+        /// Rows like real API rows (about 400 bytes: nested objects and lists, full-precision doubles, big
+        /// integers, unicode, escapes) instead of small ones.
+        #[arg(long)]
+        realistic: bool,
+        /// Delay every answer by this many milliseconds (answered concurrently), like an API far away.
+        #[arg(long, value_name = "MS", default_value_t = 0)]
+        latency_ms: u64,
     },
     /// Run every tenant file (*.toml, *.json) of a directory at once, one sandbox each, and print a summary
     /// per tenant. Exits with 1 when any tenant failed.
@@ -311,7 +318,13 @@ fn real_main(cli: Cli) -> Result<()> {
             json,
         } => inspect::schema(&common, state.as_deref(), json),
         Command::Demo { plugin, rows, dir } => demo::demo(plugin, rows, &dir),
-        Command::DemoApi { port, rows, gzip } => demo::serve(port, rows, gzip),
+        Command::DemoApi {
+            port,
+            rows,
+            gzip,
+            realistic,
+            latency_ms,
+        } => demo::serve(port, rows, gzip, realistic, latency_ms),
         Command::ConfigSchema => {
             print!("{}", host_test::config_schema::json_schema());
             Ok(())

@@ -12,7 +12,7 @@ use host_test::{EgressPolicy, Origin};
 use host_test::{Plugin, Tenant};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use testkit::demo_api::{DemoApi, DemoSpec};
+use testkit::demo_api::{DemoApi, DemoSpec, Shape};
 use testkit::seed;
 
 /// The seed documents the project started from, embedded so the demo needs nothing else.
@@ -227,9 +227,20 @@ fn without_nulls(rows: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
 }
 
 /// `demo-api`: serve the demo API on 127.0.0.1 until interrupted.
-pub(crate) fn serve(port: u16, rows: usize, gzip: bool) -> Result<()> {
+pub(crate) fn serve(
+    port: u16,
+    rows: usize,
+    gzip: bool,
+    realistic: bool,
+    latency_ms: u64,
+) -> Result<()> {
     let mut spec = DemoSpec {
         gzip,
+        delay_ms: latency_ms,
+        shape: match realistic {
+            true => Shape::Realistic,
+            false => Shape::Simple,
+        },
         ..DemoSpec::default()
     };
     spec.resources.insert("resource".into(), rows);
