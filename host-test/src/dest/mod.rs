@@ -8,6 +8,7 @@
 mod jsonl;
 mod sqlite;
 pub mod sqlite_query;
+mod sqlite_record;
 mod state_file;
 
 pub use jsonl::JsonlDir;

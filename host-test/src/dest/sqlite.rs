@@ -6,7 +6,7 @@
 //! SQLite columns have type *affinities*, so a widened type needs no change and no column is `NOT NULL` (a
 //! column that becomes nullable needs none either). Type mapping: `bigint`/`bool` → `INTEGER`, `double` → `REAL`,
 //! `binary` → `BLOB`, everything else (`decimal`, `text`, `timestamp`, `date`, `time`, `json`) → `TEXT`;
-//! objects and lists are stored as JSON text.
+//! objects and lists are stored as compact JSON text (their own text when it has no whitespace between tokens).
 //!
 //! No number is changed on its way in. An integer that fits 64 signed bits is stored as an integer; any other
 //! number is stored as a double (correctly rounded from the API's text) in an `INTEGER` or `REAL` column, and as
@@ -25,6 +25,7 @@
 //! leaves them untouched, a resumed run goes on filling the staging table, and a fresh run starts it again.
 
 use super::RunState;
+use super::sqlite_record::{Affinity, Record, sql_value};
 use super::{Destination, LoadRecord};
 use crate::wit::{
     ChangeKind, DataType, Page, ResourceInfo, SchemaChange, TableSchema, WriteDisposition,
@@ -65,6 +66,73 @@ struct Table {
     /// Delete-insert on these columns at the run's end (merge with a merge key).
     merge_key: Vec<String>,
     merge: bool,
+    /// The last insert statement made: records of a page share their keys.
+    insert: Option<Insert>,
+}
+
+/// An insert statement for records with these keys, and each key's column affinity.
+struct Insert {
+    keys: Vec<String>,
+    sql: String,
+    affinity: Vec<Affinity>,
+}
+
+impl Table {
+    /// Whether a record is upserted on the primary key (merge into the table itself, with the key's columns).
+    fn upserts(&self) -> bool {
+        self.merge
+            && self.target == self.name
+            && !self.primary_key.is_empty()
+            && self.primary_key.iter().all(|k| self.columns.contains(k))
+    }
+
+    /// The INSERT (or upsert) statement for a record with these keys, made once per set of keys in a row.
+    fn insert_for(&mut self, record: &Record) -> &Insert {
+        let insert = match self.insert.take() {
+            Some(insert) if insert.fits(record) => insert,
+            _ => self.make_insert(record),
+        };
+        self.insert.insert(insert)
+    }
+
+    fn make_insert(&self, record: &Record) -> Insert {
+        let keys = || record.0.iter().map(|(k, _)| k.as_ref());
+        let names: Vec<String> = keys().map(ident).collect();
+        let marks: Vec<&str> = keys().map(|_| "?").collect();
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            ident(&self.target),
+            names.join(", "),
+            marks.join(", ")
+        );
+        if self.upserts() {
+            let pk: Vec<String> = self.primary_key.iter().map(|k| ident(k)).collect();
+            let sets: Vec<String> = names
+                .iter()
+                .map(|n| format!("{n} = excluded.{n}"))
+                .collect();
+            sql.push_str(&format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                pk.join(", "),
+                sets.join(", ")
+            ));
+        }
+        Insert {
+            keys: keys().map(str::to_string).collect(),
+            sql,
+            affinity: keys()
+                .map(|k| self.affinity.get(k).copied().unwrap_or(Affinity::Numeric))
+                .collect(),
+        }
+    }
+}
+
+impl Insert {
+    /// Whether this statement is for a record with exactly these keys, in this order.
+    fn fits(&self, record: &Record) -> bool {
+        self.keys.len() == record.0.len()
+            && self.keys.iter().zip(&record.0).all(|(a, (b, _))| a == b)
+    }
 }
 
 fn io(e: rusqlite::Error) -> std::io::Error {
@@ -83,49 +151,6 @@ fn sql_type(t: Option<DataType>) -> &'static str {
         Some(DataType::Binary) => "BLOB",
         _ => "TEXT",
     }
-}
-
-/// How SQLite treats a value bound to a column, from the column's declared type (SQLite's affinity rules).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Affinity {
-    /// `INTEGER`, `REAL` or `NUMERIC`: numeric text is converted, big integers rounded to a double.
-    Numeric,
-    /// `TEXT`: a number bound as text stays that text.
-    Text,
-    /// `BLOB` or no type: stored as bound.
-    Blob,
-}
-
-impl Affinity {
-    fn of(declared: &str) -> Self {
-        let t = declared.to_ascii_uppercase();
-        match () {
-            _ if t.contains("INT") => Self::Numeric,
-            _ if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") => Self::Text,
-            _ if t.contains("BLOB") || t.is_empty() => Self::Blob,
-            _ => Self::Numeric,
-        }
-    }
-}
-
-/// The SQLite value for a JSON value in a column of `affinity`; `None` for a number the column would change.
-fn sql_value(v: &Value, affinity: Affinity) -> Option<rusqlite::types::Value> {
-    use rusqlite::types::Value as V;
-    Some(match v {
-        Value::Null => V::Null,
-        Value::Bool(b) => V::Integer(i64::from(*b)),
-        Value::Number(n) => match (n.as_i64(), affinity) {
-            (Some(i), _) => V::Integer(i),
-            (None, Affinity::Text | Affinity::Blob) => V::Text(n.as_str().to_string()),
-            // A double, correctly rounded from the text; an integer beyond 64 bits or `1e400` is none.
-            (None, Affinity::Numeric) => match n.as_str().contains(['.', 'e', 'E']) {
-                true => V::Real(n.as_f64()?),
-                false => return None,
-            },
-        },
-        Value::String(s) => V::Text(s.clone()),
-        other => V::Text(other.to_string()),
-    })
 }
 
 impl SqliteDb {
@@ -278,13 +303,11 @@ impl SqliteDb {
             );
             self.conn.execute(&add, []).map_err(io)?;
             t.columns.push(c.column.clone());
+            // Whether records upsert may have changed with the column.
+            t.insert = None;
             let affinity = Affinity::of(sql_type(c.data_type));
             t.affinity.insert(c.column.clone(), affinity);
-            if t.merge
-                && t.target == t.name
-                && !t.primary_key.is_empty()
-                && t.primary_key.iter().all(|k| t.columns.contains(k))
-            {
+            if t.upserts() {
                 let cols: Vec<String> = t.primary_key.iter().map(|k| ident(k)).collect();
                 let index = format!(
                     "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
@@ -372,6 +395,7 @@ impl Destination for SqliteDb {
                 primary_key: r.primary_key.clone(),
                 merge_key,
                 merge: r.write_disposition == WriteDisposition::Merge,
+                insert: None,
                 name,
                 target,
             });
@@ -381,57 +405,41 @@ impl Destination for SqliteDb {
 
     fn write_page(&mut self, page: &Page) -> std::io::Result<()> {
         self.apply(&page.resource, &page.schema_changes)?;
-        let Some(t) = self.tables.iter().find(|t| t.resource == page.resource) else {
+        let Some(t) = self.tables.iter_mut().find(|t| t.resource == page.resource) else {
             return Ok(());
         };
-        let upsert = t.merge
-            && t.target == t.name
-            && !t.primary_key.is_empty()
-            && t.primary_key.iter().all(|k| t.columns.contains(k));
+        let table = t.name.clone();
+        // Prepared once per table and set of keys (rusqlite's statement cache), and held while the records that
+        // follow have the same keys.
+        let mut statement = None;
         for line in page
             .records
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
         {
-            let record: Value = serde_json::from_slice(line).map_err(std::io::Error::other)?;
-            let Value::Object(map) = record else { continue };
-            let names: Vec<String> = map.keys().map(|k| ident(k)).collect();
-            let marks: Vec<&str> = map.keys().map(|_| "?").collect();
-            let mut sql = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                ident(&t.target),
-                names.join(", "),
-                marks.join(", ")
-            );
-            if upsert {
-                let keys: Vec<String> = t.primary_key.iter().map(|k| ident(k)).collect();
-                let sets: Vec<String> = names
-                    .iter()
-                    .map(|n| format!("{n} = excluded.{n}"))
-                    .collect();
-                sql.push_str(&format!(
-                    " ON CONFLICT ({}) DO UPDATE SET {}",
-                    keys.join(", "),
-                    sets.join(", ")
-                ));
+            let Some(record) = Record::parse(line).map_err(std::io::Error::other)? else {
+                continue;
+            };
+            if !t.insert.as_ref().is_some_and(|i| i.fits(&record)) {
+                statement = None;
             }
-            let mut values = Vec::with_capacity(map.len());
-            for (column, value) in &map {
-                let affinity = t.affinity.get(column).copied().unwrap_or(Affinity::Numeric);
-                let value = sql_value(value, affinity).ok_or_else(|| {
+            let insert = t.insert_for(&record);
+            let mut values = Vec::with_capacity(record.0.len());
+            for ((column, raw), affinity) in record.0.iter().zip(&insert.affinity) {
+                let value = sql_value(raw, *affinity).map_err(std::io::Error::other)?;
+                values.push(value.ok_or_else(|| {
                     std::io::Error::other(format!(
-                        "table {}, column {column}: the number {value} does not fit the column's SQLite type \
+                        "table {table}, column {column}: the number {} does not fit the column's SQLite type \
                          exactly (declare the column `decimal` to keep it as text)",
-                        t.name
+                        raw.get()
                     ))
-                })?;
-                values.push(value);
+                })?);
             }
-            // Prepared once per table and column set (rusqlite's statement cache), not once per record.
-            self.conn
-                .prepare_cached(&sql)
-                .and_then(|mut insert| insert.execute(params_from_iter(values)))
-                .map_err(io)?;
+            let statement = match &mut statement {
+                Some(statement) => statement,
+                None => statement.insert(self.conn.prepare_cached(&insert.sql).map_err(io)?),
+            };
+            statement.execute(params_from_iter(values)).map_err(io)?;
         }
         Ok(())
     }
