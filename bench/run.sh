@@ -57,8 +57,8 @@ for offset in range(0, max(rows, 1), page):
 PY
 }
 # The API caches each page it served; one pass first, so every measured run meets the same warm API.
-for port in "$PORT" $((PORT + 3)) $((PORT + 4)); do
-    curl_cfg "$ROWS" "$port" >"$TMP/warm.cfg"
+for port in "$PORT" $((PORT + 3)) $((PORT + 4)) $((PORT + 5)); do
+    curl_cfg "$(( port == PORT + 5 ? 100 * PAGE : ROWS ))" "$port" >"$TMP/warm.cfg"
     curl -s --compressed -K "$TMP/warm.cfg" >/dev/null
     curl -s -K "$TMP/warm.cfg" >/dev/null
 done
