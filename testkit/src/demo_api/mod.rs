@@ -500,7 +500,7 @@ pub enum Routes {
     /// The seed-shaped API (api_key + offset, oauth2 + cursor).
     #[default]
     Seeds,
-    /// dlt's test mock API (see [`dlt_mock`]).
+    /// dlt's test mock API (the routes of `dlt_mock.rs`).
     Dlt,
 }
 
