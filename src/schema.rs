@@ -245,9 +245,10 @@ impl TableSchema {
         self.records_seen += 1;
         if let Value::Object(map) = record {
             let before = self.columns.len();
-            for (key, value) in map {
+            for (place, (key, value)) in map.iter().enumerate() {
                 let is_string = value.is_string();
-                self.observe_field(key, is_string, || DataType::of(value), &mut changes);
+                let type_of = || DataType::of(value);
+                self.observe_field(place, key, is_string, type_of, &mut changes);
             }
             self.end_record(before, &mut changes);
         }
@@ -265,14 +266,22 @@ impl TableSchema {
     /// Learn from one field of the current record: `type_of` gives the type its value shows, and is not asked
     /// when the value is a string in a column that is already text (text it stays, whatever the string holds,
     /// so there is no need to look for a date in it).
+    ///
+    /// `place` is the field's place in its record: records of one resource mostly list their keys in the same
+    /// order, so the column at that place is looked at first.
     fn observe_field(
         &mut self,
+        place: usize,
         key: &str,
         is_string: bool,
         type_of: impl FnOnce() -> Option<DataType>,
         changes: &mut Vec<Change>,
     ) {
-        let Some(column) = self.columns.iter_mut().find(|c| c.name == key) else {
+        let found = match self.columns.get(place) {
+            Some(c) if c.name == key => Some(place),
+            _ => self.columns.iter().position(|c| c.name == key),
+        };
+        let Some(column) = found.map(|i| &mut self.columns[i]) else {
             let observed = type_of();
             self.columns.push(Column {
                 name: key.to_string(),

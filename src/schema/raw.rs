@@ -103,6 +103,7 @@ impl<'de> Visitor<'de> for Fields<'_> {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let mut place = 0;
         while let Some(Key(key)) = map.next_key()? {
             let value: &RawValue = map.next_value()?;
             if value.get() != "null"
@@ -123,7 +124,8 @@ impl<'de> Visitor<'de> for Fields<'_> {
             let is_string = value.get().starts_with('"');
             let type_of = || DataType::of_raw(value);
             self.schema
-                .observe_field(&key, is_string, type_of, self.changes);
+                .observe_field(place, &key, is_string, type_of, self.changes);
+            place += 1;
         }
         Ok(())
     }
