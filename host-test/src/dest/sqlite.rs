@@ -86,13 +86,14 @@ impl Table {
             && self.primary_key.iter().all(|k| self.columns.contains(k))
     }
 
-    /// The INSERT (or upsert) statement for a record with these keys, made once per set of keys in a row.
-    fn insert_for(&mut self, record: &Record) -> &Insert {
-        let insert = match self.insert.take() {
-            Some(insert) if insert.fits(record) => insert,
-            _ => self.make_insert(record),
+    /// The INSERT (or upsert) statement for a record with these keys, made once per set of keys in a row; and
+    /// whether it was made just now (a statement prepared for the last one no longer fits).
+    fn insert_for(&mut self, record: &Record) -> (&Insert, bool) {
+        let (insert, made) = match self.insert.take() {
+            Some(insert) if insert.fits(record) => (insert, false),
+            _ => (self.make_insert(record), true),
         };
-        self.insert.insert(insert)
+        (self.insert.insert(insert), made)
     }
 
     fn make_insert(&self, record: &Record) -> Insert {
@@ -420,10 +421,10 @@ impl Destination for SqliteDb {
             let Some(record) = Record::parse(line).map_err(std::io::Error::other)? else {
                 continue;
             };
-            if !t.insert.as_ref().is_some_and(|i| i.fits(&record)) {
+            let (insert, made) = t.insert_for(&record);
+            if made {
                 statement = None;
             }
-            let insert = t.insert_for(&record);
             let mut values = Vec::with_capacity(record.0.len());
             for ((column, raw), affinity) in record.0.iter().zip(&insert.affinity) {
                 let value = sql_value(raw, *affinity).map_err(std::io::Error::other)?;
