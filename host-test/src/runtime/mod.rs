@@ -61,10 +61,10 @@ impl Runtime {
     }
 
     fn build(pool: Option<u32>) -> Result<Self, RunError> {
-        Self::engine(pool).map_err(|e| RunError::Host(format!("the wasmtime engine: {e:#}")))
+        Self::try_build(pool).map_err(|e| RunError::Host(format!("the wasmtime engine: {e:#}")))
     }
 
-    fn engine(pool: Option<u32>) -> wasmtime::Result<Self> {
+    fn try_build(pool: Option<u32>) -> wasmtime::Result<Self> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         if let Some(slots) = pool {
