@@ -362,16 +362,7 @@ fn handle(shared: &Shared, mut request: Request) {
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect(),
-        headers: request
-            .headers()
-            .iter()
-            .map(|h| {
-                (
-                    h.field.as_str().as_str().to_ascii_lowercase(),
-                    h.value.as_str().to_string(),
-                )
-            })
-            .collect(),
+        headers: headers_of(&request),
         body,
         status: 0,
         peer: request.remote_addr().copied(),
@@ -492,6 +483,20 @@ fn json_response(body: Vec<u8>, gzip: bool, status: u16) -> Response<std::io::Cu
     response
         .add_header(Header::from_bytes("Content-Type", "application/json").expect("valid header"));
     response
+}
+
+/// A request's headers as the fixtures log them: names in lower case, values as text.
+pub fn headers_of(request: &Request) -> Vec<(String, String)> {
+    request
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_ascii_lowercase(),
+                h.value.as_str().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Which API the fixture serves.

@@ -103,16 +103,7 @@ impl RouteServer {
                 let seen = Seen {
                     method: request.method().as_str().to_string(),
                     url: request.url().to_string(),
-                    headers: request
-                        .headers()
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.field.as_str().as_str().to_ascii_lowercase(),
-                                h.value.as_str().to_string(),
-                            )
-                        })
-                        .collect(),
+                    headers: testkit::demo_api::headers_of(&request),
                     body,
                 };
                 let answer = handler(&seen);
