@@ -5,12 +5,14 @@ use crate::config::WriteDisposition;
 use crate::engine::{Engine, Now, Step};
 use crate::error::{ConfigProblem, Error};
 use crate::limits::ResponseLimits;
+use crate::pace::Pace;
 use crate::request::{HttpRequest, HttpResponse, Method};
 use crate::schema::DataType;
 use std::cell::RefCell;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    self as http, ErrorCode, Fields, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    self as http, ErrorCode, Fields, FutureIncomingResponse, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
 };
 use wasi::io::streams::StreamError;
 
@@ -37,6 +39,43 @@ const READ_CHUNK: u64 = 64 * 1024;
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    static AHEAD: RefCell<Ahead> = const { RefCell::new(Ahead(Vec::new())) };
+}
+
+/// Requests sent before the engine asked for them ([`Engine::ahead`]), oldest first, with their responses to
+/// come. One is used only when the engine asks for exactly that request.
+struct Ahead(Vec<(HttpRequest, FutureIncomingResponse)>);
+
+impl Ahead {
+    /// The response future of `request` if it was sent ahead.
+    fn take(&mut self, request: &HttpRequest) -> Option<FutureIncomingResponse> {
+        let i = self.0.iter().position(|(r, _)| r == request)?;
+        Some(self.0.remove(i).1)
+    }
+
+    /// Send what the engine lists and is not on its way yet, while fewer than `most` are.
+    fn top_up(&mut self, listed: Vec<HttpRequest>, most: usize) {
+        let mut unmatched: Vec<bool> = vec![true; self.0.len()];
+        for request in listed {
+            let on_its_way = self
+                .0
+                .iter()
+                .zip(unmatched.iter_mut())
+                .find(|((r, _), free)| **free && *r == request);
+            if let Some((_, free)) = on_its_way {
+                *free = false;
+                continue;
+            }
+            if self.0.len() >= most {
+                return;
+            }
+            // A request that cannot even start is left for the engine to send, and to fail, in its turn.
+            if let Ok(future) = start(&request) {
+                self.0.push((request, future));
+                unmatched.push(false);
+            }
+        }
+    }
 }
 
 struct Component;
@@ -48,6 +87,7 @@ impl Guest for Component {
         config: String,
         checkpoint: Option<String>,
     ) -> Result<Vec<wit::ResourceInfo>, wit::Error> {
+        AHEAD.with(|a| a.borrow_mut().0.clear());
         if config.len() > crate::config::MOST_CONFIG_BYTES {
             let message = format!(
                 "the config is {} bytes; at most {} are accepted",
@@ -85,7 +125,14 @@ impl Guest for Component {
             let engine = guard
                 .as_mut()
                 .ok_or_else(|| Error::Internal("next-page called before configure".into()))?;
-            run_until_page(engine).map_err(wit::Error::from)
+            AHEAD.with(|ahead| {
+                let ahead = &mut ahead.borrow_mut();
+                let result = run_until_page(engine, ahead);
+                if !matches!(result, Ok(Some(_))) {
+                    ahead.0.clear();
+                }
+                result.map_err(wit::Error::from)
+            })
         })
     }
 
@@ -100,12 +147,16 @@ impl Guest for Component {
     }
 }
 
-/// Drive the engine until it has a page, is done, or fails.
-fn run_until_page(engine: &mut Engine) -> Result<Option<wit::Page>, Error> {
+/// Drive the engine until it has a page, is done, or fails. Requests the engine lists ahead go out as soon as
+/// it lists them: while a request is in flight, up to `client.concurrency` in all.
+fn run_until_page(engine: &mut Engine, ahead: &mut Ahead) -> Result<Option<wit::Page>, Error> {
+    let most = engine.concurrency();
     loop {
         match engine.poll(now())? {
             Step::Send(request) => {
-                let outcome = match send(&request) {
+                let sent = ahead.take(&request).map_or_else(|| start(&request), Ok);
+                ahead.top_up(engine.ahead(now()), most.saturating_sub(1));
+                let outcome = match sent.and_then(|future| receive(&request, future)) {
                     Ok(response) => engine.on_response(now(), response),
                     Err(t) if t.unusable => engine.on_unusable(&t.message),
                     Err(t) => engine.on_transport_error(now(), &t.message, t.retryable),
@@ -114,6 +165,7 @@ fn run_until_page(engine: &mut Engine) -> Result<Option<wit::Page>, Error> {
                     logging::log(Level::Warn, &note);
                 }
                 outcome?;
+                ahead.top_up(engine.ahead(now()), most);
             }
             Step::Sleep { until_ms } => {
                 let wait_ms = until_ms.saturating_sub(now().monotonic_ms);
@@ -174,8 +226,8 @@ impl Transport {
 /// The most bytes a request's headers may take together.
 const MOST_REQUEST_HEADER_BYTES: usize = 64 * 1024;
 
-/// Send one request through the host and read the whole response (up to `req.max_response_bytes`).
-fn send(req: &HttpRequest) -> Result<HttpResponse, Transport> {
+/// Send one request through the host; its response is to come.
+fn start(req: &HttpRequest) -> Result<FutureIncomingResponse, Transport> {
     let url =
         url::Url::parse(&req.url).map_err(|e| Transport::fatal(format!("invalid URL: {e}")))?;
     // Placeholders can make headers grow past what the config showed: a request whose headers would not fit
@@ -229,6 +281,11 @@ fn send(req: &HttpRequest) -> Result<HttpResponse, Transport> {
         .map_err(|()| Transport::fatal("request body unavailable"))?;
     let future = outgoing_handler::handle(outgoing, Some(options)).map_err(transport)?;
     write_body(body, req.body.as_deref())?;
+    Ok(future)
+}
+
+/// Wait for the response to `req` and read it whole (up to `req.max_response_bytes`).
+fn receive(req: &HttpRequest, future: FutureIncomingResponse) -> Result<HttpResponse, Transport> {
     future.subscribe().block();
     let response = match future.get() {
         Some(Ok(Ok(response))) => response,
@@ -263,55 +320,6 @@ fn write_body(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), Transport>
         }
     }
     OutgoingBody::finish(body, None).map_err(transport)
-}
-
-/// The low-speed check of a body being read (`error_handler.low_speed_limit`): in each window of `timeout`, at
-/// least `limit` bytes per second must arrive. The between-bytes timeout alone lets a body that sends a byte
-/// every few seconds hold the run for ever.
-struct Pace {
-    limit: u64,
-    window_ms: u64,
-    /// When the window began: at the first body bytes, so a server's time before the body is not counted
-    /// (the first-byte timeout covers that).
-    start_ms: Option<u64>,
-    bytes: u64,
-}
-
-impl Pace {
-    fn new(limit: u64, window_ms: u64) -> Self {
-        Self {
-            limit,
-            window_ms: window_ms.max(1),
-            start_ms: None,
-            bytes: 0,
-        }
-    }
-
-    /// Count `n` more bytes; an error once a whole window went by slower than the limit.
-    fn add(&mut self, n: u64) -> Result<(), Transport> {
-        let now_ms = now().monotonic_ms;
-        let Some(start_ms) = self.start_ms else {
-            (self.start_ms, self.bytes) = (Some(now_ms), n);
-            return Ok(());
-        };
-        self.bytes += n;
-        let elapsed = now_ms.saturating_sub(start_ms);
-        if self.limit == 0 || elapsed < self.window_ms {
-            return Ok(());
-        }
-        let rate = self.bytes.saturating_mul(1000) / elapsed.max(1);
-        if rate < self.limit {
-            return Err(Transport::retry(format!(
-                "the response body arrived at {rate} bytes/s for {:.1} s, slower than error_handler.low_speed_limit \
-                 ({} bytes/s over the {} s timeout)",
-                elapsed as f64 / 1000.0,
-                self.limit,
-                self.window_ms as f64 / 1000.0
-            )));
-        }
-        (self.start_ms, self.bytes) = (Some(now_ms), 0);
-        Ok(())
-    }
 }
 
 /// Read a response body of at most `max` bytes: a larger `Content-Length` is refused before reading, and the
@@ -356,7 +364,8 @@ fn read_body(
                 if total > max {
                     return Err(too_large());
                 }
-                pace.add(chunk.len() as u64)?;
+                pace.add(chunk.len() as u64, now().monotonic_ms)
+                    .map_err(Transport::retry)?;
                 match declared {
                     Some(_) => body.extend_from_slice(&chunk),
                     None => chunks.push(chunk),

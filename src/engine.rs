@@ -40,6 +40,7 @@
 //! Each page's checkpoint holds the frames. A resumed run rebuilds the stack, and a frame that was in the middle
 //! of its children's records fetches its page again first (a replay: the records are not stored again).
 
+mod ahead;
 mod frames;
 mod guard;
 mod raw_page;
@@ -204,6 +205,11 @@ impl Engine {
         &self.config.resources
     }
 
+    /// The most requests of `parallelized` resources in flight at once (`client.concurrency`).
+    pub fn concurrency(&self) -> usize {
+        self.config.concurrency as usize
+    }
+
     /// Table schemas: declared hints merged with the records seen so far.
     pub fn schemas(&self) -> &[TableSchema] {
         &self.schemas
@@ -273,11 +279,16 @@ impl Engine {
     }
 
     fn send(&mut self, mut exchange: Exchange) -> Step {
-        exchange.request.max_response_bytes = self.config.limits.max_bytes;
-        exchange.request.low_speed_limit = self.policy(exchange.frame).low_speed_limit;
+        self.dress(self.frames[exchange.frame].resource, &mut exchange.request);
         let request = exchange.request.clone();
         self.phase = Phase::InFlight(exchange);
         Step::Send(request)
+    }
+
+    /// Set the limits a request of resource `index` is read with.
+    fn dress(&self, index: usize, request: &mut HttpRequest) {
+        request.max_response_bytes = self.config.limits.max_bytes;
+        request.low_speed_limit = self.config.resources[index].endpoint.retry.low_speed_limit;
     }
 
     /// The response to the request in flight cannot be used at all (for example its body is over the size

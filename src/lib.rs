@@ -28,6 +28,7 @@ pub mod error;
 pub mod hash;
 pub mod incremental;
 pub mod limits;
+pub mod pace;
 pub mod paginator;
 pub mod redact;
 pub mod render;

@@ -124,6 +124,21 @@ impl Range {
             && has_more(self.has_more_path.as_ref(), page.body)?;
         Ok(more.then_some(next))
     }
+
+    /// The first value `next` would refuse, from this page's total and the maximum; `None` when the page does
+    /// not bound the run (no total and no maximum) or a "has more" flag may stop it anywhere.
+    fn bound(&self, base: i64, body: &Value) -> Option<i64> {
+        if self.has_more_path.is_some() {
+            return None;
+        }
+        let total = read_total(self.total_path.as_ref(), body, "")
+            .ok()
+            .flatten();
+        match (total.map(|t| t.saturating_add(base)), self.maximum) {
+            (Some(t), Some(m)) => Some(t.min(m)),
+            (t, m) => t.or(m),
+        }
+    }
 }
 
 /// What the next request of a paginated resource asks for.
@@ -225,6 +240,19 @@ impl Paginator {
             Paginator::Offset { offset, .. } => Position::Offset(*offset),
             Paginator::PageNumber { page, .. } => Position::Page(*page),
             _ => Position::First,
+        }
+    }
+
+    /// For offset and page-number paging: the step between positions and the first value the run will not
+    /// ask for, as this page tells it (its total, or the maximum). With them, the positions of the pages still
+    /// to come are known before their responses are in; any other paginator learns each from the last page.
+    pub fn known_range(&self, body: &Value) -> Option<(i64, i64)> {
+        match self {
+            Paginator::Offset { limit, range, .. } => Some((*limit, range.bound(0, body)?)),
+            Paginator::PageNumber {
+                base_page, range, ..
+            } => Some((1, range.bound(*base_page, body)?)),
+            _ => None,
         }
     }
 

@@ -64,6 +64,9 @@ struct Client {
     /// Extension: the deepest nesting of arrays and objects a response may have (1 to 128, the default).
     #[schemars(range(min = 1, max = 128))]
     pub max_response_depth: Option<u32>,
+    /// Extension: the most requests of `parallelized` resources in flight at once (1 to 64, default 8).
+    #[schemars(range(min = 1, max = 64))]
+    pub concurrency: Option<u32>,
 }
 
 /// A resource: its name or a full resource object.
@@ -117,7 +120,7 @@ struct ResourceKeys {
     pub processing_steps: Option<Vec<Value>>,
     /// dlt hint, accepted; it changes no request.
     pub max_table_nesting: Option<Value>,
-    /// Accepted; resources run one request at a time.
+    /// Its requests may run beside others (up to `client.concurrency`); rows and requests stay a serial run's.
     pub parallelized: Option<bool>,
     /// dlt hint, accepted; it changes no request.
     pub schema_contract: Option<Value>,

@@ -149,19 +149,32 @@ pub enum Refusal {
 
 /// The first refusal of a run, shared by the store's parts that can refuse (egress hook, secrets).
 #[derive(Debug, Clone, Default)]
-pub struct Refusals(Arc<Mutex<Option<Refusal>>>);
+pub struct Refusals(Arc<Mutex<Kept>>);
+
+/// The first refusal, and whether any refusal was other than the request allowance's.
+#[derive(Debug, Default)]
+struct Kept {
+    first: Option<Refusal>,
+    beyond_allowance: bool,
+}
 
 impl Refusals {
     /// Keep `refusal` unless an earlier one is kept.
     pub fn record(&self, refusal: Refusal) {
-        if let Ok(mut first) = self.0.lock() {
-            first.get_or_insert(refusal);
+        if let Ok(mut kept) = self.0.lock() {
+            kept.beyond_allowance |= !matches!(refusal, Refusal::Requests { .. });
+            kept.first.get_or_insert(refusal);
         }
     }
 
     /// The first refusal, if any.
     pub fn first(&self) -> Option<Refusal> {
-        self.0.lock().ok().and_then(|r| r.clone())
+        self.0.lock().ok().and_then(|k| k.first.clone())
+    }
+
+    /// Whether every refusal so far was of a request over the allowance (true when there was none).
+    pub fn only_over_allowance(&self) -> bool {
+        self.0.lock().is_ok_and(|k| !k.beyond_allowance)
     }
 }
 
@@ -174,9 +187,11 @@ mod tests {
         let refusals = Refusals::default();
         assert_eq!(refusals.first(), None);
         refusals.record(Refusal::Requests { max: 2 });
+        assert!(refusals.only_over_allowance());
         refusals
             .clone()
             .record(Refusal::Secret { name: "x".into() });
         assert_eq!(refusals.first(), Some(Refusal::Requests { max: 2 }));
+        assert!(!refusals.only_over_allowance(), "the later refusal counts");
     }
 }

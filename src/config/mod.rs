@@ -38,7 +38,15 @@ pub struct SourceConfig {
     pub children: Vec<Vec<usize>>,
     /// Caps on each response (`client.max_response_bytes`, `client.max_response_depth`).
     pub limits: ResponseLimits,
+    /// The most requests of `parallelized` resources in flight at once (`client.concurrency`, extension).
+    pub concurrency: u32,
 }
+
+/// `client.concurrency` when the config does not set it.
+pub const DEFAULT_CONCURRENCY: u32 = 8;
+
+/// The largest `client.concurrency` accepted.
+pub const MOST_CONCURRENCY: u32 = 64;
 
 /// dlt's write dispositions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +89,8 @@ pub struct Resource {
     pub columns: Vec<ColumnHint>,
     /// Whether rows are to be stored.
     pub selected: bool,
+    /// dlt's `parallelized`: its requests may run beside others (up to `client.concurrency`).
+    pub parallelized: bool,
     /// The parent resource (index), when templates reference `{resources.<parent>.<field>}`.
     pub parent: Option<usize>,
     /// Parent fields copied into each record as `_<parent>_<field>`.
@@ -123,7 +133,7 @@ pub struct Endpoint {
 }
 
 const TOP_KEYS: [&str; 3] = ["client", "resources", "resource_defaults"];
-const CLIENT_KEYS: [&str; 7] = [
+const CLIENT_KEYS: [&str; 8] = [
     "base_url",
     "headers",
     "auth",
@@ -131,6 +141,7 @@ const CLIENT_KEYS: [&str; 7] = [
     "error_handler",
     "max_response_bytes",
     "max_response_depth",
+    "concurrency",
 ];
 const RESOURCE_KEYS: [&str; 18] = [
     "name",
@@ -176,6 +187,7 @@ struct Client {
     paginator: Option<Paginator>,
     retry: RetryPolicy,
     limits: ResponseLimits,
+    concurrency: u32,
 }
 
 /// Parse and validate a whole config that holds no secret values.
@@ -261,6 +273,7 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
             base_url: client.base_url,
             children,
             limits: client.limits,
+            concurrency: client.concurrency,
         })
     } else {
         Err(Error::InvalidConfig(ck.problems))
@@ -293,7 +306,23 @@ fn client(v: Option<&Value>, ck: &mut Checker) -> Client {
                 parts::error_handler(v, &RetryPolicy::default(), "client.error_handler", ck)
             }),
         limits: parts::response_limits(map, ck),
+        concurrency: concurrency(map, ck),
         base_url,
+    }
+}
+
+/// `client.concurrency` (extension): from 1 to [`MOST_CONCURRENCY`].
+fn concurrency(map: &Map<String, Value>, ck: &mut Checker) -> u32 {
+    match ck.opt_int(map, "concurrency", "client") {
+        None => DEFAULT_CONCURRENCY,
+        Some(n) => match u32::try_from(n) {
+            Ok(n) if (1..=MOST_CONCURRENCY).contains(&n) => n,
+            _ => {
+                let message = format!("must be an integer from 1 to {MOST_CONCURRENCY}");
+                ck.problem("client.concurrency", message);
+                DEFAULT_CONCURRENCY
+            }
+        },
     }
 }
 
@@ -340,6 +369,7 @@ fn resource(
         merge_key: ck.str_list(map, "merge_key", path),
         columns: hints::columns(map.get("columns"), &join(path, "columns"), ck),
         selected: ck.opt_bool(map, "selected", path).unwrap_or(true),
+        parallelized: ck.opt_bool(map, "parallelized", path).unwrap_or(false),
         parent: None,
         include_from_parent,
         endpoint,

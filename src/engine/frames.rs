@@ -32,15 +32,19 @@ pub(super) struct Frame {
     pub pages: u32,
     /// The last page's records, to see the same page come twice.
     pub last_page: Option<crate::checkpoint::PageMark>,
+    /// For offset and page-number paging, from the last page: the step and the first position not asked for.
+    pub known: Option<(i64, i64)>,
 }
 
 /// Parent records waiting for their children.
 #[derive(Debug, Clone)]
 pub(super) struct Pending {
-    records: Vec<Value>,
+    pub records: Vec<Value>,
     from: Position,
-    next_record: usize,
-    next_child: usize,
+    /// The record whose children come next.
+    pub next_record: usize,
+    /// Its child (among the wanted children) that comes next.
+    pub next_child: usize,
 }
 
 impl Frame {
@@ -57,6 +61,7 @@ impl Frame {
             parent_index,
             pages: 0,
             last_page: None,
+            known: None,
         }
     }
 }
@@ -78,7 +83,7 @@ pub(super) fn restore(cp: &Checkpoint, detected: Vec<Option<Paginator>>) -> Vec<
 }
 
 /// The position of a resource's first request.
-fn start(paginator: Option<&Paginator>) -> Position {
+pub(super) fn start(paginator: Option<&Paginator>) -> Position {
     paginator.map_or(Position::First, Paginator::start)
 }
 
@@ -329,6 +334,7 @@ impl Engine {
         if next == Position::Done && matches!(paginator, Paginator::HeaderLink { .. }) {
             self.note_unreadable_link(exchange, &response.headers);
         }
+        self.frames[f].known = paginator.known_range(body);
         if !configured {
             self.frames[f].found = Some(paginator);
         }

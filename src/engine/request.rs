@@ -5,7 +5,7 @@ use super::Engine;
 use crate::auth::{Auth, KeyLocation};
 use crate::error::{Error, contains_secret, scrub_text};
 use crate::incremental::{CursorState, Incremental};
-use crate::paginator::Position;
+use crate::paginator::{Paginator, Position};
 use crate::redact::redact_url_with;
 use crate::request::{Form, HttpRequest, RequestParts, origin};
 use crate::select::Path;
@@ -88,23 +88,37 @@ impl Engine {
     /// A next link elsewhere gets no auth and no header holding a secret; a body holding one is not sent.
     pub(super) fn page_request(&self, frame: usize, replay: bool) -> Result<HttpRequest, Error> {
         let f = &self.frames[frame];
-        let resource = &self.config.resources[f.resource];
+        let position = match (&f.replay, replay) {
+            (Some(state), true) => &state.from,
+            _ => &f.position,
+        };
+        let parent = f.parent.as_ref().map(|(_, r)| r);
+        self.request_at(f.resource, parent, f.found.as_ref(), position)
+    }
+
+    /// The request of resource `index` at `position`, for a child with its parent record, paged by the
+    /// configured paginator or else the one `found` from its first response.
+    pub(super) fn request_at(
+        &self,
+        index: usize,
+        parent: Option<&Value>,
+        found: Option<&Paginator>,
+        position: &Position,
+    ) -> Result<HttpRequest, Error> {
+        let resource = &self.config.resources[index];
         let ep = &resource.endpoint;
         let parent_name = resource
             .parent
             .map(|p| self.config.resources[p].name.as_str());
-        let incremental = ep
-            .incremental
-            .as_ref()
-            .zip(self.cursors[f.resource].as_ref());
+        let incremental = ep.incremental.as_ref().zip(self.cursors[index].as_ref());
         let scope = Scope {
-            parent: parent_name.zip(f.parent.as_ref().map(|(_, r)| r)),
+            parent: parent_name.zip(parent),
             incremental,
             opaque: &self.secrets,
         };
         let render_error = |message: String| Error::BadResponse {
             resource: resource.name.clone(),
-            url: self.redact(frame, &ep.url),
+            url: self.redact_for(index, &ep.url),
             message,
         };
         let mut parts = render_parts(ep, &scope).map_err(render_error)?;
@@ -116,11 +130,7 @@ impl Engine {
                 parts.set_param(param, inc.end_value.clone().unwrap_or(Value::Null));
             }
         }
-        let position = match (&f.replay, replay) {
-            (Some(state), true) => &state.from,
-            _ => &f.position,
-        };
-        if let Some(paginator) = ep.paginator.as_ref().or(f.found.as_ref()) {
+        if let Some(paginator) = ep.paginator.as_ref().or(found) {
             paginator.apply(position, &mut parts);
         }
         let trusted = origin(&self.config.base_url).or_else(|| origin(&parts_url_base(ep)));
@@ -143,7 +153,7 @@ impl Engine {
         {
             return Err(Error::BadResponse {
                 resource: resource.name.clone(),
-                url: self.redact(frame, &request.url),
+                url: self.redact_for(index, &request.url),
                 message: "this request goes to another origin than the base URL's and its body holds a secret; it is not sent".into(),
             });
         }
@@ -153,10 +163,16 @@ impl Engine {
     /// The URL with credentials masked: dlt's sensitive names, the API-key parameter of the frame's resource,
     /// and every secret value in any encoding.
     pub(super) fn redact(&self, frame: usize, url: &str) -> String {
-        let auth = self
-            .frames
-            .get(frame)
-            .and_then(|f| self.config.resources[f.resource].endpoint.auth.as_ref());
+        self.redact_url(self.frames.get(frame).map(|f| f.resource), url)
+    }
+
+    /// [`Engine::redact`] for a request of resource `index`.
+    pub(super) fn redact_for(&self, index: usize, url: &str) -> String {
+        self.redact_url(Some(index), url)
+    }
+
+    fn redact_url(&self, index: Option<usize>, url: &str) -> String {
+        let auth = index.and_then(|i| self.config.resources[i].endpoint.auth.as_ref());
         let key = match auth {
             Some(Auth::ApiKey {
                 name,

@@ -2,7 +2,7 @@
 //! only, and dropped after a 401 so that the page is asked for once more with a new one.
 
 use super::{Engine, Exchange, Now, Phase, Purpose};
-use crate::auth::Auth;
+use crate::auth::{Auth, OAuth2};
 use crate::error::Error;
 use crate::request::{HttpRequest, HttpResponse};
 
@@ -16,11 +16,10 @@ impl Engine {
         // A token just fetched is used once even if it expires at once (dlt: `expires_in: 0` means a new
         // token for every request).
         let fresh = std::mem::take(&mut self.token_fresh);
-        let valid = self.token.as_ref().is_some_and(|t| {
-            t.token_url == oauth.token_url
-                && t.client_id == oauth.client_id
-                && (fresh || now.monotonic_ms < t.expires_at_ms)
-        });
+        let valid = self
+            .token
+            .as_ref()
+            .is_some_and(|t| t.serves(oauth) && (fresh || now.monotonic_ms < t.expires_at_ms));
         (!valid).then(|| oauth.token_request(timeout_ms))
     }
 
@@ -97,4 +96,16 @@ pub(super) struct Token {
     client_id: String,
     pub(super) access_token: String,
     expires_at_ms: u64,
+}
+
+impl Token {
+    /// Whether the token is for this OAuth2 client.
+    pub(super) fn serves(&self, oauth: &OAuth2) -> bool {
+        self.token_url == oauth.token_url && self.client_id == oauth.client_id
+    }
+
+    /// Whether it is still good at this monotonic time.
+    pub(super) fn good_at(&self, monotonic_ms: u64) -> bool {
+        monotonic_ms < self.expires_at_ms
+    }
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod bad_configs;
 mod compression;
+mod concurrency;
 mod config_schema;
 mod connections;
 mod dlt_client;

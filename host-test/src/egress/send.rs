@@ -128,7 +128,7 @@ struct Idle {
 }
 
 /// Idle connections kept per run; more are closed when their exchange ends.
-const MAX_IDLE: usize = 4;
+const MAX_IDLE: usize = 32;
 
 impl ConnectionPool {
     /// An idle, ready connection this target may use: same TLS name, peer among its checked addresses.
@@ -146,16 +146,11 @@ impl ConnectionPool {
         Some((c.peer, c.sender))
     }
 
-    fn put(&self, peer: SocketAddr, target: &Target, sender: SendRequest<WasiBody>) {
+    fn put(&self, connection: Idle) {
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < MAX_IDLE
         {
-            idle.push(Idle {
-                peer,
-                tls_name: target.tls_name.clone(),
-                route: target.route(),
-                sender,
-            });
+            idle.push(connection);
         }
     }
 }
@@ -177,7 +172,7 @@ pub async fn send(
         .entry(http::header::ACCEPT_ENCODING)
         .or_insert(http::HeaderValue::from_static(decode::ACCEPT_ENCODING));
     let head = exchange(request, target, options, &pool);
-    let response = match deadline {
+    let (response, connection) = match deadline {
         Some(at) => tokio::time::timeout_at(at.into(), head)
             .await
             .map_err(|_| HttpError::ConnectionReadTimeout)??,
@@ -185,9 +180,17 @@ pub async fn send(
     };
     let between_bytes = options.and_then(|o| o.between_bytes_timeout);
     let empty = response.body().is_end_stream();
+    let idle = match empty {
+        true => {
+            pool.put(connection);
+            None
+        }
+        false => Some((pool, connection)),
+    };
     let mut response = response.map(|incoming| {
         Counted {
             incoming,
+            idle,
             budget,
             between_bytes: between_bytes.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
             deadline: deadline.map(|at| Box::pin(tokio::time::sleep_until(at.into()))),
@@ -210,14 +213,15 @@ pub async fn send(
     Ok((response, Box::new(async { Ok(()) })))
 }
 
-/// Send the request and wait for the response head. A pooled connection that closed before the request went
-/// out is replaced by a new one, once.
+/// Send the request and wait for the response head; with it, the connection, to go back to the pool once the
+/// body has been read to its end. A pooled connection that closed before the request went out is replaced by a
+/// new one, once.
 async fn exchange(
     mut request: http::Request<WasiBody>,
     target: Target,
     options: Option<RequestOptions>,
     pool: &ConnectionPool,
-) -> Result<http::Response<Incoming>, HttpError> {
+) -> Result<(http::Response<Incoming>, Idle), HttpError> {
     let connect_timeout = options
         .and_then(|o| o.connect_timeout)
         .unwrap_or(Duration::from_secs(30));
@@ -255,8 +259,13 @@ async fn exchange(
             .map_err(|_| HttpError::ConnectionReadTimeout)?;
         match sent {
             Ok(response) => {
-                pool.put(peer, &target, sender);
-                return Ok(response);
+                let connection = Idle {
+                    peer,
+                    tls_name: target.tls_name.clone(),
+                    route: target.route(),
+                    sender,
+                };
+                return Ok((response, connection));
             }
             Err(mut e) => match e.take_message() {
                 Some(unsent) if reused => request = unsent,
@@ -378,9 +387,12 @@ fn tls_failure(host: &str, e: &std::io::Error) -> HttpError {
     HttpError::InternalError(Some(message))
 }
 
-/// A response body that counts its bytes against the run's budget and times out between frames.
+/// A response body that counts its bytes against the run's budget and times out between frames. Read to its end,
+/// it gives its connection back to the pool: until then the connection is not free, for HTTP/1.1 would queue a
+/// new request behind a response nobody reads yet (a connector with requests sent ahead holds some unread).
 struct Counted {
     incoming: Incoming,
+    idle: Option<(Arc<ConnectionPool>, Idle)>,
     budget: Arc<ResponseBudget>,
     between_bytes: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -407,7 +419,12 @@ impl Body for Counted {
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(HttpError::from(e)))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                if let Some((pool, connection)) = self.idle.take() {
+                    pool.put(connection);
+                }
+                Poll::Ready(None)
+            }
             Poll::Pending => {
                 let between = self
                     .between_bytes

@@ -32,7 +32,15 @@ impl Session {
             .rest_source_connector_source()
             .call_next_page(&mut self.store);
         let page = within(deadline, page).await;
-        outcome(page, self.store.data())
+        let state = self.store.data();
+        // A request over the allowance gets no data, so a page the connector made from requests within it is
+        // stored: a connector sends its next request while the host stores the page before it, and that
+        // request may be the one refused. The refusal ends the run at the next call. Any other refusal
+        // discards the call's page.
+        match page {
+            Ok(Ok(Some(page))) if state.refusals.only_over_allowance() => Ok(Some(page)),
+            page => outcome(page, state),
+        }
     }
 
     /// The schema as the connector sees it now.

@@ -196,6 +196,39 @@ fn client_error_handler_applies_under_endpoint_overrides() {
 }
 
 #[test]
+fn concurrency_and_parallelized_are_read_and_checked() {
+    let config = |client: Value, parallelized: Value| {
+        json!({"client": client, "resources": [
+            {"name": "a", "parallelized": parallelized, "endpoint": {"path": "a"}}]})
+    };
+    let plain = ok(config(json!({"base_url": "https://a"}), Value::Null));
+    assert_eq!(plain.concurrency, DEFAULT_CONCURRENCY);
+    assert!(!plain.resources[0].parallelized);
+    let set = ok(config(
+        json!({"base_url": "https://a", "concurrency": 3}),
+        json!(true),
+    ));
+    assert_eq!(set.concurrency, 3);
+    assert!(set.resources[0].parallelized);
+    for bad in [json!(0), json!(65), json!("4")] {
+        let got = problems(config(
+            json!({"base_url": "https://a", "concurrency": bad}),
+            json!(true),
+        ));
+        assert!(
+            got.iter().any(|g| g.starts_with("client.concurrency: ")),
+            "{bad}: {got:?}"
+        );
+    }
+    let got = problems(config(json!({"base_url": "https://a"}), json!("yes")));
+    assert!(
+        got.iter()
+            .any(|g| g.starts_with("resources[0].parallelized: ")),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn every_problem_is_listed_with_its_path() {
     let got = problems(json!({
         "client": {"base_url": "https://a", "timeout": 5},
@@ -209,7 +242,7 @@ fn every_problem_is_listed_with_its_path() {
     }));
     let want = [
         ".: received unexpected field `extra`; expected one of: client, resources, resource_defaults",
-        "client: received unexpected field `timeout`; expected one of: base_url, headers, auth, paginator, error_handler, max_response_bytes, max_response_depth",
+        "client: received unexpected field `timeout`; expected one of: base_url, headers, auth, paginator, error_handler, max_response_bytes, max_response_depth, concurrency",
         "resources[0].endpoint.method: `PUT` is not one of: GET, POST",
         "resources[0].endpoint.paginator.limit: missing required field",
         "resources[1].name: missing required field",

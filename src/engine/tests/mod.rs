@@ -2,6 +2,7 @@
 //! holds the helpers the test files share.
 
 mod actions;
+mod ahead;
 mod auth;
 mod children;
 mod incremental;

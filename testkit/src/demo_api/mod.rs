@@ -10,12 +10,16 @@
 //! Every request is logged; [`Fault`] rules make chosen requests fail.
 
 mod dlt_mock;
+mod fault;
 pub mod realistic;
+
+use fault::fault_for;
+pub use fault::{Fault, FaultKind, Which};
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use tiny_http::{Header, Request, Response, Server};
@@ -141,76 +145,6 @@ impl Logged {
     }
 }
 
-/// Make chosen requests to `path` fail. Requests are numbered from 0, counting requests to that path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fault {
-    /// Path the rule applies to.
-    pub path: String,
-    /// Which requests fail.
-    pub which: Which,
-    /// How they fail.
-    pub kind: FaultKind,
-}
-
-/// Which requests a fault hits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Which {
-    /// Requests `from` up to `from + count` (`None`: all from then on).
-    Range {
-        /// First request that fails.
-        from: usize,
-        /// How many fail.
-        count: Option<usize>,
-    },
-    /// Every k-th request (numbers k-1, 2k-1, …).
-    Every(usize),
-}
-
-/// How a request fails.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FaultKind {
-    /// This status (with `Retry-After` when set) instead of data.
-    Status {
-        /// Status answered.
-        code: u16,
-        /// `Retry-After` value to send.
-        retry_after: Option<String>,
-    },
-    /// Statuses in turn, one per failing request.
-    Cycle(Vec<u16>),
-    /// The real answer cut in half, sent as a complete response (invalid JSON).
-    TruncatedJson,
-    /// The real answer's headers with its full `Content-Length`, then only half the body; the connection is left
-    /// open, so the client waits until its between-bytes timeout.
-    ShortBody,
-    /// The real answer, after this many milliseconds.
-    Slow(u64),
-    /// Bytes that are not an HTTP response at all, as if the connection broke.
-    Broken,
-    /// The real answer with `Connection: close`: the client must not send another request on that connection.
-    CloseConnection,
-}
-
-impl Fault {
-    /// Requests `from` to `from + count` answer `code` (a shorthand for the common case).
-    pub fn status(
-        path: &str,
-        from: usize,
-        count: Option<usize>,
-        code: u16,
-        retry_after: Option<&str>,
-    ) -> Self {
-        Self {
-            path: path.into(),
-            which: Which::Range { from, count },
-            kind: FaultKind::Status {
-                code,
-                retry_after: retry_after.map(String::from),
-            },
-        }
-    }
-}
-
 struct Shared {
     spec: DemoSpec,
     log: Mutex<Vec<Logged>>,
@@ -219,6 +153,9 @@ struct Shared {
     /// Bodies of API-key pages already served, by request target and gzip: served again without building their
     /// rows, so the API answers as fast as the network allows.
     pages: Mutex<PageCache>,
+    /// Requests being answered now, and the most there ever were at once.
+    busy: AtomicUsize,
+    peak: AtomicUsize,
 }
 
 /// Page bodies by request target and gzip.
@@ -259,6 +196,8 @@ impl DemoApi {
             faults: Mutex::new(Vec::new()),
             tokens: Mutex::new(Vec::new()),
             pages: Mutex::new(PageCache::new()),
+            busy: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let workers = match shared.spec.delay_ms {
@@ -319,6 +258,12 @@ impl DemoApi {
             .unwrap_or_default()
     }
 
+    /// With `delay_ms`: the most requests it was delaying at once so far, which is how many a client had in
+    /// flight (0 without a delay).
+    pub fn peak_in_flight(&self) -> usize {
+        self.shared.peak.load(Ordering::SeqCst)
+    }
+
     /// Add a fault rule.
     pub fn inject(&self, fault: Fault) {
         if let Ok(mut f) = self.shared.faults.lock() {
@@ -368,7 +313,12 @@ fn handle(shared: &Shared, mut request: Request) {
         peer: request.remote_addr().copied(),
     };
     if shared.spec.delay_ms > 0 {
+        // Counted over the wait only: a client's next request may arrive while this thread still writes the
+        // last bytes of the answer before, and that is not two requests in flight.
+        let now = shared.busy.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak.fetch_max(now, Ordering::SeqCst);
         std::thread::sleep(std::time::Duration::from_millis(shared.spec.delay_ms));
+        shared.busy.fetch_sub(1, Ordering::SeqCst);
     }
     let fault = fault_for(shared, &logged);
     let gzip = shared.spec.gzip
@@ -389,7 +339,11 @@ fn handle(shared: &Shared, mut request: Request) {
         if let Ok(mut log) = shared.log.lock() {
             log.push(logged);
         }
-        let _ = request.respond(json_response(body.to_vec(), gzip, 200));
+        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+        if gzip {
+            headers.push(("Content-Encoding".into(), "gzip".into()));
+        }
+        reply(shared, request, 200, headers, body.to_vec());
         return;
     }
     let (mut status, mut payload, mut extra) = answer(shared, &logged);
@@ -459,30 +413,58 @@ fn handle(shared: &Shared, mut request: Request) {
     {
         pages.insert(key, Arc::new(body.clone()));
     }
-    let mut response = Response::from_data(body).with_status_code(status);
+    let mut headers = extra;
     if gzip {
-        response.add_header(Header::from_bytes("Content-Encoding", "gzip").expect("valid header"));
+        headers.push(("Content-Encoding".into(), "gzip".into()));
     }
     if let Some(t) = content_type {
-        response.add_header(Header::from_bytes("Content-Type", t).expect("valid header"));
+        headers.push(("Content-Type".into(), t.into()));
     }
-    for (k, v) in extra {
-        if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            response.add_header(h);
-        }
-    }
-    let _ = request.respond(response);
+    reply(shared, request, status, headers, body);
 }
 
-/// A JSON response of `body` (gzip-coded when `gzip`).
-fn json_response(body: Vec<u8>, gzip: bool, status: u16) -> Response<std::io::Cursor<Vec<u8>>> {
-    let mut response = Response::from_data(body).with_status_code(status);
-    if gzip {
-        response.add_header(Header::from_bytes("Content-Encoding", "gzip").expect("valid header"));
+/// Answer `request`. An API with latency closes the connection after each answer: tiny_http serves each
+/// connection on a thread of its own and, when many connections open at once, can leave one waiting for a
+/// thread that a kept-alive connection holds, so a client with requests in parallel would wait for ever.
+fn reply(
+    shared: &Shared,
+    request: Request,
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+) {
+    if shared.spec.delay_ms == 0 {
+        let mut response = Response::from_data(body).with_status_code(status);
+        for (k, v) in headers {
+            if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+                response.add_header(h);
+            }
+        }
+        let _ = request.respond(response);
+        return;
     }
-    response
-        .add_header(Header::from_bytes("Content-Type", "application/json").expect("valid header"));
-    response
+    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    let mut writer = request.into_writer();
+    let _ = writer
+        .write_all(&[head.as_bytes(), &body].concat())
+        .and_then(|()| writer.flush());
+}
+
+/// A reason phrase for the status line (clients read the code, not the phrase).
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400..=499 => "Client Error",
+        500..=599 => "Server Error",
+        _ => "Status",
+    }
 }
 
 /// A request's headers as the fixtures log them: names in lower case, values as text.
@@ -630,28 +612,4 @@ fn token(shared: &Shared, req: &Logged) -> SeedAnswer {
     tokens.push(access_token.clone());
     let body = json!({"access_token": access_token, "token_type": "bearer", "expires_in": shared.spec.token_lifetime_s});
     (200, body, vec![])
-}
-
-/// The fault that hits this request, and how many requests that fault has hit before it.
-fn fault_for(shared: &Shared, req: &Logged) -> Option<(Fault, usize)> {
-    let faults = shared.faults.lock().ok()?;
-    let seen = shared
-        .log
-        .lock()
-        .ok()?
-        .iter()
-        .filter(|l| l.path == req.path)
-        .count();
-    faults
-        .iter()
-        .filter(|f| f.path == req.path)
-        .find_map(|f| match f.which {
-            Which::Range { from, count }
-                if seen >= from && count.is_none_or(|c| seen < from + c) =>
-            {
-                Some((f.clone(), seen - from))
-            }
-            Which::Every(k) if k > 0 && (seen + 1) % k == 0 => Some((f.clone(), seen / k)),
-            _ => None,
-        })
 }
