@@ -11,7 +11,8 @@
 #
 # The extraction runs against small rows (plain and gzipped by the API), against realistic rows (about 400 bytes:
 # nested objects and lists, full-precision doubles, big integers, unicode, escapes) served as fast as the API can,
-# and against an API with real latency (LATENCY_MS per answer, answered concurrently; 100 pages).
+# and against an API with real latency (LATENCY_MS per answer, answered concurrently; 100 pages), serially and
+# with the resource `parallelized` (client.concurrency at its default, 8), dlt with both configs.
 #
 # Each figure is the client process only (/usr/bin/time: wall, user+sys CPU, max RSS); the demo API runs in its
 # own process. Results are printed as a table; BENCHMARKS.md records them with the machine.
@@ -64,6 +65,9 @@ for port in "$PORT" $((PORT + 3)) $((PORT + 4)) $((PORT + 5)); do
 done
 
 $HOST seed-config "$SEED" >"$TMP/config.json"
+# The same config with the resource `parallelized` (client.concurrency at its default, 8).
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["resources"][0]["parallelized"]=True; print(json.dumps(c))' \
+    "$TMP/config.json" >"$TMP/config-par.json"
 echo '{"api_key": "demo-api-key"}' >"$TMP/secrets.json"
 # Builds the component if needed and fills the compile cache, so every run below starts warm.
 $HOST check --config "$TMP/config.json" --secrets "$TMP/secrets.json" >/dev/null
@@ -90,7 +94,7 @@ PY
 echo "rows: $ROWS in pages of $PAGE; $(nproc) cores; $(uname -m)"
 printf '%-28s %9s %9s %11s %10s %11s\n' "" wall "cpu(u+s)" "cpu/100k" "max rss" "rows/s"
 run() {
-    measure "$1" "$2" $HOST run --config "$TMP/config.json" --secrets "$TMP/secrets.json" \
+    measure "$1" "$2" $HOST run --config "${4:-$TMP/config.json}" --secrets "$TMP/secrets.json" \
         --out "$TMP/out-$RANDOM" --connect-to "https://api.example.com=http://127.0.0.1:$3"
 }
 for i in 1 2 3; do run "host-test run (jsonl) #$i" "$ROWS" "$PORT"; done
@@ -124,8 +128,11 @@ measure "host-test run, realistic sqlite" "$ROWS" $HOST run --config "$TMP/confi
 curl_cfg "$ROWS" $((PORT + 4)) >"$TMP/curl-real.cfg"
 for i in 1 2 3; do measure "curl, realistic #$i" "$ROWS" curl -s -K "$TMP/curl-real.cfg"; done
 
-# An API with latency: 100 pages, each answered after LATENCY_MS.
-run "host-test run, ${LATENCY_MS} ms latency" $((100 * PAGE)) $((PORT + 5))
+# An API with latency: 100 pages, each answered after LATENCY_MS; serial, then `parallelized`.
+for i in 1 2; do run "host-test run, ${LATENCY_MS} ms #$i" $((100 * PAGE)) $((PORT + 5)); done
+for i in 1 2 3; do
+    run "host-test parallelized, ${LATENCY_MS} ms #$i" $((100 * PAGE)) $((PORT + 5)) "$TMP/config-par.json"
+done
 curl_cfg $((100 * PAGE)) $((PORT + 5)) >"$TMP/curl-slow.cfg"
 measure "curl, ${LATENCY_MS} ms latency" $((100 * PAGE)) curl -s -K "$TMP/curl-slow.cfg"
 
@@ -136,12 +143,14 @@ if [ "${BENCH_DLT:-0}" = 1 ]; then
 import sys
 import dlt
 from dlt.sources.rest_api import rest_api_source
+parallelized = len(sys.argv) > 2
 source = rest_api_source({
     "client": {"base_url": "http://127.0.0.1:" + sys.argv[1],
                "auth": {"type": "api_key", "name": "api_key", "api_key": "demo-api-key", "location": "query"}},
     "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
-    "resources": [{"name": "resource_name", "endpoint": {"path": "/v1/resource", "data_selector": "data",
-                   "paginator": {"type": "offset", "limit": $PAGE}}}],
+    "resources": [{"name": "resource_name", "parallelized": parallelized,
+                   "endpoint": {"path": "/v1/resource", "data_selector": "data",
+                                "paginator": {"type": "offset", "limit": $PAGE}}}],
 })
 pipeline = dlt.pipeline(pipeline_name="bench", destination="duckdb", pipelines_dir="$TMP/dlt")
 pipeline.extract(source)
@@ -151,6 +160,8 @@ PY
         measure "dlt 1.31, realistic #$i" "$ROWS" "$VENV/bin/python" "$TMP/dlt_extract.py" $((PORT + 4))
     done
     measure "dlt 1.31, ${LATENCY_MS} ms latency" $((100 * PAGE)) "$VENV/bin/python" "$TMP/dlt_extract.py" $((PORT + 5))
+    measure "dlt 1.31 parallelized, ${LATENCY_MS} ms" $((100 * PAGE)) "$VENV/bin/python" "$TMP/dlt_extract.py" \
+        $((PORT + 5)) parallelized
 fi
 
 # The engine alone, natively, on the same bodies from memory (single-threaded: its wall time is its CPU time).
