@@ -2,8 +2,9 @@
 //! and time through `wasi:clocks`, secrets and logging through the host's imports.
 
 use crate::config::WriteDisposition;
-use crate::engine::{Engine, Now, Step};
+use crate::engine::{Now, Step};
 use crate::error::{ConfigProblem, Error};
+use crate::lanes::{Ahead, Lanes, Turns};
 use crate::limits::ResponseLimits;
 use crate::pace::Pace;
 use crate::request::{HttpRequest, HttpResponse, Method};
@@ -38,45 +39,18 @@ use rest_source::connector::types as wit;
 const READ_CHUNK: u64 = 64 * 1024;
 
 thread_local! {
-    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
-    static AHEAD: RefCell<Ahead> = const { RefCell::new(Ahead(Vec::new())) };
+    static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
 }
 
-/// Requests sent before the engine asked for them ([`Engine::ahead`]), oldest first, with their responses to
-/// come. One is used only when the engine asks for exactly that request.
-struct Ahead(Vec<(HttpRequest, FutureIncomingResponse)>);
-
-impl Ahead {
-    /// The response future of `request` if it was sent ahead.
-    fn take(&mut self, request: &HttpRequest) -> Option<FutureIncomingResponse> {
-        let i = self.0.iter().position(|(r, _)| r == request)?;
-        Some(self.0.remove(i).1)
-    }
-
-    /// Send what the engine lists and is not on its way yet, while fewer than `most` are.
-    fn top_up(&mut self, listed: Vec<HttpRequest>, most: usize) {
-        let mut unmatched: Vec<bool> = vec![true; self.0.len()];
-        for request in listed {
-            let on_its_way = self
-                .0
-                .iter()
-                .zip(unmatched.iter_mut())
-                .find(|((r, _), free)| **free && *r == request);
-            if let Some((_, free)) = on_its_way {
-                *free = false;
-                continue;
-            }
-            if self.0.len() >= most {
-                return;
-            }
-            // A request that cannot even start is left for the engine to send, and to fail, in its turn.
-            if let Ok(future) = start(&request) {
-                self.0.push((request, future));
-                unmatched.push(false);
-            }
-        }
-    }
+/// A configured run: its lanes' engines, what each lane waits for, and the requests sent ahead.
+struct Run {
+    lanes: Lanes,
+    turns: Turns<Sent>,
+    ahead: Ahead<FutureIncomingResponse>,
 }
+
+/// A request handed to the host: its response to come, or why it could not even start.
+type Sent = Result<FutureIncomingResponse, Transport>;
 
 struct Component;
 
@@ -87,7 +61,6 @@ impl Guest for Component {
         config: String,
         checkpoint: Option<String>,
     ) -> Result<Vec<wit::ResourceInfo>, wit::Error> {
-        AHEAD.with(|a| a.borrow_mut().0.clear());
         if config.len() > crate::config::MOST_CONFIG_BYTES {
             let message = format!(
                 "the config is {} bytes; at most {} are accepted",
@@ -103,8 +76,8 @@ impl Guest for Component {
             Err(SecretError::NotFound) => Err("is not set for this tenant".into()),
             Err(SecretError::Denied) => Err("was refused by the host".into()),
         })?;
-        let engine = Engine::new(&config, &value, secret_values, checkpoint.as_deref())?;
-        let infos = engine
+        let lanes = Lanes::new(&config, &value, secret_values, checkpoint.as_deref())?;
+        let infos = lanes
             .resources()
             .iter()
             .map(|r| wit::ResourceInfo {
@@ -115,76 +88,150 @@ impl Guest for Component {
                 selected: r.selected,
             })
             .collect();
-        ENGINE.with(|e| *e.borrow_mut() = Some(engine));
+        let run = Run {
+            turns: Turns::new(&lanes),
+            lanes,
+            ahead: Ahead::default(),
+        };
+        RUN.with(|r| *r.borrow_mut() = Some(run));
         Ok(infos)
     }
 
     fn next_page() -> Result<Option<wit::Page>, wit::Error> {
-        ENGINE.with(|cell| {
+        RUN.with(|cell| {
             let mut guard = cell.borrow_mut();
-            let engine = guard
+            let run = guard
                 .as_mut()
                 .ok_or_else(|| Error::Internal("next-page called before configure".into()))?;
-            AHEAD.with(|ahead| {
-                let ahead = &mut ahead.borrow_mut();
-                let result = run_until_page(engine, ahead);
-                if !matches!(result, Ok(Some(_))) {
-                    ahead.0.clear();
-                }
-                result.map_err(wit::Error::from)
-            })
+            if let Some(e) = &run.turns.failed {
+                return Err(e.clone().into());
+            }
+            let result = run.next_page();
+            if !matches!(result, Ok(Some(_))) {
+                run.ahead.clear();
+                run.turns.in_flight.iter_mut().for_each(|f| *f = None);
+            }
+            if let Err(e) = &result {
+                run.turns.failed = Some(e.clone());
+            }
+            result.map_err(wit::Error::from)
         })
     }
 
     fn schema() -> Result<Vec<wit::TableSchema>, wit::Error> {
-        ENGINE.with(|cell| {
+        RUN.with(|cell| {
             let guard = cell.borrow();
-            let engine = guard
+            let run = guard
                 .as_ref()
                 .ok_or_else(|| Error::Internal("schema called before configure".into()))?;
-            Ok(engine.schemas().iter().map(table_schema).collect())
+            Ok(run.lanes.schemas().iter().map(table_schema).collect())
         })
     }
 }
 
-/// Drive the engine until it has a page, is done, or fails. Requests the engine lists ahead go out as soon as
-/// it lists them: while a request is in flight, up to `client.concurrency` in all.
-fn run_until_page(engine: &mut Engine, ahead: &mut Ahead) -> Result<Option<wit::Page>, Error> {
-    let most = engine.concurrency();
-    loop {
-        match engine.poll(now())? {
-            Step::Send(request) => {
-                let sent = ahead.take(&request).map_or_else(|| start(&request), Ok);
-                ahead.top_up(engine.ahead(now()), most.saturating_sub(1));
-                let outcome = match sent.and_then(|future| receive(&request, future)) {
-                    Ok(response) => engine.on_response(now(), response),
-                    Err(t) if t.unusable => engine.on_unusable(&t.message),
-                    Err(t) => engine.on_transport_error(now(), &t.message, t.retryable),
-                };
-                for note in engine.take_notes() {
-                    logging::log(Level::Warn, &note);
+impl Run {
+    /// Drive the lanes until one has a page, all are done, or one fails. A lane asks for its next request as soon
+    /// as its last response is in, while other lanes wait for theirs. Requests an engine lists ahead go out as
+    /// soon as it lists them: while a request is in flight, up to `client.concurrency` in all.
+    fn next_page(&mut self) -> Result<Option<wit::Page>, Error> {
+        let most = self.lanes.engine(0).concurrency();
+        loop {
+            let order: Vec<usize> = self.turns.order().collect();
+            for lane in order {
+                if !self.turns.free(lane, now().monotonic_ms) {
+                    continue;
                 }
-                outcome?;
-                ahead.top_up(engine.ahead(now()), most);
+                self.turns.sleeping[lane] = None;
+                let engine = self.lanes.engine(lane);
+                match engine.poll(now())? {
+                    Step::Send(request) => {
+                        let sent = self
+                            .ahead
+                            .take(&request)
+                            .map_or_else(|| start(&request), Ok);
+                        let cap = most.saturating_sub(1);
+                        self.ahead.top_up(engine.ahead(now()), cap, send_ahead);
+                        self.turns.in_flight[lane] = Some((request, sent));
+                    }
+                    Step::Sleep { until_ms } => self.turns.sleeping[lane] = Some(until_ms),
+                    Step::Page(mut page) => {
+                        self.turns.next = (lane + 1) % self.lanes.len();
+                        let own = std::mem::take(&mut page.checkpoint);
+                        let checkpoint = self.lanes.checkpoint(lane, own)?;
+                        return Ok(Some(wit_page(page, checkpoint)));
+                    }
+                    Step::Done => self.turns.done[lane] = true,
+                }
             }
-            Step::Sleep { until_ms } => {
-                let wait_ms = until_ms.saturating_sub(now().monotonic_ms);
-                wasi::clocks::monotonic_clock::subscribe_duration(
-                    wait_ms.saturating_mul(1_000_000),
-                )
-                .block();
+            if self.turns.all_done() {
+                return Ok(None);
             }
-            Step::Page(page) => {
-                return Ok(Some(wit::Page {
-                    resource: page.resource,
-                    records: page.records,
-                    record_count: page.record_count,
-                    checkpoint: page.checkpoint,
-                    schema_changes: page.schema_changes.into_iter().map(schema_change).collect(),
-                }));
-            }
-            Step::Done => return Ok(None),
+            self.wait(most)?;
         }
+    }
+
+    /// Wait until a lane's response is in or its sleep is over, and feed the engines the responses that are in.
+    fn wait(&mut self, most: usize) -> Result<(), Error> {
+        let lanes = 0..self.lanes.len();
+        // A request that could not even start is settled at once.
+        let mut ready: Vec<usize> = lanes
+            .clone()
+            .filter(|&l| matches!(self.turns.in_flight[l], Some((_, Err(_)))))
+            .collect();
+        if ready.is_empty() {
+            let mut pollables = Vec::new();
+            let mut owners = Vec::new();
+            for lane in lanes {
+                if let Some((_, Ok(future))) = &self.turns.in_flight[lane] {
+                    pollables.push(future.subscribe());
+                    owners.push(Some(lane));
+                }
+            }
+            if let Some(until_ms) = self.turns.sleeping.iter().flatten().min() {
+                let at = until_ms.saturating_mul(1_000_000);
+                pollables.push(wasi::clocks::monotonic_clock::subscribe_instant(at));
+                owners.push(None);
+            }
+            if pollables.is_empty() {
+                return Ok(());
+            }
+            let refs: Vec<&wasi::io::poll::Pollable> = pollables.iter().collect();
+            let done = wasi::io::poll::poll(&refs);
+            ready.extend(done.into_iter().filter_map(|i| owners[i as usize]));
+            // The pollables go before their futures are read: a future cannot be consumed while one exists.
+        }
+        for lane in ready {
+            let Some((request, sent)) = self.turns.in_flight[lane].take() else {
+                continue;
+            };
+            let engine = self.lanes.engine(lane);
+            let outcome = match sent.and_then(|future| receive(&request, future)) {
+                Ok(response) => engine.on_response(now(), response),
+                Err(t) if t.unusable => engine.on_unusable(&t.message),
+                Err(t) => engine.on_transport_error(now(), &t.message, t.retryable),
+            };
+            for note in engine.take_notes() {
+                logging::log(Level::Warn, &note);
+            }
+            outcome?;
+            self.ahead.top_up(engine.ahead(now()), most, send_ahead);
+        }
+        Ok(())
+    }
+}
+
+/// Send a request listed ahead; `None` if it cannot even start (the engine meets that in its turn).
+fn send_ahead(request: &HttpRequest) -> Option<FutureIncomingResponse> {
+    start(request).ok()
+}
+
+fn wit_page(page: crate::engine::Page, checkpoint: String) -> wit::Page {
+    wit::Page {
+        resource: page.resource,
+        records: page.records,
+        record_count: page.record_count,
+        checkpoint,
+        schema_changes: page.schema_changes.into_iter().map(schema_change).collect(),
     }
 }
 

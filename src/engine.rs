@@ -43,6 +43,7 @@
 mod ahead;
 mod frames;
 mod guard;
+mod lane;
 mod raw_page;
 mod redirect;
 mod request;

@@ -27,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod hash;
 pub mod incremental;
+pub mod lanes;
 pub mod limits;
 pub mod pace;
 pub mod paginator;

@@ -302,6 +302,16 @@ fn sigkill_during_a_parallelized_run_then_resume_gives_exactly_the_truth() {
             "{name}: no row missing, none twice, in order"
         );
     }
+    // The three root resources paged in lanes of their own: the checkpoint holds one per lane.
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
+            .unwrap();
+    let checkpoint: Value = serde_json::from_str(state["checkpoint"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        checkpoint["lanes"].as_array().map(Vec::len),
+        Some(3),
+        "{checkpoint}"
+    );
     // A kill loses what was in flight: up to `client.concurrency` requests, and a parent page fetched again.
     let extra = api.log().len() - baseline_requests;
     assert!(

@@ -1,5 +1,6 @@
-//! `parallelized` resources against APIs with latency: several requests in flight, yet the same requests as a
-//! serial run, the same rows in the same order, and checkpoints a run resumes from exactly.
+//! `parallelized` resources against APIs with latency, sent ahead and in lanes side by side: several requests in
+//! flight, yet the same requests as a serial run, the same rows in the same order, and checkpoints a run resumes
+//! from exactly.
 
 use crate::support::*;
 use host_test::{Destination, JsonlDir};
@@ -34,34 +35,43 @@ fn targets(api: &DemoApi) -> Vec<String> {
     all
 }
 
-#[test]
-fn a_parallelized_offset_resource_has_pages_in_flight_together_and_stores_them_in_order() {
-    let serial_api = latent(Routes::Seeds, 15);
-    let (_, serial_dir) = run_ok(&tenant(&serial_api, &seed_000(false, 4)));
-    assert_eq!(
-        serial_api.peak_in_flight(),
-        1,
-        "without parallelized, one at a time"
-    );
-
-    let api = latent(Routes::Seeds, 15);
-    let (summary, dir) = run_ok(&tenant(&api, &seed_000(true, 4)));
-    assert_eq!(summary.rows, vec![("resource_name".to_string(), 1234)]);
-    assert_eq!(
-        rows(dir.path(), "resource_name"),
-        api.rows("resource"),
-        "every row once, in the API's order"
-    );
-    assert_eq!(
-        rows(dir.path(), "resource_name"),
-        rows(serial_dir.path(), "resource_name")
-    );
+/// Run `config(false)` and `config(true)` against two APIs with latency: the same rows per resource, in the same
+/// order, and the same set of requests; the serial run has one request in flight at a time. The parallelized
+/// run's summary, the most requests it had in flight at once, and its rows.
+fn serial_then_parallel(
+    routes: Routes,
+    delay_ms: u64,
+    config: impl Fn(bool) -> String,
+) -> (host_test::RunSummary, usize, tempfile::TempDir) {
+    let serial_api = latent(routes, delay_ms);
+    let (serial, serial_dir) = run_ok(&tenant(&serial_api, &config(false)));
+    let api = latent(routes, delay_ms);
+    let (summary, dir) = run_ok(&tenant(&api, &config(true)));
+    assert!(summary.logs.is_empty(), "no retries: {:?}", summary.logs);
+    assert_eq!(summary.rows, serial.rows);
+    for (name, _) in &summary.rows {
+        let want = rows(serial_dir.path(), name);
+        assert_eq!(rows(dir.path(), name), want, "{name}");
+    }
     assert_eq!(
         targets(&api),
         targets(&serial_api),
         "the same requests, none extra"
     );
-    let peak = api.peak_in_flight();
+    assert_eq!(serial_api.peak_in_flight(), 1, "serially, one at a time");
+    (summary, api.peak_in_flight(), dir)
+}
+
+#[test]
+fn a_parallelized_offset_resource_has_pages_in_flight_together_and_stores_them_in_order() {
+    let (summary, peak, dir) = serial_then_parallel(Routes::Seeds, 15, |p| seed_000(p, 4));
+    assert_eq!(summary.rows, vec![("resource_name".to_string(), 1234)]);
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    assert_eq!(
+        rows(dir.path(), "resource_name"),
+        api.rows("resource"),
+        "every row once, in the API's order"
+    );
     assert!((2..=4).contains(&peak), "in flight at once: {peak}");
 }
 
@@ -79,33 +89,9 @@ fn blog(parallelized: bool) -> String {
 
 #[test]
 fn parallelized_children_are_fetched_together_and_their_rows_keep_dlts_order() {
-    let serial_api = latent(Routes::Dlt, 5);
-    let (serial, serial_dir) = run_ok(&tenant(&serial_api, &blog(false)));
-    let api = latent(Routes::Dlt, 5);
-    let (summary, dir) = run_ok(&tenant(&api, &blog(true)));
-    assert!(summary.logs.is_empty(), "no retries: {:?}", summary.logs);
-    assert_eq!(summary.rows, serial.rows);
-    assert_eq!(
-        summary.rows,
-        vec![
-            ("posts".to_string(), 25),
-            ("post_comments".to_string(), 25 * 10)
-        ]
-    );
-    for name in ["posts", "post_comments"] {
-        assert_eq!(
-            rows(dir.path(), name),
-            rows(serial_dir.path(), name),
-            "{name}"
-        );
-    }
-    assert_eq!(
-        targets(&api),
-        targets(&serial_api),
-        "the same requests, none extra"
-    );
-    assert_eq!(serial_api.peak_in_flight(), 1);
-    let peak = api.peak_in_flight();
+    let (summary, peak, _) = serial_then_parallel(Routes::Dlt, 5, blog);
+    let want = [("posts", 25), ("post_comments", 25 * 10)];
+    assert_eq!(summary.rows, want.map(|(n, r)| (n.to_string(), r)));
     assert!((2..=6).contains(&peak), "in flight at once: {peak}");
 }
 
@@ -114,33 +100,38 @@ fn parallelized_children_are_fetched_together_and_their_rows_keep_dlts_order() {
 #[test]
 fn a_parallelized_run_stopped_with_requests_in_flight_resumes_exactly() {
     let api = latent(Routes::Dlt, 5);
-    let tenant = tenant(&api, &blog(true));
-    let (_, whole) = run_ok(&tenant);
-    for stop_after in [1, 3, 7, 12] {
-        let first = tempfile::tempdir().unwrap();
-        let mut dest = JsonlDir::new(first.path());
-        let mut session = plugin().configure(&tenant, None).unwrap();
-        dest.begin(&session.resources, None).unwrap();
-        let mut checkpoint = None;
-        for _ in 0..stop_after {
-            let page = session.next_page().unwrap().expect("more pages");
-            dest.write_page(&page).unwrap();
-            checkpoint = Some(page.checkpoint);
-        }
-        drop(session);
-        let checkpoint = checkpoint.unwrap();
-        let (result, rest) = run_from(&tenant, &checkpoint);
-        result.unwrap_or_else(|e| panic!("{e}"));
-        for name in ["posts", "post_comments"] {
-            let mut got = read_or_empty(first.path(), name);
-            got.extend(read_or_empty(rest.path(), name));
-            assert_eq!(
-                got,
-                rows(whole.path(), name),
-                "{name} after stopping at page {stop_after}"
-            );
+    // One lane with children sent ahead; three lanes side by side.
+    for config in [blog(true), cursors(true)] {
+        let tenant = tenant(&api, &config);
+        let (summary, whole) = run_ok(&tenant);
+        for stop_after in [1, 3, 7, 12] {
+            let (first, checkpoint) = stop_after_pages(&tenant, stop_after);
+            let (result, rest) = run_from(&tenant, &checkpoint);
+            result.unwrap_or_else(|e| panic!("{e}"));
+            for (name, _) in &summary.rows {
+                let mut got = read_or_empty(first.path(), name);
+                got.extend(read_or_empty(rest.path(), name));
+                let want = rows(whole.path(), name);
+                assert_eq!(got, want, "{name} after stopping at page {stop_after}");
+            }
         }
     }
+}
+
+/// Store the first `pages` pages of a run, then drop it with its requests in flight: the rows stored, and the
+/// checkpoint of the last page.
+fn stop_after_pages(tenant: &host_test::Tenant, pages: usize) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dest = JsonlDir::new(dir.path());
+    let mut session = plugin().configure(tenant, None).unwrap();
+    dest.begin(&session.resources, None).unwrap();
+    let mut checkpoint = None;
+    for _ in 0..pages {
+        let page = session.next_page().unwrap().expect("more pages");
+        dest.write_page(&page).unwrap();
+        checkpoint = Some(page.checkpoint);
+    }
+    (dir, checkpoint.unwrap())
 }
 
 fn read_or_empty(dir: &std::path::Path, name: &str) -> Vec<Value> {
@@ -148,4 +139,26 @@ fn read_or_empty(dir: &std::path::Path, name: &str) -> Vec<Value> {
         true => rows(dir, name),
         false => Vec::new(),
     }
+}
+
+/// Two cursor resources and a next-link one, each `parallelized`: each pages in a lane of its own, side by side.
+fn cursors(parallelized: bool) -> String {
+    let cursor = json!({"type": "cursor", "cursor_path": "next_cursor", "cursor_param": "cursor"});
+    json!({"client": {"base_url": "https://api.example.com"}, "resources": [
+        {"name": "first", "parallelized": parallelized,
+            "endpoint": {"path": "posts_cursor", "data_selector": "data", "paginator": cursor}},
+        {"name": "second", "parallelized": parallelized,
+            "endpoint": {"path": "posts_cursor", "data_selector": "data", "paginator": cursor}},
+        {"name": "linked", "parallelized": parallelized, "endpoint": {"path": "posts", "data_selector": "data",
+            "paginator": {"type": "json_link", "next_url_path": "next_page"}}}
+    ]})
+    .to_string()
+}
+
+#[test]
+fn parallelized_cursor_resources_page_side_by_side() {
+    let (summary, peak, _) = serial_then_parallel(Routes::Dlt, 10, cursors);
+    let want = [("first", 25), ("second", 25), ("linked", 25)];
+    assert_eq!(summary.rows, want.map(|(n, r)| (n.to_string(), r)));
+    assert_eq!(peak, 3, "one request of each lane in flight");
 }

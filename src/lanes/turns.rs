@@ -1,0 +1,106 @@
+//! The bookkeeping of the component that drives the lanes, generic over its handle on a request in flight (`F`),
+//! so that it stays pure.
+
+use super::Lanes;
+use crate::error::Error;
+use crate::request::HttpRequest;
+
+/// What each lane waits for between calls, for the component that drives the lanes: its request in flight (`F`,
+/// the component's handle on it), the time its retry is due, or nothing more.
+pub struct Turns<F> {
+    /// Per lane: the request in flight and the component's handle on it.
+    pub in_flight: Vec<Option<(HttpRequest, F)>>,
+    /// Per lane: the monotonic time (ms) it sleeps until.
+    pub sleeping: Vec<Option<u64>>,
+    /// Per lane: every page of it was delivered.
+    pub done: Vec<bool>,
+    /// The lane to ask first next time, so that no lane is starved of turns.
+    pub next: usize,
+    /// The error that halted the run: every later call returns it.
+    pub failed: Option<Error>,
+}
+
+impl<F> Turns<F> {
+    /// Nothing waited for yet; the lanes that finished before a resume are done.
+    pub fn new(lanes: &Lanes) -> Self {
+        let n = lanes.len();
+        Self {
+            in_flight: (0..n).map(|_| None).collect(),
+            sleeping: vec![None; n],
+            done: (0..n).map(|l| lanes.finished(l)).collect(),
+            next: 0,
+            failed: None,
+        }
+    }
+
+    /// The lanes in the order to ask them this time.
+    pub fn order(&self) -> impl Iterator<Item = usize> + use<F> {
+        let n = self.done.len();
+        let start = self.next;
+        (0..n).map(move |k| (start + k) % n)
+    }
+
+    /// Whether lane `lane` may take a step now (it waits for no response and no time later than `now_ms`).
+    pub fn free(&self, lane: usize, now_ms: u64) -> bool {
+        !self.done[lane]
+            && self.in_flight[lane].is_none()
+            && self.sleeping[lane].is_none_or(|until| until <= now_ms)
+    }
+
+    /// Every lane is done.
+    pub fn all_done(&self) -> bool {
+        self.done.iter().all(|d| *d)
+    }
+}
+
+/// Requests sent before the engine asked for them ([`crate::engine::Engine::ahead`]), oldest first, with the
+/// component's handles on their responses. One is used only when an engine asks for exactly that request.
+pub struct Ahead<F>(Vec<(HttpRequest, F)>);
+
+impl<F> Default for Ahead<F> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<F> Ahead<F> {
+    /// The handle of `request` if it was sent ahead.
+    pub fn take(&mut self, request: &HttpRequest) -> Option<F> {
+        let i = self.0.iter().position(|(r, _)| r == request)?;
+        Some(self.0.remove(i).1)
+    }
+
+    /// Send (with `start`) what an engine lists and is not on its way yet, while fewer than `most` are. A request
+    /// `start` cannot send is left for the engine to send, and to fail, in its turn.
+    pub fn top_up(
+        &mut self,
+        listed: Vec<HttpRequest>,
+        most: usize,
+        mut start: impl FnMut(&HttpRequest) -> Option<F>,
+    ) {
+        let mut unmatched: Vec<bool> = vec![true; self.0.len()];
+        for request in listed {
+            let on_its_way = self
+                .0
+                .iter()
+                .zip(unmatched.iter_mut())
+                .find(|((r, _), free)| **free && *r == request);
+            if let Some((_, free)) = on_its_way {
+                *free = false;
+                continue;
+            }
+            if self.0.len() >= most {
+                return;
+            }
+            if let Some(handle) = start(&request) {
+                self.0.push((request, handle));
+                unmatched.push(false);
+            }
+        }
+    }
+
+    /// Drop every request sent ahead (the run ended or failed).
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
