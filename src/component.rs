@@ -149,9 +149,11 @@ impl Run {
                             .ahead
                             .take(&request)
                             .map_or_else(|| start(&request), Ok);
-                        let cap = most.saturating_sub(1);
-                        self.ahead.top_up(engine.ahead(now()), cap, send_ahead);
                         self.turns.in_flight[lane] = Some((request, sent));
+                        // `client.concurrency` counts every lane's request in flight too.
+                        let cap = most.saturating_sub(self.turns.busy());
+                        self.ahead
+                            .top_up(lane, engine.ahead(now()), cap, send_ahead);
                     }
                     Step::Sleep { until_ms } => self.turns.sleeping[lane] = Some(until_ms),
                     Step::Page(mut page) => {
@@ -160,7 +162,10 @@ impl Run {
                         let checkpoint = self.lanes.checkpoint(lane, own)?;
                         return Ok(Some(wit_page(page, checkpoint)));
                     }
-                    Step::Done => self.turns.done[lane] = true,
+                    Step::Done => {
+                        self.turns.done[lane] = true;
+                        self.ahead.drop_lane(lane);
+                    }
                 }
             }
             if self.turns.all_done() {
@@ -214,7 +219,9 @@ impl Run {
                 logging::log(Level::Warn, &note);
             }
             outcome?;
-            self.ahead.top_up(engine.ahead(now()), most, send_ahead);
+            let cap = most.saturating_sub(self.turns.busy());
+            self.ahead
+                .top_up(lane, engine.ahead(now()), cap, send_ahead);
         }
         Ok(())
     }

@@ -49,20 +49,33 @@ impl Lanes {
                 finished: vec![false],
             });
         }
-        let parts = split_checkpoint(checkpoint, groups.len())?;
-        // A lane whose checkpoint is complete is done for this run, unless every lane is: then the next run begins.
-        let complete: Vec<bool> = parts
+        let mut parts = split_checkpoint(checkpoint, groups.len())?;
+        // Each lane starts from its own checkpoint, or from the one a run that it has not delivered a page of yet
+        // began from (`{"next": ..}`).
+        let starts: Vec<Option<Box<RawValue>>> =
+            parts.iter().map(|p| p.as_deref().map(start_of)).collect();
+        let own_complete: Vec<bool> = parts
             .iter()
-            .map(|p| p.as_deref().is_some_and(complete))
+            .map(|p| {
+                p.as_deref()
+                    .is_some_and(|p| next_of(p).is_none() && complete(p))
+            })
             .collect();
-        let finished = match complete.iter().all(|c| *c) {
-            true => vec![false; complete.len()],
-            false => complete,
+        // Every lane finished: the next run begins in each, and until a lane delivers a page of it, its entry
+        // says which checkpoint that run began from. Else a lane that finished is done for this run.
+        let finished = match own_complete.iter().all(|c| *c) {
+            true => {
+                for part in &mut parts {
+                    *part = part.as_deref().map(next_entry);
+                }
+                vec![false; own_complete.len()]
+            }
+            false => own_complete,
         };
         let mut owner = vec![0; whole.resources().len()];
         let mut engines = Vec::with_capacity(groups.len());
-        for (lane, (roots, part)) in groups.iter().zip(&parts).enumerate() {
-            let text = part.as_ref().map(|p| p.get());
+        for (lane, (roots, start)) in groups.iter().zip(&starts).enumerate() {
+            let text = start.as_ref().map(|p| p.get());
             let mut engine = Engine::new(config_as_written, config, secrets.clone(), text)?;
             for r in engine.restrict_to(roots) {
                 owner[r] = lane;
@@ -122,6 +135,28 @@ impl Lanes {
         serde_json::to_string(&serde_json::json!({ "lanes": self.delivered }))
             .map_err(|e| Error::Internal(format!("the checkpoint could not be written: {e}")))
     }
+}
+
+/// The checkpoint a lane's entry names: `cp` in `{"next": cp}`.
+fn next_of(entry: &RawValue) -> Option<Box<RawValue>> {
+    #[derive(serde::Deserialize)]
+    struct Next {
+        next: Box<RawValue>,
+    }
+    serde_json::from_str::<Next>(entry.get())
+        .ok()
+        .map(|n| n.next)
+}
+
+/// The checkpoint a lane starts from: its own, or the one its run began from.
+fn start_of(entry: &RawValue) -> Box<RawValue> {
+    next_of(entry).unwrap_or_else(|| entry.to_owned())
+}
+
+/// The entry of a lane whose run begins from its complete checkpoint `entry`.
+fn next_entry(entry: &RawValue) -> Box<RawValue> {
+    let text = format!(r#"{{"next":{}}}"#, entry.get());
+    RawValue::from_string(text).unwrap_or_else(|_| entry.to_owned())
 }
 
 /// Whether a lane's checkpoint is the last of its run.

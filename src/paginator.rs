@@ -125,8 +125,8 @@ impl Range {
         Ok(more.then_some(next))
     }
 
-    /// The first value `next` would refuse, from this page's total and the maximum; `None` when the page does
-    /// not bound the run (no total and no maximum) or a "has more" flag may stop it anywhere.
+    /// The first value `next` would refuse, from this page's total and the maximum; `None` when the run may end
+    /// before it: no total and no maximum, a maximum while an empty page stops paging, or a "has more" flag.
     fn bound(&self, base: i64, body: &Value) -> Option<i64> {
         if self.has_more_path.is_some() {
             return None;
@@ -136,7 +136,10 @@ impl Range {
             .flatten();
         match (total.map(|t| t.saturating_add(base)), self.maximum) {
             (Some(t), Some(m)) => Some(t.min(m)),
-            (t, m) => t.or(m),
+            (Some(t), None) => Some(t),
+            // Without a total, an empty page ends paging wherever it comes: the maximum is a certain end only
+            // when empty pages do not stop it.
+            (None, m) => m.filter(|_| !self.stop_after_empty_page),
         }
     }
 }

@@ -15,8 +15,8 @@
 //!   children of a page not yet fetched), the look-ahead steps over them; they go out when the engine gets
 //!   there.
 //!
-//! Only requests to the base URL's origin are sent ahead, and never one that carries an OAuth2 token that may
-//! expire before it is used. A request is used only if the engine then asks for exactly it, so a wrong guess
+//! Only requests to the base URL's origin are sent ahead, never one that carries an OAuth2 token that may expire
+//! before it is used, and nothing while a retry waits (the API asked for a pause). A request is used only if the engine then asks for exactly it, so a wrong guess
 //! costs a request, never a row. Guesses can be wrong only when the API contradicts itself: a page ends before
 //! the total it gave, say. Then the requests sent for pages past the real end were extra.
 
@@ -48,14 +48,16 @@ impl Engine {
     /// Requests the run will send later, in the order it will ask for them: at most `client.concurrency`. Call
     /// it after each response; see the module text for which requests are listed.
     pub fn ahead(&self, now: Now) -> Vec<HttpRequest> {
+        // While a retry waits, the API asked for a pause (or failed): nothing more goes out early. A redirect's
+        // next hop waits too, for no time: it is the request the engine sends next.
         let (skip, next) = match &self.phase {
             _ if self.failed.is_some() => return Vec::new(),
             Phase::Idle => (false, true),
-            Phase::InFlight(x) | Phase::Waiting { exchange: x, .. }
-                if x.purpose == Purpose::Page =>
-            {
-                (true, false)
-            }
+            Phase::InFlight(x) if x.purpose == Purpose::Page => (true, false),
+            Phase::Waiting {
+                until_ms: 0,
+                exchange,
+            } if exchange.purpose == Purpose::Page => (true, false),
             Phase::InFlight(_) | Phase::Waiting { .. } => return Vec::new(),
         };
         if self.frames.iter().any(|f| f.replay.is_some()) {

@@ -49,11 +49,16 @@ fn api(url: &str) -> HttpResponse {
 }
 
 /// Drive every lane in turn, one step each, as the component does: (resource, rows, checkpoint) per page.
-fn drive(mut lanes: Lanes) -> Vec<(String, Vec<Value>, String)> {
+fn drive(lanes: Lanes) -> Vec<(String, Vec<Value>, String)> {
+    drive_for(lanes, usize::MAX)
+}
+
+/// [`drive`], stopping after `most` pages.
+fn drive_for(mut lanes: Lanes, most: usize) -> Vec<(String, Vec<Value>, String)> {
     let now = Now::default();
     let mut turns: Turns<()> = Turns::new(&lanes);
     let mut pages = Vec::new();
-    while !turns.all_done() {
+    while !turns.all_done() && pages.len() < most {
         for lane in turns.order().collect::<Vec<_>>() {
             if turns.done[lane] {
                 continue;
@@ -156,4 +161,22 @@ fn one_lane_keeps_the_engines_own_checkpoint_and_a_foreign_one_is_refused() {
         err.to_string().contains("has 1 lanes; this config runs 3"),
         "{err}"
     );
+}
+
+/// A resume in the middle of the run after a complete one: lanes that delivered nothing of it yet run it whole.
+#[test]
+fn a_resume_early_in_the_next_run_runs_every_lane_of_it() {
+    let config = config(false);
+    let first = drive(lanes(&config, None).unwrap());
+    let end = &first.last().unwrap().2;
+    let second = drive(lanes(&config, Some(end)).unwrap());
+    let early = drive_for(lanes(&config, Some(end)).unwrap(), 1);
+    let cp: Value = serde_json::from_str(&early[0].2).unwrap();
+    assert!(cp["lanes"][1].get("next").is_some(), "{cp}");
+    let rest = drive(lanes(&config, Some(&early[0].2)).unwrap());
+    for name in ["plain", "a", "b", "b_items"] {
+        let mut got = rows_of(&early, name);
+        got.extend(rows_of(&rest, name));
+        assert_eq!(got, rows_of(&second, name), "{name}");
+    }
 }

@@ -47,6 +47,11 @@ impl<F> Turns<F> {
             && self.sleeping[lane].is_none_or(|until| until <= now_ms)
     }
 
+    /// How many lanes have a request in flight.
+    pub fn busy(&self) -> usize {
+        self.in_flight.iter().filter(|f| f.is_some()).count()
+    }
+
     /// Every lane is done.
     pub fn all_done(&self) -> bool {
         self.done.iter().all(|d| *d)
@@ -54,8 +59,10 @@ impl<F> Turns<F> {
 }
 
 /// Requests sent before the engine asked for them ([`crate::engine::Engine::ahead`]), oldest first, with the
-/// component's handles on their responses. One is used only when an engine asks for exactly that request.
-pub struct Ahead<F>(Vec<(HttpRequest, F)>);
+/// lane that listed them and the component's handles on their responses. One is used only when an engine asks
+/// for exactly that request; one never asked for (the API contradicted itself, a token was renewed) stays until
+/// its lane is done.
+pub struct Ahead<F>(Vec<(usize, HttpRequest, F)>);
 
 impl<F> Default for Ahead<F> {
     fn default() -> Self {
@@ -66,14 +73,15 @@ impl<F> Default for Ahead<F> {
 impl<F> Ahead<F> {
     /// The handle of `request` if it was sent ahead.
     pub fn take(&mut self, request: &HttpRequest) -> Option<F> {
-        let i = self.0.iter().position(|(r, _)| r == request)?;
-        Some(self.0.remove(i).1)
+        let i = self.0.iter().position(|(_, r, _)| r == request)?;
+        Some(self.0.remove(i).2)
     }
 
-    /// Send (with `start`) what an engine lists and is not on its way yet, while fewer than `most` are. A request
-    /// `start` cannot send is left for the engine to send, and to fail, in its turn.
+    /// Send (with `start`) what lane `lane`'s engine lists and is not on its way yet, while fewer than `most`
+    /// are. A request `start` cannot send is left for the engine to send, and to fail, in its turn.
     pub fn top_up(
         &mut self,
+        lane: usize,
         listed: Vec<HttpRequest>,
         most: usize,
         mut start: impl FnMut(&HttpRequest) -> Option<F>,
@@ -84,7 +92,7 @@ impl<F> Ahead<F> {
                 .0
                 .iter()
                 .zip(unmatched.iter_mut())
-                .find(|((r, _), free)| **free && *r == request);
+                .find(|((_, r, _), free)| **free && *r == request);
             if let Some((_, free)) = on_its_way {
                 *free = false;
                 continue;
@@ -93,14 +101,61 @@ impl<F> Ahead<F> {
                 return;
             }
             if let Some(handle) = start(&request) {
-                self.0.push((request, handle));
+                self.0.push((lane, request, handle));
                 unmatched.push(false);
             }
         }
     }
 
+    /// Drop the requests lane `lane` sent ahead and never used (the lane is done).
+    pub fn drop_lane(&mut self, lane: usize) {
+        self.0.retain(|(l, _, _)| *l != lane);
+    }
+
     /// Drop every request sent ahead (the run ended or failed).
     pub fn clear(&mut self) {
         self.0.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Method;
+
+    fn get(url: &str) -> HttpRequest {
+        HttpRequest {
+            method: Method::Get,
+            url: url.into(),
+            headers: vec![],
+            body: None,
+            timeout_ms: 1000,
+            max_response_bytes: 10,
+            low_speed_limit: 0,
+        }
+    }
+
+    #[test]
+    fn requests_go_out_once_within_the_cap_and_are_used_only_when_asked_for_exactly() {
+        let mut ahead: Ahead<u32> = Ahead::default();
+        let sent = std::cell::Cell::new(0);
+        let start = |_: &HttpRequest| {
+            sent.set(sent.get() + 1);
+            Some(sent.get())
+        };
+        ahead.top_up(0, vec![get("a"), get("b"), get("c")], 2, start);
+        ahead.top_up(0, vec![get("a"), get("b"), get("c")], 3, start);
+        assert_eq!(sent.get(), 3, "a and b once, then c");
+        assert_eq!(ahead.take(&get("b")), Some(2));
+        assert_eq!(ahead.take(&get("b")), None);
+        let mut other = get("a");
+        other
+            .headers
+            .push(("Authorization".into(), "Bearer new".into()));
+        assert_eq!(ahead.take(&other), None, "not exactly the request sent");
+        ahead.top_up(1, vec![get("d")], 3, start);
+        ahead.drop_lane(0);
+        assert_eq!(ahead.take(&get("a")), None, "lane 0 is done");
+        assert_eq!(ahead.take(&get("d")), Some(4));
     }
 }

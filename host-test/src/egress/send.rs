@@ -192,7 +192,7 @@ pub async fn send(
             incoming,
             idle,
             budget,
-            between_bytes: between_bytes.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
+            between_bytes: between_bytes.map(|d| (d, None)),
             deadline: deadline.map(|at| Box::pin(tokio::time::sleep_until(at.into()))),
         }
         .boxed_unsync()
@@ -394,7 +394,8 @@ struct Counted {
     incoming: Incoming,
     idle: Option<(Arc<ConnectionPool>, Idle)>,
     budget: Arc<ResponseBudget>,
-    between_bytes: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
+    /// The timeout, and its timer: started by the first read, since a response sent ahead may wait unread a while.
+    between_bytes: Option<(Duration, Option<Pin<Box<tokio::time::Sleep>>>)>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
@@ -414,7 +415,11 @@ impl Body for Counted {
                     return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(limit))));
                 }
                 if let Some((d, sleep)) = &mut self.between_bytes {
-                    sleep.as_mut().reset(tokio::time::Instant::now() + *d);
+                    let at = tokio::time::Instant::now() + *d;
+                    match sleep {
+                        Some(sleep) => sleep.as_mut().reset(at),
+                        None => *sleep = Some(Box::pin(tokio::time::sleep_until(at))),
+                    }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -426,10 +431,14 @@ impl Body for Counted {
                 Poll::Ready(None)
             }
             Poll::Pending => {
-                let between = self
-                    .between_bytes
-                    .as_mut()
-                    .is_some_and(|(_, s)| s.as_mut().poll(cx).is_ready());
+                let between = self.between_bytes.as_mut().is_some_and(|(d, sleep)| {
+                    let d = *d;
+                    sleep
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(d)))
+                        .as_mut()
+                        .poll(cx)
+                        .is_ready()
+                });
                 let over = self
                     .deadline
                     .as_mut()

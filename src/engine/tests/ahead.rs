@@ -1,5 +1,5 @@
-//! Look-ahead: what [`Engine::ahead`] lists is what the engine later asks for, and only `parallelized`
-//! resources get more than the one request that comes next.
+//! Look-ahead: what [`Engine::ahead`] lists is what the engine later asks for, only `parallelized` resources get
+//! more than the one request that comes next, and nothing is listed while a retry waits.
 
 use super::*;
 
@@ -209,4 +209,39 @@ fn an_oauth2_token_about_to_expire_stops_the_look_ahead() {
     let expiring = trace(engine(config), paging(30), at(0));
     assert_eq!(expiring.sent.len(), 3);
     assert_eq!(expiring.most_listed(), 0, "{:?}", expiring.listed);
+}
+
+#[test]
+fn nothing_is_listed_while_a_retry_waits() {
+    let mut e = engine(numbered(true, json!({})));
+    let now = at(0);
+    let first = expect_send(&mut e, now);
+    e.on_response(now, items(&first.url)).unwrap();
+    assert_eq!(e.ahead(now).len(), 4);
+    expect_page(&mut e, now);
+    let _second = expect_send(&mut e, now);
+    e.on_response(now, status(503, &[])).unwrap();
+    assert!(e.ahead(now).is_empty(), "the API asked for a pause");
+}
+
+#[test]
+fn a_maximum_without_a_total_is_an_end_only_when_empty_pages_do_not_stop_paging() {
+    let listed_after_first = |stop_after_empty_page: bool| {
+        let paginator = json!({"type": "offset", "limit": 10, "total_path": null, "maximum_offset": 50,
+            "stop_after_empty_page": stop_after_empty_page});
+        let mut e = engine(numbered(true, json!({"paginator": paginator})));
+        let first = expect_send(&mut e, at(0));
+        e.on_response(at(0), items(&first.url)).unwrap();
+        e.ahead(at(0)).len()
+    };
+    assert_eq!(
+        listed_after_first(true),
+        1,
+        "only the next page: an empty one may end paging"
+    );
+    assert_eq!(
+        listed_after_first(false),
+        4,
+        "up to the maximum, within the concurrency"
+    );
 }
