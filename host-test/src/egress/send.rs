@@ -5,9 +5,9 @@
 //! name in the URL, also when `connect_to` sends the connection elsewhere (as curl's `--connect-to`), with the
 //! tenant's trusted roots ([`super::tls`]).
 //!
-//! Connections are HTTP/1.1 with keep-alive, pooled per run ([`ConnectionPool`]): a connection is reused only by a
-//! request whose own checked addresses include the connection's peer and whose TLS name is the one the
-//! connection's certificate was verified for. Every request is still checked by the egress policy first; the
+//! Connections are HTTP/1.1 with keep-alive, pooled per run ([`ConnectionPool`]): a connection is reused only once
+//! the response before it was read to its end, and only by a request whose own checked addresses include the
+//! connection's peer and whose TLS name is the one the connection's certificate was verified for. Every request is still checked by the egress policy first; the
 //! pool only saves the connect and the handshake.
 //!
 //! A request that names no `Accept-Encoding` asks for every coding the host decodes, and a response in one of
