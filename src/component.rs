@@ -150,8 +150,7 @@ impl Run {
                             .take(&request)
                             .map_or_else(|| start(&request), Ok);
                         self.turns.in_flight[lane] = Some((request, sent));
-                        // `client.concurrency` counts every lane's request in flight too.
-                        let cap = most.saturating_sub(self.turns.busy());
+                        let cap = self.turns.ahead_cap(most);
                         self.ahead
                             .top_up(lane, engine.ahead(now()), cap, send_ahead);
                     }
@@ -219,7 +218,7 @@ impl Run {
                 logging::log(Level::Warn, &note);
             }
             outcome?;
-            let cap = most.saturating_sub(self.turns.busy());
+            let cap = self.turns.ahead_cap(most);
             self.ahead
                 .top_up(lane, engine.ahead(now()), cap, send_ahead);
         }

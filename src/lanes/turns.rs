@@ -47,9 +47,11 @@ impl<F> Turns<F> {
             && self.sleeping[lane].is_none_or(|until| until <= now_ms)
     }
 
-    /// How many lanes have a request in flight.
-    pub fn busy(&self) -> usize {
-        self.in_flight.iter().filter(|f| f.is_some()).count()
+    /// How many requests may wait sent ahead when `most` may be in flight: one slot is kept for each lane not
+    /// done, for its own next request. So at most `most` requests are in flight, or one per lane when lanes
+    /// outnumber it, and no lane waits for a slot that requests sent ahead hold.
+    pub fn ahead_cap(&self, most: usize) -> usize {
+        most.saturating_sub(self.done.iter().filter(|d| !**d).count())
     }
 
     /// Every lane is done.
@@ -105,6 +107,16 @@ impl<F> Ahead<F> {
                 unmatched.push(false);
             }
         }
+    }
+
+    /// How many requests are sent ahead and not used yet.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// Drop the requests lane `lane` sent ahead and never used (the lane is done).

@@ -162,3 +162,16 @@ fn parallelized_cursor_resources_page_side_by_side() {
     assert_eq!(summary.rows, want.map(|(n, r)| (n.to_string(), r)));
     assert_eq!(peak, 3, "one request of each lane in flight");
 }
+
+/// `client.concurrency` bounds the requests in flight, but each lane keeps one of its own: with 1, three lanes
+/// still page side by side, and nothing is sent ahead.
+#[test]
+fn each_lane_keeps_a_request_of_its_own_within_client_concurrency() {
+    let (summary, peak, _) = serial_then_parallel(Routes::Dlt, 10, |parallelized| {
+        let mut config: Value = serde_json::from_str(&cursors(parallelized)).unwrap();
+        config["client"]["concurrency"] = json!(1);
+        config.to_string()
+    });
+    assert_eq!(summary.rows.len(), 3);
+    assert_eq!(peak, 3, "one request of each lane");
+}
