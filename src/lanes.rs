@@ -39,7 +39,10 @@ impl Lanes {
         let whole = Engine::new(config_as_written, config, secrets.clone(), None)?;
         let groups = whole.lanes();
         if groups.len() <= 1 {
-            let engine = Engine::new(config_as_written, config, secrets, checkpoint)?;
+            let engine = match checkpoint {
+                None => whole,
+                Some(_) => Engine::new(config_as_written, config, secrets, checkpoint)?,
+            };
             let owner = vec![0; engine.resources().len()];
             let delivered = vec![checkpoint.and_then(|c| RawValue::from_string(c.into()).ok())];
             return Ok(Self {

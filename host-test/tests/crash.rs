@@ -83,6 +83,22 @@ fn committed(dir: &Path) -> (u64, usize) {
     (bytes, checkpoint["frames"].as_array().map_or(0, Vec::len))
 }
 
+/// The JSON Lines run's state file.
+fn state(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap()
+}
+
+/// Every resource's stored rows are the truth's: none missing, none twice, in order.
+fn assert_truth(dir: &Path, truth: &[(String, Vec<Value>)]) {
+    for (name, want) in truth {
+        assert_eq!(
+            &rows(dir, name),
+            want,
+            "{name}: no row missing, none twice, in order"
+        );
+    }
+}
+
 fn rows(dir: &Path, name: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(JsonlDir::file_for(&dir.join("out"), name)).unwrap();
     text.lines()
@@ -136,17 +152,8 @@ fn sigkill_at_twenty_points_then_resume_gives_exactly_the_truth() {
         points.iter().any(|(_, depth)| *depth == 2),
         "some kills land inside a parent's fan-out: {points:?}"
     );
-    for (name, want) in &truth {
-        assert_eq!(
-            &rows(dir.path(), name),
-            want,
-            "{name}: no row missing, none twice, in order"
-        );
-    }
-    let state: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
-            .unwrap();
-    assert_eq!(state["complete"], true);
+    assert_truth(dir.path(), &truth);
+    assert_eq!(state(dir.path())["complete"], true);
     let requests = api.log().len();
     let extra = requests - baseline_requests;
     eprintln!(
@@ -295,17 +302,9 @@ fn sigkill_during_a_parallelized_run_then_resume_gives_exactly_the_truth() {
     );
     assert!(kills >= 20, "killed {kills} times");
     assert!(distinct(&points) >= 10, "committed points: {points:?}");
-    for (name, want) in &truth {
-        assert_eq!(
-            &rows(dir.path(), name),
-            want,
-            "{name}: no row missing, none twice, in order"
-        );
-    }
+    assert_truth(dir.path(), &truth);
     // The three root resources paged in lanes of their own: the checkpoint holds one per lane.
-    let state: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
-            .unwrap();
+    let state = state(dir.path());
     let checkpoint: Value = serde_json::from_str(state["checkpoint"].as_str().unwrap()).unwrap();
     assert_eq!(
         checkpoint["lanes"].as_array().map(Vec::len),

@@ -109,16 +109,6 @@ impl<F> Ahead<F> {
         }
     }
 
-    /// How many requests are sent ahead and not used yet.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Drop the requests lane `lane` sent ahead and never used (the lane is done).
     pub fn drop_lane(&mut self, lane: usize) {
         self.0.retain(|(l, _, _)| *l != lane);
