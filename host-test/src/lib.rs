@@ -10,8 +10,8 @@
 //! - `egress/`: the tenant's [`EgressPolicy`] (origins, the operator's [`AllowedHosts`], internal addresses,
 //!   [`ProxySettings`], [`TlsTrust`]), enforced in the outgoing-request hook, and the sender that connects to
 //!   checked addresses only;
-//! - `dest/`: the [`Destination`] trait, [`JsonlDir`] with its [`StateFile`], [`SqliteDb`], and
-//!   [`sqlite_query`] to read it back;
+//! - `dest/`: the [`Destination`] trait, [`JsonlDir`] with its [`StateFile`], [`SqliteDb`] with
+//!   [`sqlite_query`] to read it back, and [`PostgresDb`];
 //! - [`fleet`]: tenant files and running many tenants at once; `plugin_dir.rs`: a [`PluginDir`];
 //! - [`wit`]: the connector contract's types (pages, schemas, errors); [`describe`]: them as text and JSON;
 //! - `summary.rs` and `error.rs`: [`RunSummary`], [`RunError`], [`RunFailure`] and [`FailureKind`]: what a run
@@ -38,7 +38,10 @@ mod tenant;
 pub mod wit;
 
 pub use dest::sqlite_query;
-pub use dest::{Destination, JsonlDir, LoadRecord, RunState, SqliteDb, StateError, StateFile};
+pub use dest::{
+    Destination, Fenced, JsonlDir, LoadRecord, PostgresDb, RunState, SqliteDb, StateError,
+    StateFile,
+};
 pub use egress::{
     AllowError, AllowedHosts, EgressEvent, EgressPolicy, Origin, ProxyError, ProxySettings,
     TlsError, TlsTrust,

@@ -16,6 +16,7 @@ mod hostile;
 mod hostile_transport;
 mod numbers;
 mod plugins;
+mod postgres;
 mod redirects;
 mod retries;
 mod sandbox;

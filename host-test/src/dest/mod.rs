@@ -3,9 +3,14 @@
 //! - `mod.rs`: the [`Destination`] trait and [`LoadRecord`];
 //! - `jsonl.rs`: [`JsonlDir`], JSON Lines files with an optional state file (`state_file.rs`, [`StateFile`]);
 //! - `sqlite.rs`: [`SqliteDb`], tables from the schema, the run state in the database; `sqlite_query.rs`:
-//!   reading it back.
+//!   reading it back;
+//! - `postgres.rs`: [`PostgresDb`], a schema per tenant, on a connection thread of its own (`postgres_conn.rs`),
+//!   pages copied in as `COPY` text (`postgres_copy.rs`), commits fenced by an epoch ([`Fenced`]).
 
 mod jsonl;
+mod postgres;
+mod postgres_conn;
+mod postgres_copy;
 mod sqlite;
 pub mod sqlite_query;
 mod sqlite_record;
@@ -13,6 +18,8 @@ mod state_file;
 
 pub use jsonl::JsonlDir;
 pub(crate) use jsonl::file_stem;
+pub(crate) use postgres::pg_config;
+pub use postgres::{Fenced, PostgresDb};
 pub use sqlite::SqliteDb;
 pub use state_file::{RunState, StateError, StateFile};
 

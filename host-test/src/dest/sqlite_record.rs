@@ -83,7 +83,7 @@ impl<'de> Visitor<'de> for RecordVisitor {
 }
 
 /// A JSON string's text, borrowed from the input when it has no escapes.
-struct Text<'a>(Cow<'a, str>);
+pub(super) struct Text<'a>(pub(super) Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -144,7 +144,7 @@ pub(super) fn sql_value(
 }
 
 /// Whether JSON text has no whitespace between its tokens (whitespace inside strings is their content).
-fn compact(text: &str) -> bool {
+pub(super) fn compact(text: &str) -> bool {
     let (mut in_string, mut escaped) = (false, false);
     for &b in text.as_bytes() {
         match (in_string, escaped, b) {

@@ -6,7 +6,7 @@
 pub mod tenant_file;
 mod tenant_secrets;
 
-use crate::dest::{Destination, JsonlDir, SqliteDb};
+use crate::dest::{Destination, JsonlDir, PostgresDb, SqliteDb};
 use crate::error::{RunError, RunFailure};
 use crate::runtime::Plugin;
 use crate::summary::RunSummary;
@@ -143,6 +143,7 @@ pub async fn run_one_async(
     let started = Instant::now();
     let path = match &loaded.dest {
         DestSpec::Jsonl(p) | DestSpec::Sqlite(p) => p.clone(),
+        DestSpec::Postgres { url, schema } => PathBuf::from(pg_place(url, schema)),
         DestSpec::Unset => default_dir(default_root, &loaded.tenant.name),
     };
     let opened = plugin.and_then(|plugin| open_dest(&loaded.dest, &path).map(|d| (plugin, d)));
@@ -163,6 +164,25 @@ pub async fn run_one_async(
     }
 }
 
+/// A PostgreSQL destination as a report names it: `postgres://user@host:port/db#schema`, without a password.
+pub fn pg_place(url: &str, schema: &str) -> String {
+    match crate::dest::pg_config(url) {
+        Ok(config) => {
+            let host = match config.get_hosts().first() {
+                Some(postgres::config::Host::Tcp(h)) => h.clone(),
+                #[cfg(unix)]
+                Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+                None => "localhost".into(),
+            };
+            let port = config.get_ports().first().copied().unwrap_or(5432);
+            let user = config.get_user().unwrap_or_default();
+            let db = config.get_dbname().unwrap_or(user);
+            format!("postgres://{user}@{host}:{port}/{db}#{schema}")
+        }
+        Err(_) => format!("postgres (an unusable URL)#{schema}"),
+    }
+}
+
 /// The directory of a tenant whose file names no destination: its name as a plain directory name, so a tenant
 /// named `../../x` still writes inside `root`.
 fn default_dir(root: &Path, tenant: &str) -> PathBuf {
@@ -179,6 +199,9 @@ fn open_dest(spec: &DestSpec, path: &Path) -> Result<Box<dyn Destination + Send>
     };
     match spec {
         DestSpec::Sqlite(_) => Ok(Box::new(SqliteDb::open(path).map_err(failed)?)),
+        DestSpec::Postgres { url, schema } => {
+            Ok(Box::new(PostgresDb::open(url, schema).map_err(failed)?))
+        }
         _ => Ok(Box::new(JsonlDir::new(path))),
     }
 }

@@ -6,6 +6,7 @@
 //! plugin = "rest-api-source"         # a plugin of the plugin directory, or a path to a .wasm
 //! config = "acme/config.json"        # a dlt rest_api_source config as JSON (or an inline table)
 //! out = "acme/out"                   # JSON Lines, one file per resource; or sqlite = "acme.db"
+//! # postgres = { url = "postgres://loader@db.internal/warehouse", schema = "acme" }   # schema: the tenant's name
 //!
 //! [secrets]                          # one of:
 //! file = "acme/secrets.json"         # {"name": "value"}
@@ -64,6 +65,8 @@ pub struct TenantFile {
     pub out: Option<PathBuf>,
     /// SQLite database.
     pub sqlite: Option<PathBuf>,
+    /// A PostgreSQL schema.
+    pub postgres: Option<PostgresSpec>,
     /// Where the secrets come from.
     #[serde(default)]
     pub secrets: SecretsSpec,
@@ -76,6 +79,16 @@ pub struct TenantFile {
     /// TLS trust.
     #[serde(default)]
     pub tls: TlsSpec,
+}
+
+/// A PostgreSQL destination as written.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSpec {
+    /// The database: `postgres://user@host:port/db` (a password, if any, from `PGPASSWORD` when the URL has none).
+    pub url: String,
+    /// The schema (default: the tenant's name, lowercased, anything but letters, digits and `_` as `_`).
+    pub schema: Option<String>,
 }
 
 /// TLS trust as written (all optional).
@@ -151,6 +164,13 @@ pub enum DestSpec {
     Jsonl(PathBuf),
     /// This SQLite database.
     Sqlite(PathBuf),
+    /// This schema of this PostgreSQL database.
+    Postgres {
+        /// The database URL.
+        url: String,
+        /// The schema.
+        schema: String,
+    },
     /// Not said in the file (the runner picks).
     Unset,
 }
@@ -221,11 +241,15 @@ fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
     let value: Value =
         serde_json::from_str(&config).map_err(|e| format!("config: not valid JSON: {e}"))?;
     let name = file.name.clone().unwrap_or_else(|| stem.to_string());
-    let dest = match (&file.out, &file.sqlite) {
-        (Some(_), Some(_)) => return Err("`out` and `sqlite` exclude each other".into()),
-        (Some(out), None) => DestSpec::Jsonl(base.join(out)),
-        (None, Some(db)) => DestSpec::Sqlite(base.join(db)),
-        (None, None) => DestSpec::Unset,
+    let dest = match (&file.out, &file.sqlite, &file.postgres) {
+        (Some(out), None, None) => DestSpec::Jsonl(base.join(out)),
+        (None, Some(db), None) => DestSpec::Sqlite(base.join(db)),
+        (None, None, Some(pg)) => DestSpec::Postgres {
+            url: pg.url.clone(),
+            schema: pg.schema.clone().unwrap_or_else(|| schema_name(&name)),
+        },
+        (None, None, None) => DestSpec::Unset,
+        _ => return Err("`out`, `sqlite` and `postgres` exclude each other".into()),
     };
     let plugin = file.plugin.as_ref().map(|p| match p.ends_with(".wasm") {
         true => base.join(p).display().to_string(),
@@ -248,6 +272,24 @@ fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
         file: path.to_path_buf(),
         env_vars,
     })
+}
+
+/// The default schema of a tenant: its name, lowercased, with anything but ASCII letters, digits and `_` as `_`
+/// (and a leading `_` before a digit), at most 63 bytes.
+pub fn schema_name(tenant: &str) -> String {
+    let mut name: String = tenant
+        .chars()
+        .map(|c| match c.is_ascii_alphanumeric() {
+            true => c.to_ascii_lowercase(),
+            false => '_',
+        })
+        .take(63)
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+        name.insert(0, '_');
+        name.truncate(63);
+    }
+    name
 }
 
 /// The names of the `{"secret": "name"}` references in a config.
@@ -483,7 +525,7 @@ mod tests {
             (
                 "e.toml",
                 "config = {}\nout = 'o'\nsqlite = 'd'\n",
-                "`out` and `sqlite` exclude each other",
+                "`out`, `sqlite` and `postgres` exclude each other",
             ),
             (
                 "inf.toml",

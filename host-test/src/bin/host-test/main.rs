@@ -20,6 +20,7 @@ Examples:
   host-test check --config c.json --secrets s.json --connect
   host-test run --config c.json --secrets s.json   into rest-source.db (rerun: resume or next run)
   host-test run --config c.json --secrets s.json --out out --state out/state.json
+  host-test run --config c.json --postgres postgres://loader@db/warehouse --schema acme
   host-test sql rest-source.db \"SELECT * FROM _rest_source_loads\"
   host-test run --tenant tenants/acme.toml --plugins plugins/
   RUST_LOG=connector=debug host-test run ...       the connector's own log lines
@@ -98,7 +99,7 @@ enum Command {
     Run {
         /// A tenant file (TOML or JSON) naming the plugin, config, secrets, limits, egress allowances and
         /// destination; run under the tenant sandbox defaults (internal addresses blocked, 1 h budget).
-        #[arg(long, conflicts_with_all = ["config", "out", "sqlite", "state", "secrets"])]
+        #[arg(long, conflicts_with_all = ["config", "out", "sqlite", "state", "secrets", "postgres"])]
         tenant: Option<PathBuf>,
         /// The plugin directory where a tenant file's `plugin` name is looked up.
         #[arg(long, requires = "tenant")]
@@ -117,6 +118,13 @@ enum Command {
         /// finished run's state starts the next run (incremental resources continue from their cursors).
         #[arg(long, requires = "out")]
         state: Option<PathBuf>,
+        /// A PostgreSQL database (postgres://user@host:port/db; a password from PGPASSWORD) instead of SQLite:
+        /// tables with dlt's PostgreSQL types in --schema, each page copied in and committed with its checkpoint.
+        #[arg(long, value_name = "URL", conflicts_with_all = ["out", "sqlite"])]
+        postgres: Option<String>,
+        /// With --postgres: the schema the tables, the run state and the loads go in.
+        #[arg(long, requires = "postgres", default_value = "rest_source")]
+        schema: String,
     },
     /// Validate a config and print the declared schema as JSON (no request is sent).
     Schema {
@@ -301,6 +309,12 @@ fn real_main(cli: Cli) -> Result<()> {
             statement,
             json,
         } => inspect::sql(&db, &statement, json),
+        Command::Run {
+            common,
+            postgres: Some(url),
+            schema,
+            ..
+        } => run::into_postgres(&common, &url, &schema),
         Command::Run {
             common,
             out,

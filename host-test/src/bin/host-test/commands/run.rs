@@ -1,11 +1,14 @@
-//! `run` with `--out` (JSON Lines, optionally with a state file) or `--sqlite`: one config, with a progress line,
+//! `run` with `--out` (JSON Lines, optionally with a state file), `--sqlite` or `--postgres`: one config, with a progress line,
 //! then where each resource's rows went and the totals.
 
 use super::{load_plugin, tenant};
 use crate::Common;
 use crate::progress::Progress;
 use anyhow::{Context, Result};
-use host_test::{Destination, JsonlDir, Plugin, RunSummary, SqliteDb, StateFile, Tenant};
+use host_test::fleet::pg_place;
+use host_test::{
+    Destination, JsonlDir, Plugin, PostgresDb, RunSummary, SqliteDb, StateFile, Tenant,
+};
 use std::path::Path;
 use std::time::Instant;
 
@@ -86,5 +89,16 @@ pub(crate) fn into_sqlite(common: &Common, db: &Path) -> Result<()> {
     let mut dest = SqliteDb::open(db).with_context(|| format!("opening {}", db.display()))?;
     run_with_progress(&plugin, &tenant, &mut dest, db, |_| {
         format!("{} table", db.display())
+    })
+}
+
+/// `run --postgres <url> --schema <name>`.
+pub(crate) fn into_postgres(common: &Common, url: &str, schema: &str) -> Result<()> {
+    let plugin = load_plugin(common.plugin.as_deref())?;
+    let tenant = tenant(common)?;
+    let place = pg_place(url, schema);
+    let mut dest = PostgresDb::open(url, schema).with_context(|| format!("opening {place}"))?;
+    run_with_progress(&plugin, &tenant, &mut dest, Path::new(&place), |name| {
+        format!("{place}, table of {name}")
     })
 }

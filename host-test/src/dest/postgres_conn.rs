@@ -1,0 +1,508 @@
+//! The PostgreSQL destination's connection and everything done with it, on the destination's own thread: the
+//! host tables, the tenant's tables from the schema (created, evolved, staged), pages copied in, the state with
+//! its fencing epoch, and the run's end.
+
+use super::postgres::Fenced;
+use super::postgres_copy::{PgType, Problem, encode};
+use super::sqlite::ident;
+use super::{LoadRecord, RunState};
+use crate::wit::{ChangeKind, Page, ResourceInfo, SchemaChange, WriteDisposition};
+use postgres::Client;
+use std::io::{self, Write};
+
+/// The table the run state (and the fencing epoch) is kept in.
+pub(super) const STATE_TABLE: &str = "_rest_source_state";
+/// The table that records every run.
+pub(super) const LOADS_TABLE: &str = "_rest_source_loads";
+/// The session's temporary table a merge page is copied into before it is upserted.
+const PAGE_TABLE: &str = "_rest_source_page";
+
+/// A PostgreSQL error as an I/O error, with what was being done.
+pub(super) fn pg(doing: &str) -> impl Fn(postgres::Error) -> io::Error + '_ {
+    move |e| {
+        let text = match e.as_db_error() {
+            Some(db) => match db.detail() {
+                Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
+                None => format!("{}: {}", db.severity(), db.message()),
+            },
+            None => e.to_string(),
+        };
+        io::Error::other(format!("postgres: {doing}: {text}"))
+    }
+}
+
+/// One selected resource's table.
+struct Table {
+    resource: String,
+    /// The table the rows end up in.
+    name: String,
+    /// The table pages go to: `name`, or its staging table (`replace`, merge with a merge key).
+    target: String,
+    /// The target's columns (without `_rowid`) and their types.
+    columns: Vec<(String, PgType)>,
+    primary_key: Vec<String>,
+    merge_key: Vec<String>,
+    merge: bool,
+}
+
+impl Table {
+    /// Whether pages are upserted on the primary key into the table itself.
+    fn upserts(&self) -> bool {
+        self.merge
+            && self.target == self.name
+            && !self.primary_key.is_empty()
+            && self
+                .primary_key
+                .iter()
+                .all(|k| self.columns.iter().any(|(c, _)| c == k))
+    }
+}
+
+/// The connection and what the run knows of the tenant's tables.
+pub(super) struct Conn {
+    pub(super) client: Client,
+    /// The fencing epoch this destination was opened with, if any.
+    fence: Option<i64>,
+    tables: Vec<Table>,
+    pub(super) merge_keys: Vec<(String, Vec<String>)>,
+    /// Set once a commit was refused: the run's load is then not recorded either.
+    fenced: bool,
+}
+
+fn list(columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Conn {
+    /// Set the session up in `schema` (created if missing) with the host's tables; with a fence, take `epoch`
+    /// for the state first, refusing one older than the state's.
+    pub(super) fn new(mut client: Client, schema: &str, fence: Option<i64>) -> io::Result<Self> {
+        let schema = ident(schema);
+        client
+            .batch_execute(&format!(
+                "SET TimeZone = 'UTC'; SET search_path TO {schema};
+                 CREATE SCHEMA IF NOT EXISTS {schema};
+                 CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id integer PRIMARY KEY CHECK (id = 1), state text,
+                     epoch bigint NOT NULL DEFAULT 0);
+                 CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (id bigserial PRIMARY KEY,
+                     started_at timestamptz NOT NULL, finished_at timestamptz NOT NULL, status text NOT NULL,
+                     rows jsonb NOT NULL, pages bigint NOT NULL, error text);"
+            ))
+            .map_err(pg("setting up the schema"))?;
+        if let Some(epoch) = fence {
+            let sql = format!(
+                "INSERT INTO {STATE_TABLE} (id, state, epoch) VALUES (1, NULL, $1) ON CONFLICT (id) DO UPDATE
+                 SET epoch = greatest({STATE_TABLE}.epoch, excluded.epoch) RETURNING epoch"
+            );
+            let held: i64 = client
+                .query_one(&sql, &[&epoch])
+                .map_err(pg("taking the fencing epoch"))?
+                .get(0);
+            if held != epoch {
+                return Err(io::Error::other(Fenced { epoch, held }));
+            }
+        }
+        Ok(Self {
+            client,
+            fence,
+            tables: Vec::new(),
+            merge_keys: Vec::new(),
+            fenced: false,
+        })
+    }
+
+    /// The stored run state, if any.
+    pub(super) fn state(&mut self) -> io::Result<Option<RunState>> {
+        let sql = format!("SELECT state FROM {STATE_TABLE} WHERE id = 1 AND state IS NOT NULL");
+        let row = self
+            .client
+            .query_opt(&sql, &[])
+            .map_err(pg("reading the state"))?;
+        row.map(|r| serde_json::from_str(r.get::<_, &str>(0)).map_err(io::Error::other))
+            .transpose()
+    }
+
+    /// Forget the state; true when there was one.
+    pub(super) fn reset_state(&mut self) -> io::Result<bool> {
+        let sql = format!("UPDATE {STATE_TABLE} SET state = NULL WHERE state IS NOT NULL");
+        Ok(self
+            .client
+            .execute(&sql, &[])
+            .map_err(pg("resetting the state"))?
+            > 0)
+    }
+
+    /// A table's columns (without `_rowid`) and their types, in order; empty when it does not exist.
+    fn columns_of(&mut self, table: &str) -> io::Result<Vec<(String, PgType)>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1 AND column_name <> '_rowid'
+                 ORDER BY ordinal_position",
+                &[&table],
+            )
+            .map_err(pg("reading a table's columns"))?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), PgType::from_sql(r.get(1))))
+            .collect())
+    }
+
+    /// Create (or find) every selected resource's table and, for `replace` and merge-key merges, its staging
+    /// table (fresh unless the run resumes), then open the run's first transaction.
+    pub(super) fn begin(&mut self, resources: &[ResourceInfo], resuming: bool) -> io::Result<()> {
+        let create = |name: &str| {
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (_rowid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY)",
+                ident(name)
+            )
+        };
+        for r in resources.iter().filter(|r| r.selected) {
+            let name = r.table_name.clone();
+            self.client
+                .batch_execute(&create(&name))
+                .map_err(pg("creating a table"))?;
+            let merge_key = match r.write_disposition {
+                WriteDisposition::Merge => self
+                    .merge_keys
+                    .iter()
+                    .find(|(resource, _)| *resource == r.name)
+                    .map(|(_, keys)| keys.clone())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let target = match (r.write_disposition, merge_key.is_empty()) {
+                (WriteDisposition::Replace, _) | (WriteDisposition::Merge, false) => {
+                    format!("{name}__replacing")
+                }
+                _ => name.clone(),
+            };
+            if target != name && !resuming {
+                // A fresh staging table with the table's columns (the schema carries over between runs, so no
+                // new-column event announces them again).
+                let sql = format!(
+                    "DROP TABLE IF EXISTS {target}; CREATE TABLE {target} (LIKE {name} INCLUDING IDENTITY)",
+                    target = ident(&target),
+                    name = ident(&name)
+                );
+                self.client
+                    .batch_execute(&sql)
+                    .map_err(pg("creating a staging table"))?;
+            }
+            self.client
+                .batch_execute(&create(&target))
+                .map_err(pg("creating a staging table"))?;
+            let columns = self.columns_of(&target)?;
+            self.tables.push(Table {
+                resource: r.name.clone(),
+                columns,
+                primary_key: r.primary_key.clone(),
+                merge_key,
+                merge: r.write_disposition == WriteDisposition::Merge,
+                name,
+                target,
+            });
+        }
+        self.client
+            .batch_execute("BEGIN")
+            .map_err(pg("beginning a transaction"))
+    }
+
+    /// Apply a page's schema changes to its table: new columns, widened and newly typed ones.
+    fn apply(&mut self, i: usize, changes: &[SchemaChange]) -> io::Result<()> {
+        for change in changes {
+            let want = PgType::of(change.data_type);
+            let t = &self.tables[i];
+            let have = t.columns.iter().position(|(c, _)| *c == change.column);
+            match (change.kind, have) {
+                (ChangeKind::NewColumn, None) => {
+                    let sql = format!(
+                        "ALTER TABLE {} ADD COLUMN {} {}",
+                        ident(&t.target),
+                        ident(&change.column),
+                        want.sql()
+                    );
+                    self.client
+                        .batch_execute(&sql)
+                        .map_err(pg("adding a column"))?;
+                    self.tables[i].columns.push((change.column.clone(), want));
+                    self.index_primary_key(i)?;
+                }
+                (ChangeKind::Widened | ChangeKind::Typed, Some(c)) => self.retype(i, c, want)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Give column `c` of table `i` the type `want`, converting its values without changing one: a `bigint`
+    /// column becomes `numeric` rather than `double precision` when a value of it is beyond ±2^53, and a double
+    /// goes through its shortest exact text.
+    fn retype(&mut self, i: usize, c: usize, want: PgType) -> io::Result<()> {
+        let t = &self.tables[i];
+        let (column, have) = (ident(&t.columns[c].0), t.columns[c].1);
+        let table = ident(&t.target);
+        let mut want = match (have, want) {
+            (PgType::Numeric, PgType::Double) => return Ok(()),
+            (have, want) if have == want => return Ok(()),
+            (_, want) => want,
+        };
+        if (have, want) == (PgType::Bigint, PgType::Double) {
+            let sql =
+                format!("SELECT 1 FROM {table} WHERE abs({column}) > 9007199254740992 LIMIT 1");
+            let inexact = self
+                .client
+                .query_opt(&sql, &[])
+                .map_err(pg("widening a column"))?;
+            if inexact.is_some() {
+                want = PgType::Numeric;
+            }
+        }
+        let using = match (have, want) {
+            (_, PgType::Jsonb) => format!("to_jsonb({column})"),
+            (PgType::Double, _) => format!("{column}::text::{}", want.sql()),
+            _ => format!("{column}::{}", want.sql()),
+        };
+        let sql = format!(
+            "ALTER TABLE {table} ALTER COLUMN {column} TYPE {} USING {using}",
+            want.sql()
+        );
+        self.client
+            .batch_execute(&sql)
+            .map_err(pg("widening a column"))?;
+        self.tables[i].columns[c].1 = want;
+        Ok(())
+    }
+
+    /// The unique index an upsert needs, once the primary key's columns exist.
+    fn index_primary_key(&mut self, i: usize) -> io::Result<()> {
+        let t = &self.tables[i];
+        if !t.upserts() {
+            return Ok(());
+        }
+        let sql = format!(
+            "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
+            ident(&format!("{}__primary_key", t.name)),
+            ident(&t.name),
+            list(&t.primary_key)
+        );
+        self.client
+            .batch_execute(&sql)
+            .map_err(pg("indexing the primary key"))
+    }
+
+    /// Copy a page's records into its table (upserting on the primary key for a merge), inside the open
+    /// transaction.
+    pub(super) fn write_page(&mut self, page: &Page) -> io::Result<()> {
+        let Some(i) = self.tables.iter().position(|t| t.resource == page.resource) else {
+            return Ok(());
+        };
+        self.apply(i, &page.schema_changes)?;
+        let text = loop {
+            let t = &self.tables[i];
+            match encode(&page.records, &t.columns, &t.name) {
+                Ok(text) => break text,
+                Err(Problem::Widen(c)) => self.retype(i, c, PgType::Numeric)?,
+                Err(Problem::Refused(why)) => return Err(io::Error::other(why)),
+            }
+        };
+        if text.is_empty() {
+            return Ok(());
+        }
+        let t = &self.tables[i];
+        let names: Vec<String> = t.columns.iter().map(|(c, _)| c.clone()).collect();
+        if !t.upserts() {
+            return self.copy(&t.target.clone(), &names, &text);
+        }
+        let (pk, table) = (list(&t.primary_key), ident(&t.name));
+        let types: Vec<String> = t
+            .columns
+            .iter()
+            .map(|(c, ty)| format!(", {} {}", ident(c), ty.sql()))
+            .collect();
+        let sql = format!(
+            "CREATE TEMP TABLE {PAGE_TABLE} (_seq bigint GENERATED ALWAYS AS IDENTITY{}) ON COMMIT DROP",
+            types.concat()
+        );
+        self.client
+            .batch_execute(&sql)
+            .map_err(pg("staging a page"))?;
+        self.copy(PAGE_TABLE, &names, &text)?;
+        let cols = list(&names);
+        let sets: Vec<String> = names
+            .iter()
+            .map(|c| format!("{0} = excluded.{0}", ident(c)))
+            .collect();
+        // The last record of a key wins, as it would row by row.
+        let sql = format!(
+            "INSERT INTO {table} ({cols}) SELECT {cols} FROM (SELECT DISTINCT ON ({pk}) * FROM {PAGE_TABLE}
+             ORDER BY {pk}, _seq DESC) AS page ORDER BY _seq ON CONFLICT ({pk}) DO UPDATE SET {};
+             DROP TABLE {PAGE_TABLE};",
+            sets.join(", ")
+        );
+        self.client
+            .batch_execute(&sql)
+            .map_err(pg("upserting a page"))
+    }
+
+    fn copy(&mut self, table: &str, columns: &[String], text: &[u8]) -> io::Result<()> {
+        let sql = format!("COPY {} ({}) FROM STDIN", ident(table), list(columns));
+        let mut writer = self.client.copy_in(&sql).map_err(pg("copying a page"))?;
+        writer.write_all(text)?;
+        writer.finish().map_err(pg("copying a page"))?;
+        Ok(())
+    }
+
+    /// Store the checkpoint (checking the fence) and commit; at the run's end, staged tables take their place
+    /// first, in the same transaction.
+    pub(super) fn commit(&mut self, state: &RunState) -> io::Result<()> {
+        let text = serde_json::to_string(state).expect("a state serialises");
+        let stored = match self.fence {
+            Some(epoch) => {
+                let sql =
+                    format!("UPDATE {STATE_TABLE} SET state = $1 WHERE id = 1 AND epoch = $2");
+                self.client.execute(&sql, &[&text, &epoch])
+            }
+            None => {
+                let sql = format!(
+                    "INSERT INTO {STATE_TABLE} (id, state) VALUES (1, $1)
+                     ON CONFLICT (id) DO UPDATE SET state = excluded.state"
+                );
+                self.client.execute(&sql, &[&text])
+            }
+        }
+        .map_err(pg("storing the checkpoint"))?;
+        if stored == 0 {
+            let held = self.held_epoch()?;
+            let epoch = self.fence.unwrap_or_default();
+            self.rollback()?;
+            self.fenced = true;
+            return Err(io::Error::other(Fenced { epoch, held }));
+        }
+        if state.complete {
+            for i in 0..self.tables.len() {
+                if self.tables[i].target != self.tables[i].name {
+                    self.settle(i)?;
+                }
+            }
+        }
+        self.client
+            .batch_execute("COMMIT; BEGIN")
+            .map_err(pg("committing a page"))
+    }
+
+    /// The epoch the state holds now (read outside the transaction's snapshot is not needed: the update that
+    /// found no row already saw the newest).
+    fn held_epoch(&mut self) -> io::Result<i64> {
+        let sql = format!("SELECT epoch FROM {STATE_TABLE} WHERE id = 1");
+        let row = self
+            .client
+            .query_opt(&sql, &[])
+            .map_err(pg("reading the epoch"))?;
+        Ok(row.map_or(0, |r| r.get(0)))
+    }
+
+    /// Undo what was written since the last commit (it is fetched again on resume).
+    pub(super) fn rollback(&mut self) -> io::Result<()> {
+        self.client
+            .batch_execute("ROLLBACK")
+            .map_err(pg("rolling back"))
+    }
+
+    /// Move table `i`'s staged rows into it: swap a `replace` table in; delete-insert merge-key rows.
+    fn settle(&mut self, i: usize) -> io::Result<()> {
+        let t = &self.tables[i];
+        let (name, target) = (ident(&t.name), ident(&t.target));
+        if t.merge_key.is_empty() {
+            let unqualified = ident(&t.name);
+            let swap = format!("DROP TABLE {name}; ALTER TABLE {target} RENAME TO {unqualified};");
+            return self
+                .client
+                .batch_execute(&swap)
+                .map_err(pg("swapping in a table"));
+        }
+        let (table, staged) = (t.name.clone(), t.columns.clone());
+        let (merge_key, primary_key) = (t.merge_key.clone(), t.primary_key.clone());
+        let existing = self.columns_of(&table)?;
+        for (column, ty) in &staged {
+            if !existing.iter().any(|(c, _)| c == column) {
+                let add = format!(
+                    "ALTER TABLE {name} ADD COLUMN {} {}",
+                    ident(column),
+                    ty.sql()
+                );
+                self.client
+                    .batch_execute(&add)
+                    .map_err(pg("adding a column"))?;
+            }
+        }
+        let names: Vec<String> = staged.into_iter().map(|(c, _)| c).collect();
+        let (cols, keys) = (list(&names), list(&merge_key));
+        let mut sql = format!(
+            "DELETE FROM {name} WHERE ({keys}) IN (SELECT {keys} FROM {target});
+             INSERT INTO {name} ({cols}) "
+        );
+        if primary_key.is_empty() {
+            sql.push_str(&format!("SELECT {cols} FROM {target} ORDER BY _rowid"));
+        } else {
+            let pk = list(&primary_key);
+            let sets: Vec<String> = names
+                .iter()
+                .map(|c| format!("{0} = excluded.{0}", ident(c)))
+                .collect();
+            sql = format!(
+                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {name} ({pk});\n{sql}
+                 SELECT {cols} FROM (SELECT DISTINCT ON ({pk}) * FROM {target} ORDER BY {pk}, _rowid DESC) AS s
+                 ORDER BY _rowid ON CONFLICT ({pk}) DO UPDATE SET {}",
+                ident(&format!("{table}__primary_key")),
+                sets.join(", ")
+            );
+        }
+        sql.push_str(&format!("; DROP TABLE {target};"));
+        self.client
+            .batch_execute(&sql)
+            .map_err(pg("merging staged rows"))
+    }
+
+    /// Record a run in the loads table (its own transaction, after the run's last); not a fenced one, which is
+    /// another worker's now.
+    pub(super) fn record_load(&mut self, load: &LoadRecord) -> io::Result<()> {
+        if self.fenced {
+            return Ok(());
+        }
+        let rows: serde_json::Map<String, serde_json::Value> = load
+            .rows
+            .iter()
+            .map(|(name, n)| (name.clone(), (*n).into()))
+            .collect();
+        let status = if load.error.is_some() {
+            "failed"
+        } else {
+            "completed"
+        };
+        let sql = format!(
+            "INSERT INTO {LOADS_TABLE} (started_at, finished_at, status, rows, pages, error)
+             VALUES (to_timestamp($1), to_timestamp($2), $3, $4::text::jsonb, $5, $6)"
+        );
+        let rows = serde_json::Value::Object(rows).to_string();
+        self.client
+            .execute(
+                &sql,
+                &[
+                    &load.started,
+                    &load.finished,
+                    &status,
+                    &rows,
+                    &(load.pages as i64),
+                    &load.error,
+                ],
+            )
+            .map_err(pg("recording the load"))?;
+        Ok(())
+    }
+}
