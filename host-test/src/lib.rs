@@ -13,6 +13,7 @@
 //! - `dest/`: the [`Destination`] trait, [`JsonlDir`] with its [`StateFile`], [`SqliteDb`] with
 //!   [`sqlite_query`] to read it back, and [`PostgresDb`];
 //! - [`fleet`]: tenant files and running many tenants at once; `plugin_dir.rs`: a [`PluginDir`];
+//! - [`queue`]: a queue of runs in PostgreSQL, and workers on many hosts that share it;
 //! - [`wit`]: the connector contract's types (pages, schemas, errors); [`describe`]: them as text and JSON;
 //! - `summary.rs` and `error.rs`: [`RunSummary`], [`RunError`], [`RunFailure`] and [`FailureKind`]: what a run
 //!   did, or why it failed.
@@ -30,6 +31,7 @@ mod egress;
 mod error;
 pub mod fleet;
 mod plugin_dir;
+pub mod queue;
 mod runtime;
 mod sandbox;
 mod secrets;

@@ -3,6 +3,7 @@
 //! refusal, a trap, a limit) does not affect the others. Destinations write synchronously from the task; a
 //! page commit is short, and SQLite and JSON Lines files are per tenant.
 
+pub mod queued;
 pub mod tenant_file;
 mod tenant_secrets;
 

@@ -52,7 +52,7 @@ use std::time::Duration;
 pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(3600);
 
 /// A tenant file as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantFile {
     /// The tenant's name (default: the file stem).
@@ -92,7 +92,7 @@ pub struct PostgresSpec {
 }
 
 /// TLS trust as written (all optional).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSpec {
     /// A PEM file of CA certificates to trust besides the platform's.
@@ -106,7 +106,7 @@ pub struct TlsSpec {
 }
 
 /// Limits as written (all optional).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSpec {
     /// Guest memory, MiB.
@@ -126,7 +126,7 @@ pub struct LimitsSpec {
 }
 
 /// Egress allowances as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EgressSpec {
     /// The operator's allow-list (Spin grammar); absent: the config's origins only.
@@ -220,16 +220,24 @@ pub fn load(path: &Path) -> Result<LoadedTenant, TenantFileError> {
         file: path.display().to_string(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    let file: TenantFile = match path.extension().and_then(|e| e.to_str()) {
-        Some("json") => serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?,
-        _ => toml::from_str(&text).map_err(|e| fail(e.message().to_string()))?,
+    resolve(parse(path)?, path).map_err(fail)
+}
+
+/// A tenant file as written (`.json` as JSON, anything else as TOML), its paths not yet resolved.
+pub(super) fn parse(path: &Path) -> Result<TenantFile, TenantFileError> {
+    let fail = |message: String| TenantFileError {
+        file: path.display().to_string(),
+        message,
     };
-    resolve(file, path).map_err(fail)
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => serde_json::from_str(&text).map_err(|e| fail(e.to_string())),
+        _ => toml::from_str(&text).map_err(|e| fail(e.message().to_string())),
+    }
 }
 
 /// The tenant file `file`, read from `path`, with its paths resolved against the file's directory.
-fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
+pub(super) fn resolve(file: TenantFile, path: &Path) -> Result<LoadedTenant, String> {
     let base = path.parent().unwrap_or(Path::new("."));
     let stem = path.file_stem().unwrap_or_default().to_string_lossy();
     let config = match &file.config {

@@ -23,6 +23,9 @@ Examples:
   host-test run --config c.json --postgres postgres://loader@db/warehouse --schema acme
   host-test sql rest-source.db \"SELECT * FROM _rest_source_loads\"
   host-test run --tenant tenants/acme.toml --plugins plugins/
+  host-test submit --queue postgres://loader@db/ops tenants/*.toml
+  host-test worker --queue postgres://loader@db/ops --plugins plugins/ --concurrency 4
+  host-test runs --queue postgres://loader@db/ops
   RUST_LOG=connector=debug host-test run ...       the connector's own log lines
 
 Exit codes:
@@ -200,6 +203,53 @@ enum Command {
         #[arg(long, default_value = "tenant-runs")]
         out: PathBuf,
     },
+    /// Enqueue one run per tenant file in a queue of runs in PostgreSQL (created if missing) and print the run
+    /// ids. A queued tenant file must name a PostgreSQL destination (`postgres = { url = ... }`) without a
+    /// password; its config is stored inline, its secrets never (each worker reads them from its own host).
+    Submit {
+        /// The queue's database (postgres://user@host:port/db; a password from PGPASSWORD).
+        #[arg(long, value_name = "URL")]
+        queue: String,
+        /// Tenant files (TOML or JSON).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Claim runs from the queue and execute them, --concurrency at a time, until stopped (or, with
+    /// --until-idle, until no run is queued or running). Any number of workers on any number of hosts may
+    /// share a queue; a run whose worker dies is resumed by another from its last committed checkpoint.
+    Worker {
+        /// The queue's database.
+        #[arg(long, value_name = "URL")]
+        queue: String,
+        /// The plugin directory where the tenants' `plugin` names are looked up.
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+        /// Runs executed at once.
+        #[arg(long, default_value_t = 2)]
+        concurrency: usize,
+        /// Seconds a claim holds without renewal (renewed every third of it); a worker silent that long loses
+        /// its runs to other workers, and its later commits are refused.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+        lease_s: f64,
+        /// Stop once no run is queued or running.
+        #[arg(long)]
+        until_idle: bool,
+        /// This worker's name in `runs` (default: host name and process id).
+        #[arg(long)]
+        name: Option<String>,
+        /// Claims a run gets before it is failed when its workers keep getting lost.
+        #[arg(long, default_value_t = 5)]
+        max_attempts: i32,
+    },
+    /// List the queue's runs: tenant, status, worker, attempts, rows, pages, error.
+    Runs {
+        /// The queue's database.
+        #[arg(long, value_name = "URL")]
+        queue: String,
+        /// One JSON array of objects instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// A run's state: `show` what a rerun would resume from (and, for SQLite, the last loads); `reset` forgets
     /// it, so the next run starts from the beginning.
     State {
@@ -299,6 +349,27 @@ fn real_main(cli: Cli) -> Result<()> {
             ..
         } => tenant::run_tenant(&file, plugins.as_deref()),
         Command::RunAll { dir, plugins, out } => tenant::run_all(&dir, plugins.as_deref(), &out),
+        Command::Submit { queue, files } => commands::queue::submit(&queue, &files),
+        Command::Worker {
+            queue,
+            plugins,
+            concurrency,
+            lease_s,
+            until_idle,
+            name,
+            max_attempts,
+        } => {
+            let mut options = host_test::queue::worker::WorkerOptions::new(&queue);
+            options.concurrency = concurrency;
+            options.lease = seconds(&lease_s.to_string()).map_err(anyhow::Error::msg)?;
+            options.until_idle = until_idle;
+            options.max_attempts = max_attempts;
+            if let Some(name) = name {
+                options.name = name;
+            }
+            commands::queue::worker(options, plugins.as_deref())
+        }
+        Command::Runs { queue, json } => commands::queue::runs(&queue, json),
         Command::Plugins {
             command: PluginsCommand::List { dir },
         } => tenant::list_plugins(&dir),

@@ -5,11 +5,13 @@
 //! - `check.rs`: `check`, validating a config and its secrets (with `--connect`, one page per resource);
 //! - `inspect.rs`: `schema`, `state` and `sql`;
 //! - `demo.rs`: `demo` (the seeds against the demo API) and `demo-api`;
-//! - `tenant.rs`: `run --tenant`, `run-all` and `plugins`.
+//! - `tenant.rs`: `run --tenant`, `run-all` and `plugins`;
+//! - `queue.rs`: `submit`, `worker` and `runs`, the queue of runs in PostgreSQL.
 
 pub(crate) mod check;
 pub(crate) mod demo;
 pub(crate) mod inspect;
+pub(crate) mod queue;
 pub(crate) mod run;
 pub(crate) mod tenant;
 

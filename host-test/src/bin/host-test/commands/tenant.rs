@@ -14,14 +14,14 @@ use std::sync::{Arc, Mutex};
 const SLOTS: u32 = 1000;
 
 /// Plugins for tenants: by name from a plugin directory, by path, or this workspace's component.
-struct Plugins {
+pub(crate) struct Plugins {
     runtime: Arc<Runtime>,
     dir: Option<PluginDir>,
     by_path: Mutex<BTreeMap<PathBuf, Arc<Plugin>>>,
 }
 
 impl Plugins {
-    fn open(dir: Option<&Path>) -> Result<Self> {
+    pub(crate) fn open(dir: Option<&Path>) -> Result<Self> {
         let cache = match dir {
             Some(d) => d.join(".precompiled"),
             None => super::plugin_file(None)?
@@ -41,7 +41,7 @@ impl Plugins {
         })
     }
 
-    fn for_tenant(&self, loaded: &LoadedTenant) -> Result<Arc<Plugin>, RunError> {
+    pub(crate) fn for_tenant(&self, loaded: &LoadedTenant) -> Result<Arc<Plugin>, RunError> {
         let name = loaded.plugin.as_deref();
         if let (Some(name), Some(dir)) = (name, &self.dir)
             && !name.ends_with(".wasm")
