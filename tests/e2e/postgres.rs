@@ -29,6 +29,15 @@ fn truth(api: &DemoApi, resource: &str) -> Vec<Value> {
     api.rows(resource).iter().map(|r| r["id"].clone()).collect()
 }
 
+/// A demo API whose `resource` has `rows` rows.
+fn api_with(rows: usize) -> DemoApi {
+    let spec = DemoSpec {
+        resources: [("resource".to_string(), rows)].into(),
+        ..DemoSpec::default()
+    };
+    DemoApi::start(spec, 0).unwrap()
+}
+
 fn config_with(seed: &str, edit: impl FnOnce(&mut Value)) -> String {
     let mut config: Value = serde_json::from_str(&seed_config(seed)).unwrap();
     edit(&mut config);
@@ -185,14 +194,7 @@ fn a_failed_replace_run_leaves_the_old_rows_and_its_resume_swaps_in_the_new_ones
     let config = config_with("000", |c| {
         c["resource_defaults"]["write_disposition"] = json!("replace")
     });
-    let old = DemoApi::start(
-        DemoSpec {
-            resources: [("resource".to_string(), 300)].into(),
-            ..DemoSpec::default()
-        },
-        0,
-    )
-    .unwrap();
+    let old = api_with(300);
     run_into(&schema, &tenant(&old, &config)).unwrap();
     assert_eq!(ids(&schema, "resource_name"), truth(&old, "resource"));
     let new = api();
@@ -229,20 +231,13 @@ fn a_merge_key_replaces_the_rows_sharing_it_and_keeps_the_others() {
         c["resources"][0]["primary_key"] = json!("id");
         c["resources"][0]["merge_key"] = json!("active");
     });
-    let with_rows = |n: usize| {
-        let spec = DemoSpec {
-            resources: [("resource".to_string(), n)].into(),
-            ..DemoSpec::default()
-        };
-        DemoApi::start(spec, 0).unwrap()
-    };
-    run_into(&schema, &tenant(&with_rows(300), &config)).unwrap();
+    run_into(&schema, &tenant(&api_with(300), &config)).unwrap();
     let active = "SELECT count(*), count(*) FILTER (WHERE active), min(id) FROM resource_name";
     assert_eq!(
         schema.query(active),
         vec![vec![json!(300), json!(200), json!(1)]]
     );
-    run_into(&schema, &tenant(&with_rows(1), &config)).unwrap();
+    run_into(&schema, &tenant(&api_with(1), &config)).unwrap();
     assert_eq!(
         schema.query(active),
         vec![vec![json!(201), json!(200), json!(1)]],
@@ -398,4 +393,50 @@ fn a_stale_epoch_cannot_commit() {
         panic!("an old epoch cannot reopen the destination")
     };
     assert!(Fenced::find(&again).is_some(), "{again}");
+}
+
+/// A column widened between pages changes type with its values kept: `bigint` → `double precision` (every value
+/// within ±2^53), a number then a string → `text`, a date then a timestamp → `timestamptz`.
+#[test]
+fn widened_columns_keep_every_value() {
+    let pages = [
+        r#"{"items": [{"id": 1, "x": 3, "y": 5, "d": "2024-01-02"}], "total": 2}"#,
+        r#"{"items": [{"id": 2, "x": 0.1, "y": "five", "d": "2024-01-03T04:05:06.5Z"}], "total": 2}"#,
+    ];
+    let server = server::RouteServer::start(move |seen| {
+        let second = seen.url.contains("offset=1");
+        server::Answer::json(pages[usize::from(second)])
+    });
+    let config = json!({"client": {"base_url": "https://api.example.com/"},
+        "resources": [{"name": "w", "endpoint": {"path": "w", "data_selector": "items",
+            "paginator": {"type": "offset", "limit": 1, "total_path": "total"}}}]});
+    let schema = TestSchema::new("widen");
+    run_into(&schema, &tenant_at(&server.url(), &config.to_string())).unwrap();
+    assert_eq!(
+        schema.query(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = 'w' ORDER BY ordinal_position"
+        ),
+        [
+            ("_rowid", "bigint"),
+            ("id", "bigint"),
+            ("x", "double precision"),
+            ("y", "text"),
+            ("d", "timestamp with time zone")
+        ]
+        .iter()
+        .map(|(c, t)| vec![json!(c), json!(t)])
+        .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        schema.query("SELECT x::text, y, d::text FROM w ORDER BY id"),
+        vec![
+            vec![json!("3"), json!("5"), json!("2024-01-02 00:00:00+00")],
+            vec![
+                json!("0.1"),
+                json!("five"),
+                json!("2024-01-03 04:05:06.5+00")
+            ]
+        ]
+    );
 }

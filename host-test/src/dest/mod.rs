@@ -23,7 +23,7 @@ pub use postgres::{Fenced, PostgresDb};
 pub use sqlite::SqliteDb;
 pub use state_file::{RunState, StateError, StateFile};
 
-use crate::wit::{Page, ResourceInfo, TableSchema};
+use crate::wit::{Page, ResourceInfo, TableSchema, WriteDisposition};
 
 /// Receives a run's pages in order.
 pub trait Destination {
@@ -52,6 +52,18 @@ pub trait Destination {
     /// Make the records written so far durable, then store `checkpoint` with them. `complete` marks the end of
     /// the run. The checkpoint is stored only after the records before it are durable (the no-loss rule).
     fn commit(&mut self, checkpoint: &str, complete: bool) -> std::io::Result<()>;
+    /// Write a page and commit it with its checkpoint, as [`Destination::write_page`] then
+    /// [`Destination::commit`] (the default, done at once). A destination that can do it in the background
+    /// returns at once and reports the outcome at [`Destination::flush`]; [`Plugin::run`](crate::Plugin::run)
+    /// meanwhile fetches the next page, and counts a page as stored only once `flush` confirmed it.
+    fn send_page(&mut self, page: &Page) -> std::io::Result<()> {
+        self.write_page(page)?;
+        self.commit(&page.checkpoint, false)
+    }
+    /// Wait until the page sent last is committed, or say why it was not. The default: nothing to wait for.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
     /// Called once after the last page, or after a failure; make what was written durable.
     fn finish(&mut self) -> std::io::Result<()>;
     /// Called after `finish` with what the run did; a destination that keeps a history of loads stores it.
@@ -80,4 +92,37 @@ pub(crate) fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The merge keys the declared schema gives, by resource (only resources that have one).
+pub(crate) fn merge_keys(tables: &[TableSchema]) -> Vec<(String, Vec<String>)> {
+    tables
+        .iter()
+        .filter(|t| !t.merge_key.is_empty())
+        .map(|t| (t.resource.clone(), t.merge_key.clone()))
+        .collect()
+}
+
+/// Where a database destination writes a resource's pages: its merge key (a merge with one), and the table
+/// pages go to: the table itself, or its staging table `<table>__replacing` (`replace`, and a merge with a merge
+/// key), which takes effect at the run's end.
+pub(crate) fn staging_plan(
+    r: &ResourceInfo,
+    merge_keys: &[(String, Vec<String>)],
+) -> (Vec<String>, String) {
+    let merge_key = match r.write_disposition {
+        WriteDisposition::Merge => merge_keys
+            .iter()
+            .find(|(resource, _)| *resource == r.name)
+            .map(|(_, keys)| keys.clone())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let target = match (r.write_disposition, merge_key.is_empty()) {
+        (WriteDisposition::Replace, _) | (WriteDisposition::Merge, false) => {
+            format!("{}__replacing", r.table_name)
+        }
+        _ => r.table_name.clone(),
+    };
+    (merge_key, target)
 }

@@ -64,6 +64,8 @@ type Job = Box<dyn FnOnce(&mut Conn) + Send>;
 pub struct PostgresDb {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    /// The outcome of the page sent last, while it is being stored.
+    pending: std::sync::Mutex<Option<mpsc::Receiver<io::Result<()>>>>,
 }
 
 /// The connection settings of a URL (`postgres://user@host:port/db` or `host=... user=...`); the password, when
@@ -119,23 +121,42 @@ impl PostgresDb {
         let db = Self {
             jobs: Some(jobs),
             thread: Some(thread),
+            pending: std::sync::Mutex::new(None),
         };
         opened.recv().map_err(|_| gone())??;
         Ok(db)
     }
 
-    /// Run `f` on the connection's thread and wait for it.
+    /// Run `f` on the connection's thread (after whatever was sent before) and wait for it.
     fn call<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Conn) -> io::Result<R> + Send + 'static,
     ) -> io::Result<R> {
+        self.wait_pending()?;
+        self.send(f)?.recv().map_err(|_| gone())?
+    }
+
+    /// Queue `f` on the connection's thread; its outcome comes on the receiver.
+    fn send<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> io::Result<R> + Send + 'static,
+    ) -> io::Result<mpsc::Receiver<io::Result<R>>> {
         let (tx, rx) = mpsc::sync_channel(1);
         let jobs = self.jobs.as_ref().ok_or_else(gone)?;
         jobs.send(Box::new(move |conn| {
             let _ = tx.send(f(conn));
         }))
         .map_err(|_| gone())?;
-        rx.recv().map_err(|_| gone())?
+        Ok(rx)
+    }
+
+    /// Wait for the page sent last, if any, and give its outcome.
+    fn wait_pending(&self) -> io::Result<()> {
+        let pending = self.pending.lock().map_or(None, |mut p| p.take());
+        match pending {
+            Some(rx) => rx.recv().map_err(|_| gone())?,
+            None => Ok(()),
+        }
     }
 
     /// The run state stored with the data, if any.
@@ -169,11 +190,7 @@ impl Destination for PostgresDb {
     }
 
     fn declare(&mut self, tables: &[TableSchema]) -> io::Result<()> {
-        let keys: Vec<(String, Vec<String>)> = tables
-            .iter()
-            .filter(|t| !t.merge_key.is_empty())
-            .map(|t| (t.resource.clone(), t.merge_key.clone()))
-            .collect();
+        let keys = super::merge_keys(tables);
         self.call(move |conn| {
             conn.merge_keys = keys;
             Ok(())
@@ -196,7 +213,27 @@ impl Destination for PostgresDb {
         self.call(move |conn| conn.commit(&state))
     }
 
+    /// The page is copied in and committed on the connection's thread while the caller goes on.
+    fn send_page(&mut self, page: &Page) -> io::Result<()> {
+        self.wait_pending()?;
+        let (page, state) = (page.clone(), RunState::at(page.checkpoint.clone(), false));
+        let rx = self.send(move |conn| {
+            conn.write_page(&page)?;
+            conn.commit(&state)
+        })?;
+        if let Ok(mut pending) = self.pending.lock() {
+            *pending = Some(rx);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.wait_pending()
+    }
+
     fn finish(&mut self) -> io::Result<()> {
+        // A page still being stored is waited for; whatever it says, the open transaction is rolled back.
+        let _ = self.wait_pending();
         self.call(Conn::rollback)
     }
 

@@ -14,7 +14,7 @@ use std::io::{self, Write};
 pub(super) const STATE_TABLE: &str = "_rest_source_state";
 /// The table that records every run.
 pub(super) const LOADS_TABLE: &str = "_rest_source_loads";
-/// The session's temporary table a merge page is copied into before it is upserted.
+/// The prefix of the session's temporary tables merge pages are copied into before they are upserted.
 const PAGE_TABLE: &str = "_rest_source_page";
 
 /// A PostgreSQL error as an I/O error, with what was being done.
@@ -67,6 +67,8 @@ pub(super) struct Conn {
     pub(super) merge_keys: Vec<(String, Vec<String>)>,
     /// Set once a commit was refused: the run's load is then not recorded either.
     fenced: bool,
+    /// The columns each table's page table was made with (see [`Conn::page_table`]).
+    page_tables: std::collections::HashMap<usize, Vec<(String, PgType)>>,
 }
 
 fn list(columns: &[String]) -> String {
@@ -84,7 +86,7 @@ impl Conn {
         let schema = ident(schema);
         client
             .batch_execute(&format!(
-                "SET TimeZone = 'UTC'; SET search_path TO {schema};
+                "SET TimeZone = 'UTC'; SET search_path TO {schema}; SET synchronous_commit = off;
                  CREATE SCHEMA IF NOT EXISTS {schema};
                  CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id integer PRIMARY KEY CHECK (id = 1), state text,
                      epoch bigint NOT NULL DEFAULT 0);
@@ -112,6 +114,7 @@ impl Conn {
             tables: Vec::new(),
             merge_keys: Vec::new(),
             fenced: false,
+            page_tables: std::collections::HashMap::new(),
         })
     }
 
@@ -158,7 +161,7 @@ impl Conn {
     pub(super) fn begin(&mut self, resources: &[ResourceInfo], resuming: bool) -> io::Result<()> {
         let create = |name: &str| {
             format!(
-                "CREATE TABLE IF NOT EXISTS {} (_rowid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY)",
+                "CREATE TABLE IF NOT EXISTS {} (_rowid bigint GENERATED ALWAYS AS IDENTITY)",
                 ident(name)
             )
         };
@@ -167,21 +170,7 @@ impl Conn {
             self.client
                 .batch_execute(&create(&name))
                 .map_err(pg("creating a table"))?;
-            let merge_key = match r.write_disposition {
-                WriteDisposition::Merge => self
-                    .merge_keys
-                    .iter()
-                    .find(|(resource, _)| *resource == r.name)
-                    .map(|(_, keys)| keys.clone())
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            let target = match (r.write_disposition, merge_key.is_empty()) {
-                (WriteDisposition::Replace, _) | (WriteDisposition::Merge, false) => {
-                    format!("{name}__replacing")
-                }
-                _ => name.clone(),
-            };
+            let (merge_key, target) = super::staging_plan(r, &self.merge_keys);
             if target != name && !resuming {
                 // A fresh staging table with the table's columns (the schema carries over between runs, so no
                 // new-column event announces them again).
@@ -320,19 +309,8 @@ impl Conn {
             return self.copy(&t.target.clone(), &names, &text);
         }
         let (pk, table) = (list(&t.primary_key), ident(&t.name));
-        let types: Vec<String> = t
-            .columns
-            .iter()
-            .map(|(c, ty)| format!(", {} {}", ident(c), ty.sql()))
-            .collect();
-        let sql = format!(
-            "CREATE TEMP TABLE {PAGE_TABLE} (_seq bigint GENERATED ALWAYS AS IDENTITY{}) ON COMMIT DROP",
-            types.concat()
-        );
-        self.client
-            .batch_execute(&sql)
-            .map_err(pg("staging a page"))?;
-        self.copy(PAGE_TABLE, &names, &text)?;
+        let staged = self.page_table(i)?;
+        self.copy(&staged, &names, &text)?;
         let cols = list(&names);
         let sets: Vec<String> = names
             .iter()
@@ -340,14 +318,37 @@ impl Conn {
             .collect();
         // The last record of a key wins, as it would row by row.
         let sql = format!(
-            "INSERT INTO {table} ({cols}) SELECT {cols} FROM (SELECT DISTINCT ON ({pk}) * FROM {PAGE_TABLE}
-             ORDER BY {pk}, _seq DESC) AS page ORDER BY _seq ON CONFLICT ({pk}) DO UPDATE SET {};
-             DROP TABLE {PAGE_TABLE};",
+            "INSERT INTO {table} ({cols}) SELECT {cols} FROM (SELECT DISTINCT ON ({pk}) * FROM {staged}
+             ORDER BY {pk}, _seq DESC) AS page ORDER BY _seq ON CONFLICT ({pk}) DO UPDATE SET {}",
             sets.join(", ")
         );
         self.client
             .batch_execute(&sql)
             .map_err(pg("upserting a page"))
+    }
+
+    /// The session's temporary table a page of table `i` is copied into before it is upserted: made once per
+    /// set of columns, emptied by every commit.
+    fn page_table(&mut self, i: usize) -> io::Result<String> {
+        let name = format!("{PAGE_TABLE}_{i}");
+        let columns = self.tables[i].columns.clone();
+        if self.page_tables.get(&i) == Some(&columns) {
+            return Ok(name);
+        }
+        let types: Vec<String> = columns
+            .iter()
+            .map(|(c, ty)| format!(", {} {}", ident(c), ty.sql()))
+            .collect();
+        let sql = format!(
+            "DROP TABLE IF EXISTS pg_temp.{name};
+             CREATE TEMP TABLE {name} (_seq bigint GENERATED ALWAYS AS IDENTITY{}) ON COMMIT DELETE ROWS",
+            types.concat()
+        );
+        self.client
+            .batch_execute(&sql)
+            .map_err(pg("staging a page"))?;
+        self.page_tables.insert(i, columns);
+        Ok(name)
     }
 
     fn copy(&mut self, table: &str, columns: &[String], text: &[u8]) -> io::Result<()> {
@@ -385,6 +386,10 @@ impl Conn {
             return Err(io::Error::other(Fenced { epoch, held }));
         }
         if state.complete {
+            // The run's end waits for the disk (and with it every page commit before it).
+            self.client
+                .batch_execute("SET LOCAL synchronous_commit = on")
+                .map_err(pg("committing the run's end"))?;
             for i in 0..self.tables.len() {
                 if self.tables[i].target != self.tables[i].name {
                     self.settle(i)?;

@@ -40,11 +40,6 @@ const STATE_TABLE: &str = "_rest_source_state";
 /// The table that records every run: start, end, status, rows per resource, pages, error.
 pub const LOADS_TABLE: &str = "_rest_source_loads";
 
-/// The staging table of a `replace` table.
-fn staging(table: &str) -> String {
-    format!("{table}__replacing")
-}
-
 /// A SQLite database file as the destination.
 pub struct SqliteDb {
     conn: Connection,
@@ -329,11 +324,7 @@ impl Destination for SqliteDb {
     }
 
     fn declare(&mut self, tables: &[TableSchema]) -> std::io::Result<()> {
-        self.merge_keys = tables
-            .iter()
-            .filter(|t| !t.merge_key.is_empty())
-            .map(|t| (t.resource.clone(), t.merge_key.clone()))
-            .collect();
+        self.merge_keys = super::merge_keys(tables);
         Ok(())
     }
 
@@ -352,19 +343,7 @@ impl Destination for SqliteDb {
         for r in resources.iter().filter(|r| r.selected) {
             let name = r.table_name.clone();
             self.conn.execute(&create(&name), []).map_err(io)?;
-            let merge_key = match r.write_disposition {
-                WriteDisposition::Merge => self
-                    .merge_keys
-                    .iter()
-                    .find(|(resource, _)| *resource == r.name)
-                    .map(|(_, keys)| keys.clone())
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            let target = match (r.write_disposition, merge_key.is_empty()) {
-                (WriteDisposition::Replace, _) | (WriteDisposition::Merge, false) => staging(&name),
-                _ => name.clone(),
-            };
+            let (merge_key, target) = super::staging_plan(r, &self.merge_keys);
             if target != name && !resuming {
                 // A fresh staging table with the columns the table has (the schema carries over between runs,
                 // so no new-column event will announce them again).

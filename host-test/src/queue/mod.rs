@@ -11,7 +11,8 @@
 //! - The epoch fences the destination ([`PostgresDb::open_fenced`](crate::PostgresDb::open_fenced)): a worker that
 //!   lost its lease and wakes up cannot commit another page, and cannot finish the run here either (every update
 //!   of a run checks its epoch).
-//! - A run whose worker was lost `max_attempts` times is failed rather than claimed again.
+//! - A run whose worker was lost `max_attempts` times is failed rather than claimed again (by the next worker
+//!   that finds nothing to claim).
 
 pub mod worker;
 
@@ -90,6 +91,7 @@ impl Queue {
                      lease_until timestamptz, rows bigint NOT NULL DEFAULT 0, pages bigint NOT NULL DEFAULT 0,
                      error text, submitted_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz);
                  CREATE INDEX IF NOT EXISTS runs_open ON {SCHEMA}.runs (id) WHERE status IN ('queued', 'running');
+                 CREATE INDEX IF NOT EXISTS runs_running_dest ON {SCHEMA}.runs (dest) WHERE status = 'running';
                  COMMIT;"
             ))
             .map_err(pg("creating the queue"))?;
@@ -109,28 +111,21 @@ impl Queue {
         Ok(row.get(0))
     }
 
-    /// Claim the oldest claimable run for `worker` with a lease of `lease`; `None` when there is none. Runs that
-    /// lost their worker `max_attempts` times are failed first.
+    /// Claim the oldest claimable run for `worker` with a lease of `lease`: queued, or running with a lapsed
+    /// lease and fewer than `max_attempts` claims; `None` when there is none, after failing the runs that lost
+    /// their worker `max_attempts` times.
     pub fn claim(
         &mut self,
         worker: &str,
         lease: Duration,
         max_attempts: i32,
     ) -> io::Result<Option<Claim>> {
-        let give_up = format!(
-            "UPDATE {SCHEMA}.runs SET status = 'failed', finished_at = now(), lease_until = NULL,
-                 error = 'its worker was lost ' || attempts || ' times (max attempts)'
-             WHERE status = 'running' AND lease_until < now() AND attempts >= $1"
-        );
-        self.client
-            .execute(&give_up, &[&max_attempts])
-            .map_err(pg("failing runs out of attempts"))?;
         let sql = format!(
             "UPDATE {SCHEMA}.runs SET status = 'running', worker = $1, epoch = nextval('{SCHEMA}.epochs'),
                  attempts = attempts + 1, lease_until = now() + make_interval(secs => $2), error = NULL
              WHERE id = (
                  SELECT id FROM {SCHEMA}.runs r
-                 WHERE (status = 'queued' OR (status = 'running' AND lease_until < now()))
+                 WHERE (status = 'queued' OR (status = 'running' AND lease_until < now() AND attempts < $3))
                    AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.runs o WHERE o.dest = r.dest AND o.id <> r.id
                                    AND o.status = 'running' AND o.lease_until >= now())
                  ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
@@ -138,8 +133,18 @@ impl Queue {
         );
         let row = self
             .client
-            .query_opt(&sql, &[&worker, &lease.as_secs_f64()])
+            .query_opt(&sql, &[&worker, &lease.as_secs_f64(), &max_attempts])
             .map_err(pg("claiming"))?;
+        if row.is_none() {
+            let give_up = format!(
+                "UPDATE {SCHEMA}.runs SET status = 'failed', finished_at = now(), lease_until = NULL,
+                     error = 'its worker was lost ' || attempts || ' times (max attempts)'
+                 WHERE status = 'running' AND lease_until < now() AND attempts >= $1"
+            );
+            self.client
+                .execute(&give_up, &[&max_attempts])
+                .map_err(pg("failing runs out of attempts"))?;
+        }
         Ok(row.map(|r| Claim {
             id: r.get(0),
             tenant: r.get(1),

@@ -6,6 +6,7 @@ use crate::error::{RunError, RunFailure};
 use crate::runtime::{Plugin, block_on};
 use crate::summary::RunSummary;
 use crate::tenant::Tenant;
+use crate::wit::Page;
 
 impl Plugin {
     /// Configure, then move every page into `dest` until the connector is done or fails. On failure the
@@ -13,7 +14,8 @@ impl Plugin {
     ///
     /// The run resumes from the destination's own state ([`Destination::resume_state`]): its checkpoint starts
     /// the connector, and the destination drops rows written after it. Every page is committed (records, then
-    /// checkpoint); the end is committed as complete.
+    /// checkpoint; [`Destination::send_page`], which may store it while the next page is fetched) and counted
+    /// once the destination confirmed it; the end is committed as complete.
     pub async fn run_async<D: Destination + ?Sized>(
         &self,
         tenant: &Tenant,
@@ -62,8 +64,21 @@ impl Plugin {
             .map(|r| (r.name.clone(), 0))
             .collect();
         let over_budget = || tenant.limits.time_budget.filter(|b| started.elapsed() > *b);
+        let budget_error = |pages| RunError::TimeBudget {
+            seconds: over_budget().map_or(0.0, |b| b.as_secs_f64()),
+            pages,
+        };
+        // The page sent to the destination and not yet confirmed: it is stored while the next one is fetched.
+        let mut sent: Option<Page> = None;
         let outcome = loop {
-            match session.next_page_async().await {
+            let next = session.next_page_async().await;
+            if let Some(page) = sent.take() {
+                if let Err(e) = dest.flush() {
+                    break Err(e.into());
+                }
+                stored(tenant, summary, page);
+            }
+            match next {
                 Ok(Some(page)) if page.records.len() > tenant.limits.page_bytes => {
                     break Err(RunError::PageTooLarge {
                         resource: page.resource,
@@ -72,33 +87,19 @@ impl Plugin {
                     });
                 }
                 Ok(Some(page)) => {
-                    if let Err(e) = dest
-                        .write_page(&page)
-                        .and_then(|()| dest.commit(&page.checkpoint, false))
-                    {
+                    if let Err(e) = dest.send_page(&page) {
                         break Err(e.into());
                     }
-                    if let Some(slot) = summary.rows.iter_mut().find(|(n, _)| *n == page.resource) {
-                        slot.1 += u64::from(page.record_count);
+                    if over_budget().is_none() {
+                        sent = Some(page);
+                        continue;
                     }
-                    summary.pages += 1;
-                    for change in &page.schema_changes {
-                        tracing::info!(
-                            tenant = %tenant.name,
-                            "schema: {}",
-                            describe_change(&page.resource, change)
-                        );
-                        summary
-                            .schema_changes
-                            .push((page.resource.clone(), change.clone()));
+                    // The first page boundary past the budget: this page is stored, and the run stops.
+                    if let Err(e) = dest.flush() {
+                        break Err(e.into());
                     }
-                    summary.last_checkpoint = Some(page.checkpoint);
-                    if let Some(budget) = over_budget() {
-                        break Err(RunError::TimeBudget {
-                            seconds: budget.as_secs_f64(),
-                            pages: summary.pages,
-                        });
-                    }
+                    stored(tenant, summary, page);
+                    break Err(budget_error(summary.pages));
                 }
                 Ok(None) => {
                     // The end of the run: the last checkpoint again, marked complete.
@@ -110,10 +111,7 @@ impl Plugin {
                 }
                 // A request cut off at the deadline fails the connector; the budget is the cause.
                 Err(RunError::Connector(_)) if over_budget().is_some() => {
-                    break Err(RunError::TimeBudget {
-                        seconds: over_budget().map_or(0.0, |b| b.as_secs_f64()),
-                        pages: summary.pages,
-                    });
+                    break Err(budget_error(summary.pages));
                 }
                 Err(e) => break Err(e),
             }
@@ -134,4 +132,23 @@ impl Plugin {
         finished?;
         Ok(recorded?)
     }
+}
+
+/// Count a page the destination confirmed as stored, and log its schema changes.
+fn stored(tenant: &Tenant, summary: &mut RunSummary, page: Page) {
+    if let Some(slot) = summary.rows.iter_mut().find(|(n, _)| *n == page.resource) {
+        slot.1 += u64::from(page.record_count);
+    }
+    summary.pages += 1;
+    for change in &page.schema_changes {
+        tracing::info!(
+            tenant = %tenant.name,
+            "schema: {}",
+            describe_change(&page.resource, change)
+        );
+        summary
+            .schema_changes
+            .push((page.resource.clone(), change.clone()));
+    }
+    summary.last_checkpoint = Some(page.checkpoint);
 }

@@ -166,6 +166,18 @@ impl Destination for Progress<'_> {
         self.inner.commit(checkpoint, complete)
     }
 
+    fn send_page(&mut self, page: &Page) -> std::io::Result<()> {
+        self.inner.send_page(page)?;
+        self.pages += 1;
+        self.rows += u64::from(page.record_count);
+        self.report(&page.resource);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+
     fn finish(&mut self) -> std::io::Result<()> {
         self.inner.finish()
     }
