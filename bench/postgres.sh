@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # PostgreSQL benchmarks, on one machine: one run of ROWS realistic rows into JSON Lines and into PostgreSQL (a
-# fresh schema each time), then the queue: TENANTS tenants of TENANT_ROWS realistic rows each, run by 1 worker
+# fresh schema each time; appending, and merging on the primary key as seed 000 does, then merging again), then the queue: TENANTS tenants of TENANT_ROWS realistic rows each, run by 1 worker
 # and by 3 workers (each --concurrency 2), from submit until every run is completed.
 #
 #   bench/postgres.sh                       # 100,000 rows; 30 tenants of 10,000
@@ -33,10 +33,13 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 $HOST seed-config seeds/000_d0cafc2d376f2708.txt >"$TMP/config.json"
+# The same config appending (seed 000 merges on the primary key).
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["resource_defaults"]["write_disposition"]="append"; print(json.dumps(c))' \
+    "$TMP/config.json" >"$TMP/config-append.json"
 echo '{"api_key": "demo-api-key"}' >"$TMP/secrets.json"
-common=(--config "$TMP/config.json" --secrets "$TMP/secrets.json" --connect-to "https://api.example.com=http://127.0.0.1:$PORT")
+common=(--secrets "$TMP/secrets.json" --connect-to "https://api.example.com=http://127.0.0.1:$PORT")
 # A first run warms the API's page cache and the compile cache.
-$HOST run "${common[@]}" --out "$TMP/warm" >/dev/null
+$HOST run --config "$TMP/config.json" "${common[@]}" --out "$TMP/warm" >/dev/null
 
 measure() {
     local name=$1
@@ -51,9 +54,15 @@ measure() {
 }
 
 echo "$ROWS realistic rows, $(nproc) cores; $(psql -tA "$BASE" -c 'SHOW server_version')"
-for i in 1 2 3; do measure "run --out (jsonl) #$i" $HOST run "${common[@]}" --out "$TMP/out-$i"; done
-for i in 1 2 3; do measure "run --postgres #$i" $HOST run "${common[@]}" --postgres "$URL" --schema "run_$i"; done
-psql -tA "$URL" -c "SELECT 'rows in run_1: ' || count(*) FROM run_1.resource_name"
+for i in 1 2 3; do measure "run --out (jsonl) #$i" $HOST run --config "$TMP/config.json" "${common[@]}" --out "$TMP/out-$i"; done
+for i in 1 2 3; do
+    measure "run --postgres, append #$i" $HOST run --config "$TMP/config-append.json" "${common[@]}" --postgres "$URL" --schema "append_$i"
+done
+for i in 1 2 3; do
+    measure "run --postgres, merge #$i" $HOST run --config "$TMP/config.json" "${common[@]}" --postgres "$URL" --schema "merge_$i"
+done
+measure "run --postgres, merge again" $HOST run --config "$TMP/config.json" "${common[@]}" --postgres "$URL" --schema merge_1
+psql -tA "$URL" -c "SELECT 'rows in append_1 and merge_1: ' || (SELECT count(*) FROM append_1.resource_name) || ', ' || (SELECT count(*) FROM merge_1.resource_name)"
 
 # The queue: TENANTS tenant files, submitted, then 1 or 3 workers until idle.
 queue_round() {
@@ -88,3 +97,5 @@ queue_round 1 a
 queue_round 3 b
 queue_round 1 c
 queue_round 3 d
+
+cargo bench -q -p host-test --bench claims
