@@ -41,7 +41,7 @@ pub mod wit;
 
 pub use dest::sqlite_query;
 pub use dest::{
-    Destination, Fenced, JsonlDir, LoadRecord, PostgresDb, RunState, SqliteDb, StateError,
+    Destination, Fence, Fenced, JsonlDir, LoadRecord, PostgresDb, RunState, SqliteDb, StateError,
     StateFile,
 };
 pub use egress::{

@@ -4,7 +4,7 @@
 
 use crate::support::*;
 use host_test::wit::{Page, ResourceInfo, WriteDisposition};
-use host_test::{Destination, Fenced, PostgresDb};
+use host_test::{Destination, Fence, Fenced, PostgresDb};
 use serde_json::{Value, json};
 use testkit::demo_api::{DemoApi, DemoSpec, Fault, Shape};
 use testkit::pg::TestSchema;
@@ -231,6 +231,8 @@ fn a_merge_key_replaces_the_rows_sharing_it_and_keeps_the_others() {
         c["resources"][0]["primary_key"] = json!("id");
         c["resources"][0]["merge_key"] = json!("active");
     });
+    run_into(&schema, &tenant(&api_with(0), &config))
+        .expect("a first run without a row settles nothing");
     run_into(&schema, &tenant(&api_with(300), &config)).unwrap();
     let active = "SELECT count(*), count(*) FILTER (WHERE active), min(id) FROM resource_name";
     assert_eq!(
@@ -357,17 +359,24 @@ fn page(ids: std::ops::Range<u32>, checkpoint: &str) -> Page {
     }
 }
 
+fn fence(epoch: i64) -> Fence {
+    Fence {
+        epoch,
+        run: epoch * 10,
+    }
+}
+
 /// A worker that lost its claim (a newer epoch opened the destination) cannot commit another page: its page and
 /// checkpoint are rolled back together, and it cannot take the destination back with its old epoch.
 #[test]
 fn a_stale_epoch_cannot_commit() {
     let schema = TestSchema::new("fence");
-    let mut stale = PostgresDb::open_fenced(&schema.url, &schema.name, 7).unwrap();
+    let mut stale = PostgresDb::open_fenced(&schema.url, &schema.name, fence(7), true).unwrap();
     stale.begin(&[resource()], None).unwrap();
     stale.write_page(&page(0..10, "\"cp1\"")).unwrap();
     stale.commit("\"cp1\"", false).unwrap();
 
-    let fresh = PostgresDb::open_fenced(&schema.url, &schema.name, 8).unwrap();
+    let fresh = PostgresDb::open_fenced(&schema.url, &schema.name, fence(8), true).unwrap();
     assert_eq!(
         fresh.state().unwrap().map(|s| s.checkpoint),
         Some("\"cp1\"".to_string())
@@ -389,10 +398,32 @@ fn a_stale_epoch_cannot_commit() {
         fresh.state().unwrap().map(|s| s.checkpoint),
         Some("\"cp1\"".to_string())
     );
-    let Err(again) = PostgresDb::open_fenced(&schema.url, &schema.name, 7) else {
+    let Err(again) = PostgresDb::open_fenced(&schema.url, &schema.name, fence(7), true) else {
         panic!("an old epoch cannot reopen the destination")
     };
     assert!(Fenced::find(&again).is_some(), "{again}");
+
+    // Nor begin a run (and drop a staging table the newer claim fills) once a newer claim opened it.
+    let mut late = PostgresDb::open_fenced(&schema.url, &schema.name, fence(9), true).unwrap();
+    let newest = PostgresDb::open_fenced(&schema.url, &schema.name, fence(10), true).unwrap();
+    let refused = late.begin(&[resource()], None).unwrap_err();
+    assert_eq!(Fenced::find(&refused), Some(Fenced { epoch: 9, held: 10 }));
+    drop(newest);
+}
+
+/// The run's end records the queue run it ended: a later claim of the same run finds it done.
+#[test]
+fn the_end_of_a_run_records_its_queue_run() {
+    let schema = TestSchema::new("done");
+    let mut dest = PostgresDb::open_fenced(&schema.url, &schema.name, fence(3), true).unwrap();
+    dest.begin(&[resource()], None).unwrap();
+    dest.write_page(&page(0..5, "\"cp\"")).unwrap();
+    dest.commit("\"cp\"", false).unwrap();
+    assert_eq!(dest.completed_run().unwrap(), None, "not ended yet");
+    dest.commit("\"cp\"", true).unwrap();
+    dest.finish().unwrap();
+    let again = PostgresDb::open_fenced(&schema.url, &schema.name, fence(4), true).unwrap();
+    assert_eq!(again.completed_run().unwrap(), Some(30));
 }
 
 /// A column widened between pages changes type with its values kept: `bigint` → `double precision` (every value

@@ -269,6 +269,8 @@ fn a_merge_key_replaces_the_rows_sharing_it_and_keeps_the_others() {
         };
         DemoApi::start(spec, 0).unwrap()
     };
+    run_into(&db, &mut tenant(&with_rows(0), &config.to_string()))
+        .expect("a first run without a row settles nothing");
     let first = with_rows(300);
     run_into(&db, &mut tenant(&first, &config.to_string())).unwrap();
     assert_eq!(

@@ -19,7 +19,7 @@ mod state_file;
 pub use jsonl::JsonlDir;
 pub(crate) use jsonl::file_stem;
 pub(crate) use postgres::pg_config;
-pub use postgres::{Fenced, PostgresDb};
+pub use postgres::{Fence, Fenced, PostgresDb};
 pub use sqlite::SqliteDb;
 pub use state_file::{RunState, StateError, StateFile};
 

@@ -14,7 +14,9 @@
 //!   transaction that commits the run's end. A failed run leaves the old rows untouched and resumes.
 //! - The run state is in `<schema>._rest_source_state`, every run in `<schema>._rest_source_loads`.
 //! - Fencing ([`PostgresDb::open_fenced`]): the state row holds the newest epoch a worker opened the destination
-//!   with, and a page commits only if it is still its own, so a worker that lost its claim commits nothing more.
+//!   with, and a page commits (and a run begins) only if it is still its own, so a worker that lost its claim
+//!   commits nothing more. The run's end records the queue run it ended, so a run completed by a worker that was
+//!   lost before it could say so is not run again.
 //!
 //! [`Destination`] is synchronous and is called from inside the host's async executor, where a blocking client
 //! (which runs an executor of its own) cannot run: the connection lives on a thread of its own, and each call is
@@ -58,6 +60,16 @@ impl Fenced {
     }
 }
 
+/// A worker's claim on a destination: its epoch fences every commit, and its run is recorded with the run's
+/// end, so a later claim of the same run sees it already done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    /// The claim's epoch.
+    pub epoch: i64,
+    /// The queue run claimed.
+    pub run: i64,
+}
+
 type Job = Box<dyn FnOnce(&mut Conn) + Send>;
 
 /// A PostgreSQL schema as the destination.
@@ -68,12 +80,16 @@ pub struct PostgresDb {
     pending: std::sync::Mutex<Option<mpsc::Receiver<io::Result<()>>>>,
 }
 
-/// The connection settings of a URL (`postgres://user@host:port/db` or `host=... user=...`); the password, when
-/// the URL has none, from `PGPASSWORD`, as libpq does.
-pub(crate) fn pg_config(url: &str) -> io::Result<postgres::Config> {
+/// The connection settings of a URL (`postgres://user@host:port/db` or `host=... user=...`); with
+/// `env_password`, the password, when the URL has none, from `PGPASSWORD`, as libpq does.
+pub(crate) fn pg_config(url: &str, env_password: bool) -> io::Result<postgres::Config> {
     let mut config = postgres::Config::from_str(url)
         .map_err(|e| io::Error::other(format!("postgres: the URL is not usable: {e}")))?;
-    if let (None, Ok(password)) = (config.get_password(), std::env::var("PGPASSWORD")) {
+    if let (true, None, Ok(password)) = (
+        env_password,
+        config.get_password(),
+        std::env::var("PGPASSWORD"),
+    ) {
         config.password(password);
     }
     config.application_name("rest-source");
@@ -83,17 +99,28 @@ pub(crate) fn pg_config(url: &str) -> io::Result<postgres::Config> {
 impl PostgresDb {
     /// Connect and set up `schema` (created if missing) with the host's tables.
     pub fn open(url: &str, schema: &str) -> io::Result<Self> {
-        Self::start(url, schema, None)
+        Self::start(url, schema, None, true)
     }
 
-    /// [`PostgresDb::open`] for a worker that claimed a run with `epoch`: the destination takes the epoch (a
-    /// [`Fenced`] error if it already holds a newer one), and every commit checks it is still the newest.
-    pub fn open_fenced(url: &str, schema: &str, epoch: i64) -> io::Result<Self> {
-        Self::start(url, schema, Some(epoch))
+    /// [`PostgresDb::open`] for a worker's claim: the destination takes the claim's epoch (a [`Fenced`] error if
+    /// it already holds a newer one), and every commit checks it is still the newest. `env_password`: whether
+    /// `PGPASSWORD` may be sent to this database (a worker sends it only to its queue's server).
+    pub fn open_fenced(
+        url: &str,
+        schema: &str,
+        fence: Fence,
+        env_password: bool,
+    ) -> io::Result<Self> {
+        Self::start(url, schema, Some(fence), env_password)
     }
 
-    fn start(url: &str, schema: &str, fence: Option<i64>) -> io::Result<Self> {
-        let config = pg_config(url)?;
+    fn start(
+        url: &str,
+        schema: &str,
+        fence: Option<Fence>,
+        env_password: bool,
+    ) -> io::Result<Self> {
+        let config = pg_config(url, env_password)?;
         let schema = schema.to_string();
         let (ready, opened) = mpsc::sync_channel(1);
         let (jobs, work) = mpsc::channel::<Job>();
@@ -162,6 +189,11 @@ impl PostgresDb {
     /// The run state stored with the data, if any.
     pub fn state(&self) -> io::Result<Option<RunState>> {
         self.call(Conn::state)
+    }
+
+    /// The queue run whose end the destination recorded last (see [`Fence`]), if any.
+    pub fn completed_run(&self) -> io::Result<Option<i64>> {
+        self.call(Conn::completed_run)
     }
 
     /// Forget the run state: the next run starts from the beginning (the tables keep their rows). True when

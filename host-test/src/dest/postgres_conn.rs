@@ -1,14 +1,17 @@
 //! The PostgreSQL destination's connection and everything done with it, on the destination's own thread: the
 //! host tables, the tenant's tables from the schema (created, evolved, staged), pages copied in, the state with
-//! its fencing epoch, and the run's end.
+//! its fencing epoch, and the run's end. `evolve.rs` changes the tables as the schema changes and settles staged
+//! rows at the run's end.
 
-use super::postgres::Fenced;
+use super::postgres::{Fence, Fenced};
 use super::postgres_copy::{PgType, Problem, encode};
 use super::sqlite::ident;
 use super::{LoadRecord, RunState};
-use crate::wit::{ChangeKind, Page, ResourceInfo, SchemaChange, WriteDisposition};
+use crate::wit::{Page, ResourceInfo, WriteDisposition};
 use postgres::Client;
 use std::io::{self, Write};
+
+mod evolve;
 
 /// The table the run state (and the fencing epoch) is kept in.
 pub(super) const STATE_TABLE: &str = "_rest_source_state";
@@ -21,14 +24,41 @@ const PAGE_TABLE: &str = "_rest_source_page";
 pub(super) fn pg(doing: &str) -> impl Fn(postgres::Error) -> io::Error + '_ {
     move |e| {
         let text = match e.as_db_error() {
-            Some(db) => match db.detail() {
-                Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
-                None => format!("{}: {}", db.severity(), db.message()),
-            },
+            Some(db) => {
+                let mut text = format!("{}: {}", db.severity(), db.message());
+                // The detail and where it happened (`COPY t, line 3, column c: "..."`) name the table and column.
+                for (what, part) in [("detail", db.detail()), ("where", db.where_())] {
+                    if let Some(part) = part {
+                        text.push_str(&format!(" ({what}: {part})"));
+                    }
+                }
+                text
+            }
             None => e.to_string(),
         };
         io::Error::other(format!("postgres: {doing}: {text}"))
     }
+}
+
+/// The longest name PostgreSQL keeps (a longer one it cuts silently, and two names may then meet).
+const MOST_NAME_BYTES: usize = 63;
+
+/// Refuse a table or column name PostgreSQL would cut, or one of the host's own tables' names.
+fn usable_name(what: &str, name: &str, resource: &str) -> io::Result<()> {
+    let why = if name.len() > MOST_NAME_BYTES {
+        format!("is longer than PostgreSQL's {MOST_NAME_BYTES} bytes")
+    } else if name.starts_with("_rest_source_") {
+        "begins with `_rest_source_`, which the host keeps for its own tables".to_string()
+    } else {
+        return Ok(());
+    };
+    let hint = match what {
+        "table" => " (set the resource's `table_name`)",
+        _ => "",
+    };
+    Err(io::Error::other(format!(
+        "resource {resource}: the {what} name `{name}` {why}{hint}"
+    )))
 }
 
 /// One selected resource's table.
@@ -61,8 +91,8 @@ impl Table {
 /// The connection and what the run knows of the tenant's tables.
 pub(super) struct Conn {
     pub(super) client: Client,
-    /// The fencing epoch this destination was opened with, if any.
-    fence: Option<i64>,
+    /// The claim this destination was opened for, if any: its epoch fences every commit.
+    fence: Option<Fence>,
     tables: Vec<Table>,
     pub(super) merge_keys: Vec<(String, Vec<String>)>,
     /// Set once a commit was refused: the run's load is then not recorded either.
@@ -82,20 +112,22 @@ fn list(columns: &[String]) -> String {
 impl Conn {
     /// Set the session up in `schema` (created if missing) with the host's tables; with a fence, take `epoch`
     /// for the state first, refusing one older than the state's.
-    pub(super) fn new(mut client: Client, schema: &str, fence: Option<i64>) -> io::Result<Self> {
+    pub(super) fn new(mut client: Client, schema: &str, fence: Option<Fence>) -> io::Result<Self> {
         let schema = ident(schema);
+        // Doubles print with their shortest exact text (a server or role setting below 1 would round them).
         client
             .batch_execute(&format!(
                 "SET TimeZone = 'UTC'; SET search_path TO {schema}; SET synchronous_commit = off;
+                 SET extra_float_digits = 1;
                  CREATE SCHEMA IF NOT EXISTS {schema};
                  CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id integer PRIMARY KEY CHECK (id = 1), state text,
-                     epoch bigint NOT NULL DEFAULT 0);
+                     epoch bigint NOT NULL DEFAULT 0, run bigint);
                  CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (id bigserial PRIMARY KEY,
                      started_at timestamptz NOT NULL, finished_at timestamptz NOT NULL, status text NOT NULL,
                      rows jsonb NOT NULL, pages bigint NOT NULL, error text);"
             ))
             .map_err(pg("setting up the schema"))?;
-        if let Some(epoch) = fence {
+        if let Some(Fence { epoch, .. }) = fence {
             let sql = format!(
                 "INSERT INTO {STATE_TABLE} (id, state, epoch) VALUES (1, NULL, $1) ON CONFLICT (id) DO UPDATE
                  SET epoch = greatest({STATE_TABLE}.epoch, excluded.epoch) RETURNING epoch"
@@ -129,6 +161,16 @@ impl Conn {
             .transpose()
     }
 
+    /// The queue run whose end the state records, if it records one's.
+    pub(super) fn completed_run(&mut self) -> io::Result<Option<i64>> {
+        let sql = format!("SELECT run FROM {STATE_TABLE} WHERE id = 1");
+        let row = self
+            .client
+            .query_opt(&sql, &[])
+            .map_err(pg("reading the state"))?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
     /// Forget the state; true when there was one.
     pub(super) fn reset_state(&mut self) -> io::Result<bool> {
         let sql = format!("UPDATE {STATE_TABLE} SET state = NULL WHERE state IS NOT NULL");
@@ -158,7 +200,21 @@ impl Conn {
 
     /// Create (or find) every selected resource's table and, for `replace` and merge-key merges, its staging
     /// table (fresh unless the run resumes), then open the run's first transaction.
+    ///
+    /// With a fence, this is one transaction that first checks the epoch is still the newest: a worker that
+    /// lost its claim cannot drop a staging table the newer claim fills.
     pub(super) fn begin(&mut self, resources: &[ResourceInfo], resuming: bool) -> io::Result<()> {
+        if let Some(Fence { epoch, .. }) = self.fence {
+            self.client
+                .batch_execute("BEGIN")
+                .map_err(pg("beginning a transaction"))?;
+            let held = self.held_epoch_locked()?;
+            if held != epoch {
+                self.rollback()?;
+                self.fenced = true;
+                return Err(io::Error::other(Fenced { epoch, held }));
+            }
+        }
         let create = |name: &str| {
             format!(
                 "CREATE TABLE IF NOT EXISTS {} (_rowid bigint GENERATED ALWAYS AS IDENTITY)",
@@ -167,10 +223,13 @@ impl Conn {
         };
         for r in resources.iter().filter(|r| r.selected) {
             let name = r.table_name.clone();
+            let (merge_key, target) = super::staging_plan(r, &self.merge_keys);
+            for table in [&name, &target] {
+                usable_name("table", table, &r.name)?;
+            }
             self.client
                 .batch_execute(&create(&name))
                 .map_err(pg("creating a table"))?;
-            let (merge_key, target) = super::staging_plan(r, &self.merge_keys);
             if target != name && !resuming {
                 // A fresh staging table with the table's columns (the schema carries over between runs, so no
                 // new-column event announces them again).
@@ -197,92 +256,13 @@ impl Conn {
                 target,
             });
         }
+        let begin = match self.fence {
+            Some(_) => "COMMIT; BEGIN",
+            None => "BEGIN",
+        };
         self.client
-            .batch_execute("BEGIN")
+            .batch_execute(begin)
             .map_err(pg("beginning a transaction"))
-    }
-
-    /// Apply a page's schema changes to its table: new columns, widened and newly typed ones.
-    fn apply(&mut self, i: usize, changes: &[SchemaChange]) -> io::Result<()> {
-        for change in changes {
-            let want = PgType::of(change.data_type);
-            let t = &self.tables[i];
-            let have = t.columns.iter().position(|(c, _)| *c == change.column);
-            match (change.kind, have) {
-                (ChangeKind::NewColumn, None) => {
-                    let sql = format!(
-                        "ALTER TABLE {} ADD COLUMN {} {}",
-                        ident(&t.target),
-                        ident(&change.column),
-                        want.sql()
-                    );
-                    self.client
-                        .batch_execute(&sql)
-                        .map_err(pg("adding a column"))?;
-                    self.tables[i].columns.push((change.column.clone(), want));
-                    self.index_primary_key(i)?;
-                }
-                (ChangeKind::Widened | ChangeKind::Typed, Some(c)) => self.retype(i, c, want)?,
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// Give column `c` of table `i` the type `want`, converting its values without changing one: a `bigint`
-    /// column becomes `numeric` rather than `double precision` when a value of it is beyond ±2^53, and a double
-    /// goes through its shortest exact text.
-    fn retype(&mut self, i: usize, c: usize, want: PgType) -> io::Result<()> {
-        let t = &self.tables[i];
-        let (column, have) = (ident(&t.columns[c].0), t.columns[c].1);
-        let table = ident(&t.target);
-        let mut want = match (have, want) {
-            (PgType::Numeric, PgType::Double) => return Ok(()),
-            (have, want) if have == want => return Ok(()),
-            (_, want) => want,
-        };
-        if (have, want) == (PgType::Bigint, PgType::Double) {
-            let sql =
-                format!("SELECT 1 FROM {table} WHERE abs({column}) > 9007199254740992 LIMIT 1");
-            let inexact = self
-                .client
-                .query_opt(&sql, &[])
-                .map_err(pg("widening a column"))?;
-            if inexact.is_some() {
-                want = PgType::Numeric;
-            }
-        }
-        let using = match (have, want) {
-            (_, PgType::Jsonb) => format!("to_jsonb({column})"),
-            (PgType::Double, _) => format!("{column}::text::{}", want.sql()),
-            _ => format!("{column}::{}", want.sql()),
-        };
-        let sql = format!(
-            "ALTER TABLE {table} ALTER COLUMN {column} TYPE {} USING {using}",
-            want.sql()
-        );
-        self.client
-            .batch_execute(&sql)
-            .map_err(pg("widening a column"))?;
-        self.tables[i].columns[c].1 = want;
-        Ok(())
-    }
-
-    /// The unique index an upsert needs, once the primary key's columns exist.
-    fn index_primary_key(&mut self, i: usize) -> io::Result<()> {
-        let t = &self.tables[i];
-        if !t.upserts() {
-            return Ok(());
-        }
-        let sql = format!(
-            "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
-            ident(&format!("{}__primary_key", t.name)),
-            ident(&t.name),
-            list(&t.primary_key)
-        );
-        self.client
-            .batch_execute(&sql)
-            .map_err(pg("indexing the primary key"))
     }
 
     /// Copy a page's records into its table (upserting on the primary key for a merge), inside the open
@@ -364,10 +344,12 @@ impl Conn {
     pub(super) fn commit(&mut self, state: &RunState) -> io::Result<()> {
         let text = serde_json::to_string(state).expect("a state serialises");
         let stored = match self.fence {
-            Some(epoch) => {
-                let sql =
-                    format!("UPDATE {STATE_TABLE} SET state = $1 WHERE id = 1 AND epoch = $2");
-                self.client.execute(&sql, &[&text, &epoch])
+            Some(Fence { epoch, run }) => {
+                let sql = format!(
+                    "UPDATE {STATE_TABLE} SET state = $1, run = $3 WHERE id = 1 AND epoch = $2"
+                );
+                let run = state.complete.then_some(run);
+                self.client.execute(&sql, &[&text, &epoch, &run])
             }
             None => {
                 let sql = format!(
@@ -380,7 +362,7 @@ impl Conn {
         .map_err(pg("storing the checkpoint"))?;
         if stored == 0 {
             let held = self.held_epoch()?;
-            let epoch = self.fence.unwrap_or_default();
+            let epoch = self.fence.map_or(0, |f| f.epoch);
             self.rollback()?;
             self.fenced = true;
             return Err(io::Error::other(Fenced { epoch, held }));
@@ -412,66 +394,21 @@ impl Conn {
         Ok(row.map_or(0, |r| r.get(0)))
     }
 
+    /// The epoch the state holds, its row locked until the transaction ends.
+    fn held_epoch_locked(&mut self) -> io::Result<i64> {
+        let sql = format!("SELECT epoch FROM {STATE_TABLE} WHERE id = 1 FOR UPDATE");
+        let row = self
+            .client
+            .query_opt(&sql, &[])
+            .map_err(pg("reading the epoch"))?;
+        Ok(row.map_or(0, |r| r.get(0)))
+    }
+
     /// Undo what was written since the last commit (it is fetched again on resume).
     pub(super) fn rollback(&mut self) -> io::Result<()> {
         self.client
             .batch_execute("ROLLBACK")
             .map_err(pg("rolling back"))
-    }
-
-    /// Move table `i`'s staged rows into it: swap a `replace` table in; delete-insert merge-key rows.
-    fn settle(&mut self, i: usize) -> io::Result<()> {
-        let t = &self.tables[i];
-        let (name, target) = (ident(&t.name), ident(&t.target));
-        if t.merge_key.is_empty() {
-            let unqualified = ident(&t.name);
-            let swap = format!("DROP TABLE {name}; ALTER TABLE {target} RENAME TO {unqualified};");
-            return self
-                .client
-                .batch_execute(&swap)
-                .map_err(pg("swapping in a table"));
-        }
-        let (table, staged) = (t.name.clone(), t.columns.clone());
-        let (merge_key, primary_key) = (t.merge_key.clone(), t.primary_key.clone());
-        let existing = self.columns_of(&table)?;
-        for (column, ty) in &staged {
-            if !existing.iter().any(|(c, _)| c == column) {
-                let add = format!(
-                    "ALTER TABLE {name} ADD COLUMN {} {}",
-                    ident(column),
-                    ty.sql()
-                );
-                self.client
-                    .batch_execute(&add)
-                    .map_err(pg("adding a column"))?;
-            }
-        }
-        let names: Vec<String> = staged.into_iter().map(|(c, _)| c).collect();
-        let (cols, keys) = (list(&names), list(&merge_key));
-        let mut sql = format!(
-            "DELETE FROM {name} WHERE ({keys}) IN (SELECT {keys} FROM {target});
-             INSERT INTO {name} ({cols}) "
-        );
-        if primary_key.is_empty() {
-            sql.push_str(&format!("SELECT {cols} FROM {target} ORDER BY _rowid"));
-        } else {
-            let pk = list(&primary_key);
-            let sets: Vec<String> = names
-                .iter()
-                .map(|c| format!("{0} = excluded.{0}", ident(c)))
-                .collect();
-            sql = format!(
-                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {name} ({pk});\n{sql}
-                 SELECT {cols} FROM (SELECT DISTINCT ON ({pk}) * FROM {target} ORDER BY {pk}, _rowid DESC) AS s
-                 ORDER BY _rowid ON CONFLICT ({pk}) DO UPDATE SET {}",
-                ident(&format!("{table}__primary_key")),
-                sets.join(", ")
-            );
-        }
-        sql.push_str(&format!("; DROP TABLE {target};"));
-        self.client
-            .batch_execute(&sql)
-            .map_err(pg("merging staged rows"))
     }
 
     /// Record a run in the loads table (its own transaction, after the run's last); not a fenced one, which is

@@ -2,7 +2,8 @@
 //! in order, separated by tabs, `\N` for a null or missing value, `\`, tab, newline and carriage return escaped.
 //!
 //! Each value goes in as the text the API sent (numbers keep every digit; PostgreSQL parses them for the column's
-//! type), strings as their content, objects and lists as compact JSON text. Where PostgreSQL would change a value
+//! type), strings as their content, objects and lists as compact JSON text; into a `jsonb` column every value
+//! goes as its JSON text (a string keeps its quotes). Where PostgreSQL would change a value
 //! without a word, the page is refused or the column widened first:
 //! - an integer outside ±2^53 in a `double precision` column would be rounded: the column must become `numeric`
 //!   ([`Problem::Widen`]);
@@ -155,6 +156,13 @@ fn write_value(out: &mut Vec<u8>, raw: &RawValue, ty: PgType) -> Result<(), Faul
     let text = raw.get();
     match text.as_bytes().first() {
         Some(b'n') => out.extend_from_slice(b"\\N"),
+        // A JSON column takes every value as JSON: a string stays a string (`"42"` is not the number 42).
+        _ if ty == PgType::Jsonb && compact(text) => escape(out, text),
+        _ if ty == PgType::Jsonb => {
+            let value: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| Fault::Refused(e.to_string()))?;
+            escape(out, &value.to_string());
+        }
         Some(b'"') => {
             let content = match text.contains('\\') {
                 false => std::borrow::Cow::Borrowed(&text[1..text.len() - 1]),
@@ -294,6 +302,17 @@ mod tests {
         assert!(
             why.starts_with("table t, column at: `2024-01-02T03:04:05.1234567Z`"),
             "{why}"
+        );
+        let json = cols(&[("j", PgType::Jsonb)]);
+        let text = encode(
+            b"{\"j\": \"42\"}\n{\"j\": \"a\\tb\"}\n{\"j\": [1, \"x\"]}\n",
+            &json,
+            "t",
+        );
+        assert_eq!(
+            String::from_utf8(text.unwrap()).unwrap(),
+            "\"42\"\n\"a\\\\tb\"\n[1,\"x\"]\n",
+            "strings stay JSON strings in a JSON column"
         );
         let Err(Problem::Refused(why)) = encode(b"{\"zz\": 1}\n", &at, "t") else {
             panic!("an unknown column is refused")

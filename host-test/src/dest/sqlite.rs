@@ -258,6 +258,11 @@ impl SqliteDb {
             .filter(|c| *c != "_rowid")
             .cloned()
             .collect();
+        if columns.is_empty() {
+            // No record this run: nothing to merge.
+            let drop = format!("DROP TABLE {target};");
+            return self.conn.execute_batch(&drop).map_err(io);
+        }
         let mut sql = format!(
             "DELETE FROM {name} WHERE ({keys}) IN (SELECT {keys} FROM {target});
              INSERT INTO {name} ({cols}) SELECT {cols} FROM {target} WHERE true",

@@ -167,7 +167,7 @@ pub async fn run_one_async(
 
 /// A PostgreSQL destination as a report names it: `postgres://user@host:port/db#schema`, without a password.
 pub fn pg_place(url: &str, schema: &str) -> String {
-    match crate::dest::pg_config(url) {
+    match crate::dest::pg_config(url, false) {
         Ok(config) => {
             let host = match config.get_hosts().first() {
                 Some(postgres::config::Host::Tcp(h)) => h.clone(),

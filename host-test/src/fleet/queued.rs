@@ -55,9 +55,11 @@ pub fn queued_form(path: &Path) -> Result<Queued, TenantFileError> {
             "a queued run needs a destination every worker can reach: `postgres = { url = \"...\" }`".into(),
         ));
     };
-    let password = <postgres::Config as std::str::FromStr>::from_str(&pg.url)
-        .map(|c| c.get_password().is_some());
-    if password.unwrap_or(false) {
+    // A URL the client cannot read is refused too: it might hold a password nobody checked.
+    let config = <postgres::Config as std::str::FromStr>::from_str(&pg.url)
+        .map_err(|e| fail(format!("postgres.url: not a usable URL: {e}")))?;
+    let in_url = url::Url::parse(&pg.url).is_ok_and(|u| u.password().is_some());
+    if config.get_password().is_some() || in_url || pg.url.contains("password=") {
         return Err(fail(
             "postgres.url: a queued run's URL must not hold a password (the queue never stores a secret); \
              give each worker PGPASSWORD"
@@ -85,4 +87,58 @@ pub fn from_queued(spec: &str) -> Result<LoadedTenant, String> {
     let file: TenantFile =
         serde_json::from_str(spec).map_err(|e| format!("a queued tenant: {e}"))?;
     resolve(file, Path::new("/queued.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &Path, postgres: &str) -> PathBuf {
+        let path = dir.join("acme.toml");
+        let text = format!(
+            "config = {{ client = {{ base_url = \"https://api.acme.example\" }}, resources = [\"things\"] }}\n\
+             postgres = {postgres}\n[secrets]\nfile = \"secrets.json\"\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_queued_file_keeps_no_secret_and_every_path_absolute() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = file(dir.path(), "{ url = \"postgres://loader@db.internal/w\" }");
+        let queued = queued_form(&path).unwrap();
+        assert_eq!(queued.tenant, "acme");
+        assert_eq!(queued.dest, "postgres://loader@db.internal:5432/w#acme");
+        assert_eq!(queued.spec["postgres"]["schema"], "acme");
+        let secrets = dir.path().join("secrets.json");
+        assert_eq!(
+            queued.spec["secrets"]["file"],
+            secrets.display().to_string()
+        );
+        let loaded = from_queued(&queued.spec.to_string());
+        assert!(
+            loaded.unwrap_err().contains("secrets"),
+            "the secrets file is read on the worker, not here"
+        );
+    }
+
+    #[test]
+    fn a_password_or_a_destination_workers_cannot_reach_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for url in [
+            "postgres://u:hunter2@db/w",
+            "postgres://u:hunter2@db/w?sslmode=verify-full",
+            "host=db user=u password=hunter2",
+        ] {
+            let path = file(dir.path(), &format!("{{ url = {url:?} }}"));
+            let error = queued_form(&path).unwrap_err().to_string();
+            assert!(error.contains("postgres.url"), "{url}: {error}");
+            assert!(!error.contains("hunter2"), "{url}: {error}");
+        }
+        let path = dir.path().join("local.toml");
+        std::fs::write(&path, "config = {}\nsqlite = \"x.db\"\n").unwrap();
+        let error = queued_form(&path).unwrap_err().to_string();
+        assert!(error.contains("every worker can reach"), "{error}");
+    }
 }

@@ -6,8 +6,8 @@
 //! rows, pages and error.
 //!
 //! - A claim takes the oldest run that is queued, or running with a lapsed lease (its worker died or stalled), with
-//!   `FOR UPDATE SKIP LOCKED`, so workers never wait on each other or take the same run; and never one whose
-//!   destination another live claim is writing. It takes a fresh epoch from a sequence.
+//!   `FOR UPDATE SKIP LOCKED`, and never one whose destination another live claim is writing (checked again
+//!   under a lock on the destination, taken without waiting). It takes a fresh epoch from a sequence.
 //! - The epoch fences the destination ([`PostgresDb::open_fenced`](crate::PostgresDb::open_fenced)): a worker that
 //!   lost its lease and wakes up cannot commit another page, and cannot finish the run here either (every update
 //!   of a run checks its epoch).
@@ -76,9 +76,21 @@ fn pg(doing: &'static str) -> impl Fn(postgres::Error) -> io::Error {
 impl Queue {
     /// Connect (a password, when the URL has none, from `PGPASSWORD`) and create the queue's table if missing.
     pub fn connect(url: &str) -> io::Result<Self> {
-        let mut client = pg_config(url)?
+        let mut client = pg_config(url, true)?
             .connect(postgres::NoTls)
             .map_err(pg("connecting"))?;
+        // Created once: `CREATE INDEX IF NOT EXISTS` locks the table even when the index exists, and would queue
+        // every claim and renewal behind a claim in progress (a stalled worker's, for as long as it stalls).
+        let exists: bool = client
+            .query_one(
+                &format!("SELECT to_regclass('{SCHEMA}.runs') IS NOT NULL"),
+                &[],
+            )
+            .map_err(pg("connecting"))?
+            .get(0);
+        if exists {
+            return Ok(Self { client });
+        }
         // Under a lock, so workers starting together do not race to create the same objects.
         client
             .batch_execute(&format!(
@@ -120,21 +132,7 @@ impl Queue {
         lease: Duration,
         max_attempts: i32,
     ) -> io::Result<Option<Claim>> {
-        let sql = format!(
-            "UPDATE {SCHEMA}.runs SET status = 'running', worker = $1, epoch = nextval('{SCHEMA}.epochs'),
-                 attempts = attempts + 1, lease_until = now() + make_interval(secs => $2), error = NULL
-             WHERE id = (
-                 SELECT id FROM {SCHEMA}.runs r
-                 WHERE (status = 'queued' OR (status = 'running' AND lease_until < now() AND attempts < $3))
-                   AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.runs o WHERE o.dest = r.dest AND o.id <> r.id
-                                   AND o.status = 'running' AND o.lease_until >= now())
-                 ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
-             RETURNING id, tenant, spec::text, epoch"
-        );
-        let row = self
-            .client
-            .query_opt(&sql, &[&worker, &lease.as_secs_f64(), &max_attempts])
-            .map_err(pg("claiming"))?;
+        let row = self.claim_one(worker, lease, max_attempts)?;
         if row.is_none() {
             let give_up = format!(
                 "UPDATE {SCHEMA}.runs SET status = 'failed', finished_at = now(), lease_until = NULL,
@@ -151,6 +149,63 @@ impl Queue {
             spec: r.get(2),
             epoch: r.get(3),
         }))
+    }
+
+    /// One claim, in a transaction: the oldest claimable run whose destination no live claim holds, checked again
+    /// under a lock on the destination (taken without waiting: a destination another worker is claiming right
+    /// now is skipped), so two claims never hold one destination.
+    fn claim_one(
+        &mut self,
+        worker: &str,
+        lease: Duration,
+        max_attempts: i32,
+    ) -> io::Result<Option<postgres::Row>> {
+        let candidate = format!(
+            "SELECT id, dest FROM {SCHEMA}.runs r
+             WHERE (status = 'queued' OR (status = 'running' AND lease_until < now() AND attempts < $1))
+               AND dest <> ALL($2)
+               AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.runs o WHERE o.dest = r.dest AND o.id <> r.id
+                               AND o.status = 'running' AND o.lease_until >= now())
+             ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1"
+        );
+        let lock = format!("SELECT pg_try_advisory_xact_lock(hashtext('{SCHEMA}.dest:' || $1))");
+        let held = format!(
+            "SELECT 1 FROM {SCHEMA}.runs WHERE dest = $1 AND id <> $2 AND status = 'running'
+             AND lease_until >= now()"
+        );
+        let take = format!(
+            "UPDATE {SCHEMA}.runs SET status = 'running', worker = $2, epoch = nextval('{SCHEMA}.epochs'),
+                 attempts = attempts + 1, lease_until = now() + make_interval(secs => $3), error = NULL
+             WHERE id = $1 RETURNING id, tenant, spec::text, epoch"
+        );
+        let mut skipped: Vec<String> = Vec::new();
+        let mut tx = self.client.transaction().map_err(pg("claiming"))?;
+        while let Some(run) = tx
+            .query_opt(&candidate, &[&max_attempts, &skipped])
+            .map_err(pg("claiming"))?
+        {
+            let (id, dest): (i64, String) = (run.get(0), run.get(1));
+            let locked: bool = tx
+                .query_one(&lock, &[&dest])
+                .map_err(pg("claiming"))?
+                .get(0);
+            // A new statement, a new snapshot: a claim of this destination committed meanwhile shows now.
+            if locked
+                && tx
+                    .query_opt(&held, &[&dest, &id])
+                    .map_err(pg("claiming"))?
+                    .is_none()
+            {
+                let row = tx
+                    .query_one(&take, &[&id, &worker, &lease.as_secs_f64()])
+                    .map_err(pg("claiming"))?;
+                tx.commit().map_err(pg("claiming"))?;
+                return Ok(Some(row));
+            }
+            skipped.push(dest);
+        }
+        tx.commit().map_err(pg("claiming"))?;
+        Ok(None)
     }
 
     /// Renew a claim's lease; false when the claim is no longer this epoch's.

@@ -6,7 +6,7 @@
 //! is left to that claim: this worker writes nothing more for it, here or in the destination.
 
 use super::{Claim, Queue};
-use crate::dest::{Fenced, PostgresDb};
+use crate::dest::{Fence, Fenced, PostgresDb};
 use crate::error::RunError;
 use crate::fleet::queued::from_queued;
 use crate::fleet::tenant_file::{DestSpec, LoadedTenant};
@@ -58,6 +58,8 @@ impl WorkerOptions {
 pub enum Outcome {
     /// Completed: rows and pages this claim stored.
     Completed(u64, u64),
+    /// Completed before this claim: the destination had recorded the run's end.
+    AlreadyDone,
     /// Failed, with why (marked `failed` in the queue).
     Failed(String),
     /// A newer claim took the run: nothing more was committed or marked.
@@ -93,55 +95,99 @@ pub fn work(
     })
 }
 
-/// One runner: claim, execute, mark; again.
+/// One runner: claim, execute, mark; again. A queue error (the database restarting, a dropped connection) is
+/// said, and the runner reconnects after a poll interval: a run it could not mark is claimed again once its lease
+/// lapses, and found done if it was.
 fn run_claims(
     options: &WorkerOptions,
     plugin_for: &(dyn Fn(&LoadedTenant) -> Result<Arc<Plugin>, RunError> + Sync),
     active: &Mutex<Vec<Claim>>,
     say: &(dyn Fn(String) + Sync),
 ) -> io::Result<()> {
-    let mut queue = Queue::connect(&options.queue_url)?;
+    let mut queue: Option<Queue> = None;
     loop {
-        let Some(claim) = queue.claim(&options.name, options.lease, options.max_attempts)? else {
-            if options.until_idle && queue.open_runs()? == 0 {
-                return Ok(());
+        match claim_and_run(options, plugin_for, active, say, &mut queue) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => {
+                say(format!("queue: {e}; reconnecting"));
+                queue = None;
+                std::thread::sleep(options.poll);
             }
-            std::thread::sleep(options.poll);
-            continue;
-        };
-        say(format!(
-            "run {} ({}): claimed, epoch {}",
-            claim.id, claim.tenant, claim.epoch
-        ));
-        lock(active).push(claim.clone());
-        let started = Instant::now();
-        let outcome = execute(&claim, plugin_for);
-        lock(active).retain(|c| c.id != claim.id);
-        let seconds = started.elapsed().as_secs_f64();
-        let (rows, pages, error) = match &outcome {
-            Outcome::Completed(rows, pages) => (*rows, *pages, None),
-            Outcome::Failed(why) => (0, 0, Some(why.as_str())),
-            Outcome::Fenced(why) => {
-                say(format!("run {} ({}): {why}", claim.id, claim.tenant));
-                continue;
-            }
-        };
-        let marked = queue.finish(&claim, rows as i64, pages as i64, error)?;
-        let what = match (&outcome, marked) {
-            (_, false) => "taken over by a newer claim; not marked".to_string(),
-            (Outcome::Completed(rows, pages), true) => {
-                format!("completed, {rows} rows in {pages} pages, {seconds:.2} s")
-            }
-            (_, true) => format!("failed: {}", error.unwrap_or_default()),
-        };
-        say(format!("run {} ({}): {what}", claim.id, claim.tenant));
+        }
     }
 }
 
-/// Execute one claimed run into its fenced destination.
+/// One turn of a runner: claim a run and execute it, or wait a poll interval; true once idle with `until_idle`.
+fn claim_and_run(
+    options: &WorkerOptions,
+    plugin_for: &(dyn Fn(&LoadedTenant) -> Result<Arc<Plugin>, RunError> + Sync),
+    active: &Mutex<Vec<Claim>>,
+    say: &(dyn Fn(String) + Sync),
+    queue: &mut Option<Queue>,
+) -> io::Result<bool> {
+    let queue = match queue {
+        Some(q) => q,
+        None => queue.insert(Queue::connect(&options.queue_url)?),
+    };
+    let Some(claim) = queue.claim(&options.name, options.lease, options.max_attempts)? else {
+        if options.until_idle && queue.open_runs()? == 0 {
+            return Ok(true);
+        }
+        std::thread::sleep(options.poll);
+        return Ok(false);
+    };
+    say(format!(
+        "run {} ({}): claimed, epoch {}",
+        claim.id, claim.tenant, claim.epoch
+    ));
+    lock(active).push(claim.clone());
+    let started = Instant::now();
+    let outcome = execute(&claim, plugin_for, &options.queue_url);
+    lock(active).retain(|c| c.id != claim.id);
+    let seconds = started.elapsed().as_secs_f64();
+    let (rows, pages, error) = match &outcome {
+        Outcome::Completed(rows, pages) => (*rows, *pages, None),
+        Outcome::AlreadyDone => (0, 0, None),
+        Outcome::Failed(why) => (0, 0, Some(why.as_str())),
+        Outcome::Fenced(why) => {
+            say(format!("run {} ({}): {why}", claim.id, claim.tenant));
+            return Ok(false);
+        }
+    };
+    let marked = queue.finish(&claim, rows as i64, pages as i64, error)?;
+    let what = match (&outcome, marked) {
+        (_, false) => "taken over by a newer claim; not marked".to_string(),
+        (Outcome::AlreadyDone, true) => {
+            "completed: its destination had recorded its end (its worker was lost before saying so)"
+                .into()
+        }
+        (Outcome::Completed(rows, pages), true) => {
+            format!("completed, {rows} rows in {pages} pages, {seconds:.2} s")
+        }
+        (_, true) => format!("failed: {}", error.unwrap_or_default()),
+    };
+    say(format!("run {} ({}): {what}", claim.id, claim.tenant));
+    Ok(false)
+}
+
+/// Whether two database URLs name the same server (host and port): a worker's `PGPASSWORD` is for its queue's
+/// server, and goes to no other.
+fn same_server(a: &str, b: &str) -> bool {
+    let server = |url: &str| {
+        crate::dest::pg_config(url, false)
+            .ok()
+            .map(|c| (format!("{:?}", c.get_hosts()), c.get_ports().to_vec()))
+    };
+    matches!((server(a), server(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Execute one claimed run into its fenced destination; a run whose end the destination already recorded (its
+/// worker was lost after committing it) is completed without running again.
 fn execute(
     claim: &Claim,
     plugin_for: &(dyn Fn(&LoadedTenant) -> Result<Arc<Plugin>, RunError> + Sync),
+    queue_url: &str,
 ) -> Outcome {
     let loaded = match from_queued(&claim.spec) {
         Ok(loaded) => loaded,
@@ -154,8 +200,14 @@ fn execute(
     let DestSpec::Postgres { url, schema } = &loaded.dest else {
         return Outcome::Failed("a queued run needs a PostgreSQL destination".into());
     };
-    let mut dest = match PostgresDb::open_fenced(url, schema, claim.epoch) {
-        Ok(dest) => dest,
+    let fence = Fence {
+        epoch: claim.epoch,
+        run: claim.id,
+    };
+    let opened = PostgresDb::open_fenced(url, schema, fence, same_server(url, queue_url));
+    let mut dest = match opened.and_then(|d| d.completed_run().map(|done| (d, done))) {
+        Ok((_, Some(done))) if done == claim.id => return Outcome::AlreadyDone,
+        Ok((dest, _)) => dest,
         Err(e) => {
             return match Fenced::find(&e) {
                 Some(fenced) => Outcome::Fenced(fenced.to_string()),
@@ -184,7 +236,7 @@ fn renew_leases(
     done: &AtomicBool,
     say: &(dyn Fn(String) + Sync),
 ) -> io::Result<()> {
-    let mut queue = Queue::connect(&options.queue_url)?;
+    let mut queue: Option<Queue> = None;
     let every = options.lease / 3;
     let mut last = Instant::now();
     while !done.load(Ordering::SeqCst) {
@@ -194,13 +246,30 @@ fn renew_leases(
         }
         last = Instant::now();
         let claims = lock(active).clone();
-        for claim in claims {
-            if !queue.renew(&claim, options.lease)? {
-                say(format!(
-                    "run {} ({}): lease lost to a newer claim (epoch {} is stale)",
-                    claim.id, claim.tenant, claim.epoch
-                ));
-            }
+        if let Err(e) = renew_all(options, &mut queue, &claims, say) {
+            say(format!("queue: renewing leases: {e}; reconnecting"));
+            queue = None;
+        }
+    }
+    Ok(())
+}
+
+fn renew_all(
+    options: &WorkerOptions,
+    queue: &mut Option<Queue>,
+    claims: &[Claim],
+    say: &(dyn Fn(String) + Sync),
+) -> io::Result<()> {
+    let queue = match queue {
+        Some(q) => q,
+        None => queue.insert(Queue::connect(&options.queue_url)?),
+    };
+    for claim in claims {
+        if !queue.renew(claim, options.lease)? {
+            say(format!(
+                "run {} ({}): lease lost to a newer claim (epoch {} is stale)",
+                claim.id, claim.tenant, claim.epoch
+            ));
         }
     }
     Ok(())
