@@ -471,3 +471,28 @@ fn widened_columns_keep_every_value() {
         ]
     );
 }
+
+/// A merge-key run widens its staging table; the run's end widens the table it settles into the same way, so no
+/// value is cast down to the old type on its way in.
+#[test]
+fn a_merge_key_run_widens_the_table_it_settles_into() {
+    let config = json!({"client": {"base_url": "https://api.example.com/"},
+        "resources": [{"name": "m", "write_disposition": "merge", "primary_key": "id", "merge_key": "k",
+            "endpoint": {"path": "m", "paginator": "single_page"}}]});
+    let schema = TestSchema::new("mkwiden");
+    for body in [
+        r#"[{"id": 1, "k": 1, "x": 3}, {"id": 2, "k": 2, "x": 4}]"#,
+        r#"[{"id": 1, "k": 1, "x": 19.99}, {"id": 3, "k": 1, "x": 9007199254740993}]"#,
+    ] {
+        let server = server::RouteServer::start(move |_| server::Answer::json(body));
+        run_into(&schema, &tenant_at(&server.url(), &config.to_string())).unwrap();
+    }
+    assert_eq!(
+        schema.query("SELECT id, x::text FROM m ORDER BY id"),
+        vec![
+            vec![json!(1), json!("19.99")],
+            vec![json!(2), json!("4")],
+            vec![json!(3), json!("9007199254740993")]
+        ]
+    );
+}
