@@ -186,6 +186,27 @@ impl PostgresDb {
         }
     }
 
+    /// Whether `schema` exists in the database at `url` (nothing is created).
+    pub fn schema_exists(url: &str, schema: &str) -> io::Result<bool> {
+        let config = pg_config(url, true)?;
+        let schema = schema.to_string();
+        // A thread of its own, as every connection of this type: the caller may be inside an async executor.
+        std::thread::spawn(move || {
+            let mut client = config
+                .connect(postgres::NoTls)
+                .map_err(super::postgres_conn::pg("connecting"))?;
+            let row = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+                    &[&schema],
+                )
+                .map_err(super::postgres_conn::pg("looking for the schema"))?;
+            Ok(row.get(0))
+        })
+        .join()
+        .map_err(|_| gone())?
+    }
+
     /// The run state stored with the data, if any.
     pub fn state(&self) -> io::Result<Option<RunState>> {
         self.call(Conn::state)

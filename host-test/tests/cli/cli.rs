@@ -352,6 +352,53 @@ fn state_show_and_reset_on_a_sqlite_run() {
     assert!(!missing.status.success(), "--sqlite or --state is required");
 }
 
+/// `run --postgres` lands seed 003 in a schema of its own; `state show` and `state reset` work on it, and a schema
+/// that does not exist is said, not created.
+#[test]
+fn run_into_postgres_and_its_state() {
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, secrets) = files(&api, dir.path());
+    let schema = testkit::pg::TestSchema::new("cli");
+    let (url, name) = (schema.url.as_str(), schema.name.as_str());
+    let run = run_seed_003_into(
+        &api,
+        dir.path(),
+        &secrets,
+        &["--postgres", url, "--schema", name],
+    );
+    assert_ok(&run);
+    assert!(String::from_utf8_lossy(&run.stdout).contains("customer_usage: 1050 rows"));
+    assert_eq!(
+        schema.value("SELECT count(*) FROM customer_usage"),
+        serde_json::json!(1050)
+    );
+    let state = |command: &str| host(&["state", command, "--postgres", url, "--schema", name]);
+    let show = state("show");
+    assert_ok(&show);
+    assert!(String::from_utf8_lossy(&show.stdout).contains("state: complete"));
+    assert!(String::from_utf8_lossy(&state("reset").stdout).starts_with("state reset"));
+    assert!(String::from_utf8_lossy(&state("show").stdout).starts_with("no state"));
+    let missing_name = format!("{name}_missing");
+    let missing = host(&[
+        "state",
+        "show",
+        "--postgres",
+        url,
+        "--schema",
+        &missing_name,
+    ]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no schema"));
+    assert_eq!(
+        schema.value(&format!(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = '{missing_name}'"
+        )),
+        serde_json::json!(0),
+        "not created"
+    );
+}
+
 /// Without --out or --db, `run` writes the SQLite database `rest-source.db` in the current directory.
 #[test]
 fn sqlite_is_the_default_destination() {

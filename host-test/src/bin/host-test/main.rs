@@ -280,7 +280,8 @@ enum StateCommand {
 }
 
 #[derive(clap::Args)]
-#[group(required = true, multiple = false)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("place").required(true).args(["sqlite", "state", "postgres"])))]
 struct StateWhere {
     /// The SQLite database of `run --db`.
     #[arg(long, visible_alias = "db")]
@@ -288,6 +289,12 @@ struct StateWhere {
     /// The state file of `run --state`.
     #[arg(long)]
     state: Option<PathBuf>,
+    /// The PostgreSQL database of `run --postgres`.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+    /// With --postgres: the schema.
+    #[arg(long, requires = "postgres", default_value = "rest_source")]
+    schema: String,
 }
 
 #[derive(Subcommand)]

@@ -42,6 +42,9 @@ pub fn state_cmd(command: StateCommand) -> Result<()> {
         StateCommand::Show(at) => (true, at),
         StateCommand::Reset(at) => (false, at),
     };
+    if let Some(url) = &at.postgres {
+        return postgres_state(url, &at.schema, show);
+    }
     let (state, db) = match (&at.sqlite, &at.state) {
         (Some(path), _) => {
             if !path.exists() {
@@ -59,30 +62,10 @@ pub fn state_cmd(command: StateCommand) -> Result<()> {
             (None, Some(path)) => StateFile::new(path).reset()?,
             (None, None) => false,
         };
-        println!(
-            "{}",
-            if forgot {
-                "state reset: the next run starts from the beginning"
-            } else {
-                "no state to reset"
-            }
-        );
+        print_reset(forgot);
         return Ok(());
     }
-    match &state {
-        None => println!("no state: the next run starts from the beginning"),
-        Some(s) => {
-            let what = if s.complete {
-                "complete (the next run continues from it)"
-            } else {
-                "in progress (a rerun resumes it)"
-            };
-            println!("state: {what}");
-            let checkpoint: serde_json::Value = serde_json::from_str(&s.checkpoint)
-                .unwrap_or(serde_json::Value::String(s.checkpoint.clone()));
-            println!("checkpoint: {}", serde_json::to_string_pretty(&checkpoint)?);
-        }
-    }
+    print_state(state.as_ref())?;
     if let Some((db, path)) = db {
         println!("last loads in {}:", path.display());
         for [started, finished, status, rows, pages, error] in db.loads(5)? {
@@ -157,5 +140,51 @@ pub fn sql(db: &Path, statement: &str, json: bool) -> Result<()> {
     }
     println!("{}", render(&result, 40, ""));
     println!("({} rows)", result.rows.len());
+    Ok(())
+}
+
+/// `state show|reset --postgres <url> [--schema <name>]`: a schema that does not exist is not created.
+fn postgres_state(url: &str, schema: &str, show: bool) -> Result<()> {
+    let place = host_test::fleet::pg_place(url, schema);
+    let exists = host_test::PostgresDb::schema_exists(url, schema)
+        .with_context(|| format!("reading {place}"))?;
+    if !exists {
+        bail!("no schema {schema} in {place}");
+    }
+    let db =
+        host_test::PostgresDb::open(url, schema).with_context(|| format!("opening {place}"))?;
+    if !show {
+        print_reset(db.reset_state()?);
+        return Ok(());
+    }
+    print_state(db.state()?.as_ref())
+}
+
+fn print_reset(forgot: bool) {
+    println!(
+        "{}",
+        if forgot {
+            "state reset: the next run starts from the beginning"
+        } else {
+            "no state to reset"
+        }
+    );
+}
+
+fn print_state(state: Option<&host_test::RunState>) -> Result<()> {
+    match state {
+        None => println!("no state: the next run starts from the beginning"),
+        Some(s) => {
+            let what = if s.complete {
+                "complete (the next run continues from it)"
+            } else {
+                "in progress (a rerun resumes it)"
+            };
+            println!("state: {what}");
+            let checkpoint: serde_json::Value = serde_json::from_str(&s.checkpoint)
+                .unwrap_or(serde_json::Value::String(s.checkpoint.clone()));
+            println!("checkpoint: {}", serde_json::to_string_pretty(&checkpoint)?);
+        }
+    }
     Ok(())
 }
