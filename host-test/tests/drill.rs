@@ -22,8 +22,8 @@ struct Database {
 }
 
 impl Database {
-    fn create() -> Self {
-        let name = format!("drill_{}", std::process::id());
+    fn create(tag: &str) -> Self {
+        let name = format!("drill_{tag}_{}", std::process::id());
         let mut admin = testkit::pg::connect();
         for sql in [
             format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -57,7 +57,13 @@ fn host_test() -> Command {
     Command::new(env!("CARGO_BIN_EXE_host-test"))
 }
 
-fn tenant_files(dir: &Path, api: &DemoApi, db: &Database, plugin: &Path) -> Vec<PathBuf> {
+fn tenant_files(
+    dir: &Path,
+    api: &DemoApi,
+    db: &Database,
+    plugin: &Path,
+    tenants: usize,
+) -> Vec<PathBuf> {
     let config = serde_json::json!({
         "client": {"base_url": "https://api.example.com",
                    "auth": {"type": "api_key", "name": "api_key", "api_key": {"secret": "api_key"}, "location": "query"}},
@@ -67,7 +73,7 @@ fn tenant_files(dir: &Path, api: &DemoApi, db: &Database, plugin: &Path) -> Vec<
     });
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
     std::fs::write(dir.join("secrets.json"), api.spec().secrets_json()).unwrap();
-    (0..TENANTS)
+    (0..tenants)
         .map(|i| {
             let file = dir.join(format!("tenant{i:02}.toml"));
             let text = format!(
@@ -122,6 +128,7 @@ impl Drop for Fleet<'_> {
         for child in &mut self.children {
             let _ = Command::new("kill")
                 .args(["-CONT", &child.id().to_string()])
+                .stderr(Stdio::null())
                 .status();
             let _ = child.kill();
             let _ = child.wait();
@@ -195,9 +202,9 @@ fn three_workers_lose_none_and_duplicate_none_through_kills_and_a_stall() {
         0,
     )
     .unwrap();
-    let db = Database::create();
+    let db = Database::create("fleet");
     let dir = tempfile::tempdir().unwrap();
-    let files = tenant_files(dir.path(), &api, &db, &plugin);
+    let files = tenant_files(dir.path(), &api, &db, &plugin, TENANTS);
     let submitted = host_test()
         .args(["submit", "--queue", &db.url])
         .args(&files)
@@ -327,5 +334,53 @@ fn three_workers_lose_none_and_duplicate_none_through_kills_and_a_stall() {
         log.contains("fenced: this worker's claim")
             || log.contains("taken over by a newer claim; not marked"),
         "the stalled worker's late commit was refused:\n{log}"
+    );
+}
+
+/// A run whose worker was lost after the run's last commit and before marking it is claimed again, found ended in
+/// its destination, and marked completed without a second pass: its append table keeps every row once.
+#[test]
+fn a_run_ended_but_not_marked_is_not_run_again() {
+    let plugin = testkit::component::build_component().expect("the component builds");
+    let api = DemoApi::start(DemoSpec::default(), 0).unwrap();
+    let rows = api.rows("resource").len() as i64;
+    let db = Database::create("ended");
+    let dir = tempfile::tempdir().unwrap();
+    let files = tenant_files(dir.path(), &api, &db, &plugin, 1);
+    let submitted = host_test()
+        .args(["submit", "--queue", &db.url])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(submitted.status.success());
+    let until_idle = |name: &str| {
+        let mut child = worker(&db, dir.path(), name);
+        assert!(child.wait().unwrap().success(), "worker {name}");
+        std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap()
+    };
+    until_idle("first");
+    let count = |db: &Database| -> i64 {
+        db.client()
+            .query_one("SELECT count(*) FROM tenant00.resource_name", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(count(&db), rows);
+    // As if the first worker were lost right after the run's last commit: running, its lease lapsed.
+    db.client()
+        .batch_execute(
+            "UPDATE rest_source_queue.runs SET status = 'running', lease_until = now() - interval '1 second'",
+        )
+        .unwrap();
+    let log = until_idle("second");
+    assert!(
+        log.contains("its destination had recorded its end"),
+        "{log}"
+    );
+    assert_eq!(count(&db), rows, "not run a second time");
+    let all = runs(&db);
+    assert_eq!(
+        (&all[0]["status"], &all[0]["attempts"]),
+        (&Value::from("completed"), &Value::from(2))
     );
 }
