@@ -115,18 +115,31 @@ impl Conn {
     pub(super) fn new(mut client: Client, schema: &str, fence: Option<Fence>) -> io::Result<Self> {
         let schema = ident(schema);
         // Doubles print with their shortest exact text (a server or role setting below 1 would round them).
-        client
-            .batch_execute(&format!(
-                "SET TimeZone = 'UTC'; SET search_path TO {schema}; SET synchronous_commit = off;
-                 SET extra_float_digits = 1;
-                 CREATE SCHEMA IF NOT EXISTS {schema};
-                 CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id integer PRIMARY KEY CHECK (id = 1), state text,
-                     epoch bigint NOT NULL DEFAULT 0, run bigint);
-                 CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (id bigserial PRIMARY KEY,
-                     started_at timestamptz NOT NULL, finished_at timestamptz NOT NULL, status text NOT NULL,
-                     rows jsonb NOT NULL, pages bigint NOT NULL, error text);"
-            ))
-            .map_err(pg("setting up the schema"))?;
+        let setup = format!(
+            "SET TimeZone = 'UTC'; SET search_path TO {schema}; SET synchronous_commit = off;
+             SET extra_float_digits = 1;
+             CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id integer PRIMARY KEY CHECK (id = 1), state text,
+                 epoch bigint NOT NULL DEFAULT 0, run bigint);
+             CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (id bigserial PRIMARY KEY,
+                 started_at timestamptz NOT NULL, finished_at timestamptz NOT NULL, status text NOT NULL,
+                 rows jsonb NOT NULL, pages bigint NOT NULL, error text);"
+        );
+        let mut tries = 0;
+        loop {
+            match client.batch_execute(&setup) {
+                Ok(()) => break,
+                // Two sessions making the same schema at once (a new claim beside a stalled one): the second
+                // meets the first's objects once those commit, and finds them there when it tries again.
+                Err(e)
+                    if tries < 3
+                        && e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
+                {
+                    tries += 1;
+                }
+                Err(e) => return Err(pg("setting up the schema")(e)),
+            }
+        }
         if let Some(Fence { epoch, .. }) = fence {
             let sql = format!(
                 "INSERT INTO {STATE_TABLE} (id, state, epoch) VALUES (1, NULL, $1) ON CONFLICT (id) DO UPDATE
