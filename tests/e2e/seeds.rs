@@ -215,14 +215,19 @@ fn resuming_from_a_page_checkpoint_fetches_exactly_the_rest() {
             .filter(|l| l.path == "/v1/resource")
             .cloned()
             .collect();
-        assert_eq!(resumed.len(), 10, "seed {id}: pages 4 to 13 only");
-        let next = if id == "000" {
-            resumed[0].param("offset")
-        } else {
-            resumed[0].param("after")
+        let page_of = |l: &testkit::demo_api::Logged| {
+            let key = if id == "000" { "offset" } else { "after" };
+            l.param(key).map(str::to_string)
         };
+        // The first session may have sent page 4's request ahead before it was dropped, and the API may log it
+        // after `before` was read: pages are counted, not requests.
+        let pages: std::collections::BTreeSet<Option<String>> =
+            resumed.iter().map(page_of).collect();
+        assert_eq!(pages.len(), 10, "seed {id}: pages 4 to 13 only");
+        assert!(resumed.len() <= 11, "seed {id}: at most page 4 twice");
+        let next = page_of(&resumed[0]);
         assert_eq!(
-            next,
+            next.as_deref(),
             Some(if id == "000" { "300" } else { "c300" }),
             "seed {id}"
         );
