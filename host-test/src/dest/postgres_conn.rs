@@ -221,7 +221,7 @@ impl Conn {
             self.client
                 .batch_execute("BEGIN")
                 .map_err(pg("beginning a transaction"))?;
-            let held = self.held_epoch_locked()?;
+            let held = self.held_epoch(true)?;
             if held != epoch {
                 self.rollback()?;
                 self.fenced = true;
@@ -374,7 +374,7 @@ impl Conn {
         }
         .map_err(pg("storing the checkpoint"))?;
         if stored == 0 {
-            let held = self.held_epoch()?;
+            let held = self.held_epoch(false)?;
             let epoch = self.fence.map_or(0, |f| f.epoch);
             self.rollback()?;
             self.fenced = true;
@@ -396,20 +396,11 @@ impl Conn {
             .map_err(pg("committing a page"))
     }
 
-    /// The epoch the state holds now (read outside the transaction's snapshot is not needed: the update that
-    /// found no row already saw the newest).
-    fn held_epoch(&mut self) -> io::Result<i64> {
-        let sql = format!("SELECT epoch FROM {STATE_TABLE} WHERE id = 1");
-        let row = self
-            .client
-            .query_opt(&sql, &[])
-            .map_err(pg("reading the epoch"))?;
-        Ok(row.map_or(0, |r| r.get(0)))
-    }
-
-    /// The epoch the state holds, its row locked until the transaction ends.
-    fn held_epoch_locked(&mut self) -> io::Result<i64> {
-        let sql = format!("SELECT epoch FROM {STATE_TABLE} WHERE id = 1 FOR UPDATE");
+    /// The epoch the state holds now; with `lock`, its row locked until the transaction ends. (After an update
+    /// that found no row, no lock is needed: that update already saw the newest epoch.)
+    fn held_epoch(&mut self, lock: bool) -> io::Result<i64> {
+        let lock = if lock { " FOR UPDATE" } else { "" };
+        let sql = format!("SELECT epoch FROM {STATE_TABLE} WHERE id = 1{lock}");
         let row = self
             .client
             .query_opt(&sql, &[])
