@@ -7,7 +7,8 @@
 //! without a word, the page is refused or the column widened first:
 //! - an integer outside ±2^53 in a `double precision` column would be rounded: the column must become `numeric`
 //!   ([`Problem::Widen`]);
-//! - a timestamp or time with more than six digits of fraction would be rounded to microseconds: refused.
+//! - a timestamp or time with more than six digits of fraction would be rounded to microseconds: refused;
+//! - a time with a zone or offset would lose it in a `time` column: refused.
 //!
 //! Anything else a column cannot hold (text in a `bigint` column, `\u0000` in text) PostgreSQL refuses itself.
 
@@ -180,7 +181,11 @@ fn write_value(out: &mut Vec<u8>, raw: &RawValue, ty: PgType) -> Result<(), Faul
                     }
                     return Ok(());
                 }
-                PgType::Timestamptz | PgType::Time => sub_microsecond(&content)?,
+                PgType::Timestamptz => sub_microsecond(&content)?,
+                PgType::Time => {
+                    sub_microsecond(&content)?;
+                    zoneless(&content)?;
+                }
                 _ => {}
             }
             escape(out, &content);
@@ -222,6 +227,17 @@ fn sub_microsecond(text: &str) -> Result<(), Fault> {
         return Err(Fault::Refused(format!(
             "`{text}` has more than microsecond precision, which PostgreSQL would round (declare the column \
              `text` to keep it)"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuse a time of day with a zone or offset (`10:00+02`, `10:00Z`): a PostgreSQL `time` column would drop it.
+fn zoneless(text: &str) -> Result<(), Fault> {
+    if text.contains(['+', '-', 'Z', 'z']) {
+        return Err(Fault::Refused(format!(
+            "`{text}` has a time zone, which a PostgreSQL time column would drop (declare the column `text` to \
+             keep it)"
         )));
     }
     Ok(())
@@ -303,6 +319,15 @@ mod tests {
             why.starts_with("table t, column at: `2024-01-02T03:04:05.1234567Z`"),
             "{why}"
         );
+        let time = cols(&[("t", PgType::Time)]);
+        assert!(encode(b"{\"t\": \"10:00:01.5\"}\n", &time, "t").is_ok());
+        for zoned in ["10:00+02", "10:00:00Z", "10:00-05:30"] {
+            let line = format!("{{\"t\": \"{zoned}\"}}\n");
+            let Err(Problem::Refused(why)) = encode(line.as_bytes(), &time, "t") else {
+                panic!("{zoned}: a time with a zone is refused")
+            };
+            assert!(why.contains("time zone"), "{why}");
+        }
         let json = cols(&[("j", PgType::Jsonb)]);
         let text = encode(
             b"{\"j\": \"42\"}\n{\"j\": \"a\\tb\"}\n{\"j\": [1, \"x\"]}\n",
