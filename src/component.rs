@@ -2,7 +2,7 @@
 //! and time through `wasi:clocks`, secrets and logging through the host's imports.
 
 use crate::config::WriteDisposition;
-use crate::engine::{Now, Step};
+use crate::engine::{Engine, Now, Step};
 use crate::error::{ConfigProblem, Error};
 use crate::lanes::{Ahead, Lanes, Turns};
 use crate::limits::ResponseLimits;
@@ -150,9 +150,7 @@ impl Run {
                             .take(&request)
                             .map_or_else(|| start(&request), Ok);
                         self.turns.in_flight[lane] = Some((request, sent));
-                        let cap = self.turns.ahead_cap(most);
-                        self.ahead
-                            .top_up(lane, engine.ahead(now()), cap, send_ahead);
+                        self.top_up(lane, most);
                     }
                     Step::Sleep { until_ms } => self.turns.sleeping[lane] = Some(until_ms),
                     Step::Page(mut page) => {
@@ -218,17 +216,25 @@ impl Run {
                 logging::log(Level::Warn, &note);
             }
             outcome?;
-            let cap = self.turns.ahead_cap(most);
-            self.ahead
-                .top_up(lane, engine.ahead(now()), cap, send_ahead);
+            self.top_up(lane, most);
         }
         Ok(())
     }
+
+    /// Send what lane `lane`'s engine lists ahead, within the cap and the run's budget.
+    fn top_up(&mut self, lane: usize, most: usize) {
+        let cap = self.turns.ahead_cap(most);
+        let engine = self.lanes.engine(lane);
+        let listed = engine.ahead(now());
+        self.ahead
+            .top_up(lane, listed, cap, |r| send_ahead(engine, r));
+    }
 }
 
-/// Send a request listed ahead; `None` if it cannot even start (the engine meets that in its turn).
-fn send_ahead(request: &HttpRequest) -> Option<FutureIncomingResponse> {
-    start(request).ok()
+/// Send a request listed ahead, paid from the run's budget; `None` if the budget does not allow it yet or it
+/// cannot even start (the engine meets that in its turn).
+fn send_ahead(engine: &Engine, request: &HttpRequest) -> Option<FutureIncomingResponse> {
+    engine.prepay(now(), request).then(|| start(request).ok())?
 }
 
 fn wit_page(page: crate::engine::Page, checkpoint: String) -> wit::Page {
@@ -276,22 +282,11 @@ impl Transport {
     }
 }
 
-/// The most bytes a request's headers may take together.
-const MOST_REQUEST_HEADER_BYTES: usize = 64 * 1024;
-
 /// Send one request through the host; its response is to come.
 fn start(req: &HttpRequest) -> Result<FutureIncomingResponse, Transport> {
     let url =
         url::Url::parse(&req.url).map_err(|e| Transport::fatal(format!("invalid URL: {e}")))?;
-    // Placeholders can make headers grow past what the config showed: a request whose headers would not fit
-    // is not sent.
-    let size: usize = req.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
-    if size > MOST_REQUEST_HEADER_BYTES || req.headers.len() > 2 * crate::config::MOST_HEADERS {
-        return Err(Transport::fatal(format!(
-            "the request's {} headers take {size} bytes; at most {MOST_REQUEST_HEADER_BYTES} are sent",
-            req.headers.len()
-        )));
-    }
+    req.check_header_size().map_err(Transport::fatal)?;
     let headers = Fields::new();
     for (name, value) in &req.headers {
         headers

@@ -44,11 +44,13 @@ mod ahead;
 mod frames;
 mod guard;
 mod lane;
+mod pacing;
 mod raw_page;
 mod redirect;
 mod request;
 mod token;
 
+use crate::budget::{Budget, SharedBudget};
 use crate::checkpoint::Checkpoint;
 use crate::config::{self, Resource, SourceConfig};
 use crate::error::{Error, scrub_text};
@@ -156,6 +158,8 @@ pub struct Engine {
     notes: Vec<String>,
     /// Notes said once per resource, by resource and topic.
     said: Vec<(usize, &'static str)>,
+    /// The run's request budget (`client.rate_limit` and the API's pauses), shared with the other lanes.
+    budget: SharedBudget,
 }
 
 impl Engine {
@@ -171,6 +175,7 @@ impl Engine {
         let scrub = |e: Error| e.scrub(&secrets);
         let parsed = config::parse_with_secrets(config, &secrets).map_err(scrub)?;
         let fingerprint = crate::hash::fingerprint(config_as_written);
+        let parsed_rate_limit = parsed.rate_limit;
         let loaded = match checkpoint {
             Some(text) => Some(Checkpoint::load(text, &parsed, &fingerprint).map_err(scrub)?),
             None => None,
@@ -198,6 +203,7 @@ impl Engine {
             failed: None,
             notes: Vec::new(),
             said: Vec::new(),
+            budget: Budget::shared(parsed_rate_limit),
         })
     }
 
@@ -248,7 +254,7 @@ impl Engine {
                 self.phase = Phase::Waiting { until_ms, exchange };
                 Ok(Step::Sleep { until_ms })
             }
-            Phase::Waiting { exchange, .. } => Ok(self.send(exchange)),
+            Phase::Waiting { exchange, .. } => Ok(self.send(now, exchange)),
             Phase::Idle => self.next_exchange(now),
         }
     }
@@ -258,29 +264,40 @@ impl Engine {
             return Ok(Step::Done);
         };
         if let Some(request) = self.token_request(frame, now) {
-            return Ok(self.send(Exchange {
-                purpose: Purpose::Token,
-                frame,
-                request,
-                attempts: 0,
-                hops: Vec::new(),
-            }));
+            return Ok(self.send(
+                now,
+                Exchange {
+                    purpose: Purpose::Token,
+                    frame,
+                    request,
+                    attempts: 0,
+                    hops: Vec::new(),
+                },
+            ));
         }
         let request = match self.page_request(frame, purpose == Purpose::Replay) {
             Ok(r) => r,
             Err(e) => return self.fail(e),
         };
-        Ok(self.send(Exchange {
-            purpose,
-            frame,
-            request,
-            attempts: 0,
-            hops: Vec::new(),
-        }))
+        Ok(self.send(
+            now,
+            Exchange {
+                purpose,
+                frame,
+                request,
+                attempts: 0,
+                hops: Vec::new(),
+            },
+        ))
     }
 
-    fn send(&mut self, mut exchange: Exchange) -> Step {
+    /// Send `exchange` now, or wait (in `Waiting`) until the budget lets it go.
+    fn send(&mut self, now: Now, mut exchange: Exchange) -> Step {
         self.dress(self.frames[exchange.frame].resource, &mut exchange.request);
+        if let Some(until_ms) = self.budget_wait(now, &exchange) {
+            self.phase = Phase::Waiting { until_ms, exchange };
+            return Step::Sleep { until_ms };
+        }
         let request = exchange.request.clone();
         self.phase = Phase::InFlight(exchange);
         Step::Send(request)
@@ -310,6 +327,7 @@ impl Engine {
 
     /// Feed the response to the request last sent.
     pub fn on_response(&mut self, now: Now, mut response: HttpResponse) -> Result<(), Error> {
+        self.observe_limits(now, &response);
         // A UTF-8 byte order mark is not JSON, but some APIs send one (Python's requests drops it too).
         if response.body.starts_with(b"\xEF\xBB\xBF") {
             response.body.drain(..3);

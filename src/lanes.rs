@@ -5,7 +5,8 @@
 //!
 //! The checkpoint of a page is the lanes' checkpoints as they stood once it was delivered: for every lane, the
 //! checkpoint of the last page of that lane delivered so far, so it is true once that page and every page before
-//! it are stored. With one lane it is that lane's own checkpoint, as without lanes. Configs with OAuth2 keep one
+//! it are stored. With one lane it is that lane's own checkpoint, as without lanes. The lanes draw on one request
+//! budget (`client.rate_limit`). Configs with OAuth2 keep one
 //! lane: lanes do not share a token, and a token request per lane would be a request the serial run does not send.
 //!
 //! This module is pure: the component drives the lanes' engines ([`Turns`] keeps track of what each waits for,
@@ -77,9 +78,11 @@ impl Lanes {
         };
         let mut owner = vec![0; whole.resources().len()];
         let mut engines = Vec::with_capacity(groups.len());
+        let budget = whole.budget();
         for (lane, (roots, start)) in groups.iter().zip(&starts).enumerate() {
             let text = start.as_ref().map(|p| p.get());
             let mut engine = Engine::new(config_as_written, config, secrets.clone(), text)?;
+            engine.share_budget(budget.clone());
             for r in engine.restrict_to(roots) {
                 owner[r] = lane;
             }

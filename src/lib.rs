@@ -19,6 +19,7 @@
 )]
 
 pub mod auth;
+pub mod budget;
 pub mod checkpoint;
 pub mod config;
 pub mod dates;

@@ -45,6 +45,38 @@ pub struct HttpRequest {
     pub low_speed_limit: u64,
 }
 
+/// The most bytes a request's headers may take together.
+pub const MOST_REQUEST_HEADER_BYTES: usize = 64 * 1024;
+
+impl HttpRequest {
+    /// A plain GET of `url` with small limits, for tests.
+    #[cfg(test)]
+    pub(crate) fn get(url: &str) -> Self {
+        Self {
+            method: Method::Get,
+            url: url.into(),
+            headers: vec![],
+            body: None,
+            timeout_ms: 1000,
+            max_response_bytes: 10,
+            low_speed_limit: 0,
+        }
+    }
+
+    /// Refuse a request whose headers would not fit: placeholders can make headers grow past what the config
+    /// showed, and such a request is not sent.
+    pub fn check_header_size(&self) -> Result<(), String> {
+        let size: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if size > MOST_REQUEST_HEADER_BYTES || self.headers.len() > 2 * crate::config::MOST_HEADERS
+        {
+            return Err(format!(
+                "the request's {} headers take {size} bytes; at most {MOST_REQUEST_HEADER_BYTES} are sent",
+                self.headers.len()
+            ));
+        }
+        Ok(())
+    }
+}
 /// A response fed back to the engine.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HttpResponse {

@@ -67,6 +67,22 @@ struct Client {
     /// Extension: the most requests of `parallelized` resources in flight at once (1 to 64, default 8).
     #[schemars(range(min = 1, max = 64))]
     pub concurrency: Option<u32>,
+    /// Extension: at most `requests` requests in any window of `per_seconds` seconds, shared by every request
+    /// of the run (the OAuth2 token request included). The API's own `X-RateLimit-*`/`RateLimit-*` headers
+    /// pause requests besides.
+    pub rate_limit: Option<RateLimitSetting>,
+}
+
+/// Extension: `client.rate_limit`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RateLimitSetting {
+    /// Requests allowed in any window (1 to 100,000).
+    #[schemars(range(min = 1, max = 100000))]
+    pub requests: u32,
+    /// The window, in seconds (above 0, at most 86,400).
+    #[schemars(range(max = 86400))]
+    pub per_seconds: f64,
 }
 
 /// A resource: its name or a full resource object.

@@ -9,6 +9,7 @@
 //! | `grace` | the epoch deadline callback (`runtime/plugin.rs`) and `within` around every guest call (`runtime/session.rs`); the sender's deadline (`egress/send.rs`) |
 //! | `output_bytes` | the capped stdout/stderr pipes (`runtime/plugin.rs`), read back as `OutputLimit` in `runtime/session.rs` |
 //! | `max_requests` | the egress hook (`egress/hooks.rs`, `EgressHooks::check`) |
+//! | `requests_per_second` | the egress hook (`egress/hooks.rs`, `Spacing`): each request starts at least 1/N s after the last |
 //! | `response_bytes` | the sender's shared byte budget (`egress/send.rs`, `ResponseBudget`) |
 //! | `page_bytes` | `runtime/run.rs`, before a page is written |
 //! | secrets | the secrets import (`runtime/store.rs`): a name the tenant lacks is a [`Refusal::Secret`] |
@@ -32,6 +33,9 @@ pub struct Limits {
     pub output_bytes: usize,
     /// Requests a run may send; more are refused and end the run.
     pub max_requests: Option<u64>,
+    /// Requests a run may start per second: each starts at least `1 / n` seconds after the one before (the
+    /// connector sees a slower API; its own `client.rate_limit` is within the tenant's).
+    pub requests_per_second: Option<f64>,
     /// Response body bytes a run may receive in all; past it the body fails and the run ends.
     pub response_bytes: Option<u64>,
     /// The largest page (its JSON Lines records) the host accepts; a larger one ends the run.
@@ -46,6 +50,7 @@ impl Default for Limits {
             grace: Duration::from_secs(5),
             output_bytes: 1024 * 1024,
             max_requests: None,
+            requests_per_second: None,
             response_bytes: None,
             page_bytes: 64 * 1024 * 1024,
         }

@@ -66,11 +66,11 @@ fn spawn_into(plugin: &Path, dir: &Path, api: &DemoApi, dest: Dest) -> Child {
         .expect("host-test starts")
 }
 
-/// What the stored state says was committed: total bytes in the output files, and how many frames deep the
-/// run was (2 while a parent's children are being fetched).
-fn committed(dir: &Path) -> (u64, usize) {
+/// What the stored state says was committed: total bytes in the output files, how many frames deep the run was
+/// (2 while a parent's children are being fetched), and whether the run had finished.
+fn committed(dir: &Path) -> Committed {
     let Ok(text) = std::fs::read_to_string(dir.join("state.json")) else {
-        return (0, 0);
+        return (0, 0, false);
     };
     let state: Value = serde_json::from_str(&text).unwrap();
     let bytes = state["files"]
@@ -80,8 +80,12 @@ fn committed(dir: &Path) -> (u64, usize) {
         .filter_map(Value::as_u64)
         .sum();
     let checkpoint: Value = serde_json::from_str(state["checkpoint"].as_str().unwrap()).unwrap();
-    (bytes, checkpoint["frames"].as_array().map_or(0, Vec::len))
+    let depth = checkpoint["frames"].as_array().map_or(0, Vec::len);
+    (bytes, depth, state["complete"] == true)
 }
+
+/// Rows or bytes committed, frames deep, and whether the run had finished.
+type Committed = (u64, usize, bool);
 
 /// The JSON Lines run's state file.
 fn state(dir: &Path) -> Value {
@@ -174,7 +178,7 @@ fn kill_and_resume(
     dir: &Path,
     api: &DemoApi,
     dest: Dest,
-    committed: fn(&Path) -> (u64, usize),
+    committed: fn(&Path) -> Committed,
 ) -> (usize, Vec<(u64, usize)>) {
     kill_and_resume_with(plugin, dir, api, dest, committed, &config())
 }
@@ -185,7 +189,7 @@ fn kill_and_resume_with(
     dir: &Path,
     api: &DemoApi,
     dest: Dest,
-    committed: fn(&Path) -> (u64, usize),
+    committed: fn(&Path) -> Committed,
     config: &Value,
 ) -> (usize, Vec<(u64, usize)>) {
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
@@ -205,7 +209,13 @@ fn kill_and_resume_with(
                 child.kill().unwrap(); // SIGKILL
                 child.wait().unwrap();
                 kills += 1;
-                points.push(committed(dir));
+                let (rows, depth, complete) = committed(dir);
+                points.push((rows, depth));
+                if complete {
+                    // Killed after its last commit, while the process was ending: the run is done, and starting
+                    // it again would begin the next run (which appends every row again).
+                    return (kills, points);
+                }
                 continue;
             }
         }
@@ -215,10 +225,10 @@ fn kill_and_resume_with(
 }
 
 /// What the database's state says was committed: rows in all tables, and how many frames deep the run was.
-fn committed_sqlite(dir: &Path) -> (u64, usize) {
+fn committed_sqlite(dir: &Path) -> Committed {
     let db = dir.join("out.db");
     let Ok(Some(state)) = host_test::SqliteDb::open(&db).and_then(|d| d.state()) else {
-        return (0, 0);
+        return (0, 0, false);
     };
     let conn = rusqlite::Connection::open(&db).unwrap();
     let rows: i64 = ["offset_posts", "cursor_posts", "posts", "comments"]
@@ -229,10 +239,8 @@ fn committed_sqlite(dir: &Path) -> (u64, usize) {
         })
         .sum();
     let checkpoint: Value = serde_json::from_str(&state.checkpoint).unwrap();
-    (
-        rows as u64,
-        checkpoint["frames"].as_array().map_or(0, Vec::len),
-    )
+    let depth = checkpoint["frames"].as_array().map_or(0, Vec::len);
+    (rows as u64, depth, state.complete)
 }
 
 /// A table's rows in insertion order, as JSON objects with the columns `like` has.

@@ -14,6 +14,7 @@ mod parts;
 pub use parts::{MOST_HEADER_BYTES, MOST_HEADERS, RESERVED_TABLE_PREFIX};
 
 use crate::auth::Auth;
+use crate::budget::{MOST_WINDOW_REQUESTS, MOST_WINDOW_SECONDS, RateLimit};
 use crate::error::Error;
 use crate::limits::ResponseLimits;
 use crate::paginator::Paginator;
@@ -40,6 +41,8 @@ pub struct SourceConfig {
     pub limits: ResponseLimits,
     /// The most requests of `parallelized` resources in flight at once (`client.concurrency`, extension).
     pub concurrency: u32,
+    /// At most this many requests in any window (`client.rate_limit`, extension).
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// `client.concurrency` when the config does not set it.
@@ -133,7 +136,7 @@ pub struct Endpoint {
 }
 
 const TOP_KEYS: [&str; 3] = ["client", "resources", "resource_defaults"];
-const CLIENT_KEYS: [&str; 8] = [
+const CLIENT_KEYS: [&str; 9] = [
     "base_url",
     "headers",
     "auth",
@@ -142,6 +145,7 @@ const CLIENT_KEYS: [&str; 8] = [
     "max_response_bytes",
     "max_response_depth",
     "concurrency",
+    "rate_limit",
 ];
 const RESOURCE_KEYS: [&str; 18] = [
     "name",
@@ -188,6 +192,7 @@ struct Client {
     retry: RetryPolicy,
     limits: ResponseLimits,
     concurrency: u32,
+    rate_limit: Option<RateLimit>,
 }
 
 /// Parse and validate a whole config that holds no secret values.
@@ -274,6 +279,7 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
             children,
             limits: client.limits,
             concurrency: client.concurrency,
+            rate_limit: client.rate_limit,
         })
     } else {
         Err(Error::InvalidConfig(ck.problems))
@@ -307,6 +313,10 @@ fn client(v: Option<&Value>, ck: &mut Checker) -> Client {
             }),
         limits: parts::response_limits(map, ck),
         concurrency: concurrency(map, ck),
+        rate_limit: map
+            .get("rate_limit")
+            .filter(|v| !v.is_null())
+            .and_then(|v| rate_limit(v, ck)),
         base_url,
     }
 }
@@ -324,6 +334,39 @@ fn concurrency(map: &Map<String, Value>, ck: &mut Checker) -> u32 {
             }
         },
     }
+}
+
+/// `client.rate_limit` (extension): `{"requests": N, "per_seconds": S}`, N from 1 to [`MOST_WINDOW_REQUESTS`],
+/// S above 0 and at most [`MOST_WINDOW_SECONDS`].
+fn rate_limit(v: &Value, ck: &mut Checker) -> Option<RateLimit> {
+    let path = "client.rate_limit";
+    let map = ck.object(v, path)?;
+    ck.only_keys(map, &["requests", "per_seconds"], path);
+    let requests = ck.opt_int(map, "requests", path);
+    let seconds = ck.opt_number(map, "per_seconds", path);
+    let requests = match requests.map(u32::try_from) {
+        Some(Ok(n)) if (1..=MOST_WINDOW_REQUESTS).contains(&n) => Some(n),
+        _ => {
+            let message = format!("must be an integer from 1 to {MOST_WINDOW_REQUESTS}");
+            ck.problem(join(path, "requests"), message);
+            None
+        }
+    };
+    let window_ms = match seconds {
+        Some(s) if s > 0.0 && s <= MOST_WINDOW_SECONDS => {
+            Some(((s * 1000.0).round() as u64).max(1))
+        }
+        _ => {
+            let message =
+                format!("must be a number of seconds above 0 and at most {MOST_WINDOW_SECONDS}");
+            ck.problem(join(path, "per_seconds"), message);
+            None
+        }
+    };
+    Some(RateLimit {
+        requests: requests?,
+        window_ms: window_ms?,
+    })
 }
 
 /// One merged resource, and the name of the parent its templates reference.

@@ -180,3 +180,47 @@ fn a_resume_early_in_the_next_run_runs_every_lane_of_it() {
         assert_eq!(got, rows_of(&second, name), "{name}");
     }
 }
+
+#[test]
+fn the_lanes_draw_on_one_rate_limit() {
+    let mut config = config(false);
+    config["client"]["rate_limit"] = json!({"requests": 2, "per_seconds": 1});
+    let mut lanes = lanes(&config, None).unwrap();
+    assert_eq!(lanes.len(), 3, "plain, a and b (with its items)");
+    let (mut now, mut sent, mut done) = (0u64, Vec::new(), vec![false; lanes.len()]);
+    while done.contains(&false) {
+        let mut wake = u64::MAX;
+        for (lane, done) in done.iter_mut().enumerate() {
+            while !*done {
+                let at = Now {
+                    monotonic_ms: now,
+                    unix_ms: now,
+                };
+                match lanes.engine(lane).poll(at).unwrap() {
+                    Step::Send(request) => {
+                        sent.push(now);
+                        let answer = api(&request.url);
+                        lanes.engine(lane).on_response(at, answer).unwrap();
+                    }
+                    Step::Sleep { until_ms } => {
+                        wake = wake.min(until_ms);
+                        break;
+                    }
+                    Step::Page(_) => {}
+                    Step::Done => *done = true,
+                }
+            }
+        }
+        if wake != u64::MAX {
+            now = wake;
+        }
+    }
+    // Three pages each of plain, a and b, and one items request per b record: 12 requests, two a second.
+    assert_eq!(sent.len(), 12);
+    assert_eq!(
+        sent,
+        vec![
+            0, 0, 1000, 1000, 2000, 2000, 3000, 3000, 4000, 4000, 5000, 5000
+        ]
+    );
+}

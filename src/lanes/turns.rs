@@ -123,18 +123,9 @@ impl<F> Ahead<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::Method;
-
+    
     fn get(url: &str) -> HttpRequest {
-        HttpRequest {
-            method: Method::Get,
-            url: url.into(),
-            headers: vec![],
-            body: None,
-            timeout_ms: 1000,
-            max_response_bytes: 10,
-            low_speed_limit: 0,
-        }
+        HttpRequest::get(url)
     }
 
     #[test]

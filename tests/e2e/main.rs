@@ -17,6 +17,7 @@ mod hostile_transport;
 mod numbers;
 mod plugins;
 mod postgres;
+mod rate_limits;
 mod redirects;
 mod retries;
 mod sandbox;

@@ -50,6 +50,8 @@ pub struct EgressHooks {
     deadline: Option<std::time::Instant>,
     max_requests: Option<u64>,
     sent: u64,
+    /// `requests_per_second`: when the next request may start.
+    spacing: Option<Spacing>,
     budget: Arc<ResponseBudget>,
     pool: Arc<ConnectionPool>,
     /// The TLS configuration of `policy.tls`, built once per run.
@@ -77,6 +79,7 @@ impl EgressHooks {
             deadline: None,
             max_requests: None,
             sent: 0,
+            spacing: None,
             budget: Arc::new(ResponseBudget::new(None, Refusals::default())),
             pool: Arc::default(),
         }
@@ -92,6 +95,12 @@ impl EgressHooks {
     /// At most `max` requests are sent; the next one is refused.
     pub fn with_max_requests(mut self, max: Option<u64>) -> Self {
         self.max_requests = max;
+        self
+    }
+
+    /// Each request starts at least `1 / per_second` seconds after the one before.
+    pub fn with_requests_per_second(mut self, per_second: Option<f64>) -> Self {
+        self.spacing = per_second.map(Spacing::new);
         self
     }
 
@@ -148,7 +157,12 @@ impl WasiHttpHooks for EgressHooks {
             self.tls.clone(),
         );
         let deadline = self.deadline;
+        let now = std::time::Instant::now();
+        let start_at = self.spacing.as_mut().map(|s| s.next_start(now));
         Box::new(async move {
+            if let Some(at) = start_at {
+                tokio::time::sleep_until(at.into()).await;
+            }
             let mapped = policy
                 .connect_to
                 .iter()
@@ -209,5 +223,54 @@ impl WasiHttpHooks for EgressHooks {
             };
             super::send::send(request, target, options, budget, deadline, pool).await
         })
+    }
+}
+
+/// The tenant's `requests_per_second`: each request starts at least the interval after the one before. Requests
+/// are spaced, never bursted, so no window of a second holds more than the rate (a request waits in the host,
+/// and the connector sees a slower answer).
+struct Spacing {
+    interval: std::time::Duration,
+    next: Option<std::time::Instant>,
+}
+
+impl Spacing {
+    fn new(per_second: f64) -> Self {
+        Self {
+            interval: std::time::Duration::from_secs_f64(1.0 / per_second),
+            next: None,
+        }
+    }
+
+    /// The time the request being sent at `now` may start, which holds the next one back by the interval.
+    fn next_start(&mut self, now: std::time::Instant) -> std::time::Instant {
+        let at = self.next.map_or(now, |next| next.max(now));
+        self.next = Some(at + self.interval);
+        at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Spacing;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn requests_start_an_interval_apart_and_a_quiet_spell_earns_no_burst() {
+        let mut spacing = Spacing::new(4.0);
+        let t0 = Instant::now();
+        let starts: Vec<_> = (0..5).map(|_| spacing.next_start(t0)).collect();
+        for pair in starts.windows(2) {
+            assert_eq!(pair[1] - pair[0], Duration::from_millis(250));
+        }
+        assert_eq!(starts[0], t0, "the first goes at once");
+        let later = t0 + Duration::from_secs(10);
+        let (a, b) = (spacing.next_start(later), spacing.next_start(later));
+        assert_eq!(a, later);
+        assert_eq!(
+            b - a,
+            Duration::from_millis(250),
+            "no credit for the quiet spell"
+        );
     }
 }

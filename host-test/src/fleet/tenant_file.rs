@@ -18,6 +18,7 @@
 //! time_budget_s = 3600
 //! grace_s = 5
 //! max_requests = 100000
+//! requests_per_second = 10           # each request starts at least 0.1 s after the one before
 //! response_mib = 4096
 //! output_kib = 1024
 //! page_mib = 64
@@ -117,6 +118,8 @@ pub struct LimitsSpec {
     pub grace_s: Option<f64>,
     /// Requests per run.
     pub max_requests: Option<u64>,
+    /// Requests started per second (above 0, at most [`MOST_REQUESTS_PER_SECOND`]).
+    pub requests_per_second: Option<f64>,
     /// Response body bytes per run, MiB.
     pub response_mib: Option<u64>,
     /// Bytes to each of stdout and stderr, KiB.
@@ -327,6 +330,19 @@ pub const MOST_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 #[error("`{0:?}` is not a number of seconds from 0 to {MOST_SECONDS} (a year)")]
 pub struct BadSeconds(pub f64);
 
+/// The largest `limits.requests_per_second` accepted.
+pub const MOST_REQUESTS_PER_SECOND: f64 = 1_000_000.0;
+
+/// A `requests_per_second` limit, or why it is not usable.
+pub fn per_second(n: f64) -> Result<f64, String> {
+    match n {
+        _ if n > 0.0 && n <= MOST_REQUESTS_PER_SECOND => Ok(n),
+        _ => Err(format!(
+            "`{n}` is not a number above 0 and at most {MOST_REQUESTS_PER_SECOND}"
+        )),
+    }
+}
+
 /// Seconds as a duration, or why they are not usable.
 pub fn seconds(s: f64) -> Result<Duration, BadSeconds> {
     match s {
@@ -354,6 +370,11 @@ fn limits(spec: &LimitsSpec) -> Result<Limits, String> {
             .output_kib
             .map_or(d.output_bytes, |k| k.saturating_mul(1024) as usize),
         max_requests: spec.max_requests,
+        requests_per_second: spec
+            .requests_per_second
+            .map(per_second)
+            .transpose()
+            .map_err(|e| format!("limits.requests_per_second: {e}"))?,
         response_bytes: spec.response_mib.map(mib),
         page_bytes: spec.page_mib.map_or(d.page_bytes, |m| mib(m) as usize),
     })

@@ -70,6 +70,7 @@ impl Plugin {
             )
             .with_deadline(deadline)
             .with_max_requests(tenant.limits.max_requests)
+            .with_requests_per_second(tenant.limits.requests_per_second)
             .with_response_bytes(tenant.limits.response_bytes),
             limits: MemoryMeter::new(
                 StoreLimitsBuilder::new()

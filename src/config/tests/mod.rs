@@ -242,7 +242,7 @@ fn every_problem_is_listed_with_its_path() {
     }));
     let want = [
         ".: received unexpected field `extra`; expected one of: client, resources, resource_defaults",
-        "client: received unexpected field `timeout`; expected one of: base_url, headers, auth, paginator, error_handler, max_response_bytes, max_response_depth, concurrency",
+        "client: received unexpected field `timeout`; expected one of: base_url, headers, auth, paginator, error_handler, max_response_bytes, max_response_depth, concurrency, rate_limit",
         "resources[0].endpoint.method: `PUT` is not one of: GET, POST",
         "resources[0].endpoint.paginator.limit: missing required field",
         "resources[1].name: missing required field",

@@ -6,6 +6,7 @@ mod ahead;
 mod auth;
 mod children;
 mod incremental;
+mod pacing;
 mod paging;
 mod resume;
 mod retries;

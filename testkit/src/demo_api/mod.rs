@@ -11,10 +11,13 @@
 
 mod dlt_mock;
 mod fault;
+mod limit;
 pub mod realistic;
+mod seeds;
 
 use fault::fault_for;
 pub use fault::{Fault, FaultKind, Which};
+pub use limit::RateSpec;
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -50,6 +53,8 @@ pub struct DemoSpec {
     pub link_origin: Option<String>,
     /// Answer with a gzip body (`Content-Encoding: gzip`) when the request accepts gzip.
     pub gzip: bool,
+    /// Answer 429 past this many requests in a window.
+    pub rate_limit: Option<RateSpec>,
 }
 
 impl Default for DemoSpec {
@@ -70,6 +75,7 @@ impl Default for DemoSpec {
             late_column_from: None,
             link_origin: None,
             gzip: false,
+            rate_limit: None,
         }
     }
 }
@@ -156,6 +162,7 @@ struct Shared {
     /// Requests being answered now, and the most there ever were at once.
     busy: AtomicUsize,
     peak: AtomicUsize,
+    limiter: Mutex<limit::Limiter>,
 }
 
 /// Page bodies by request target and gzip.
@@ -198,6 +205,7 @@ impl DemoApi {
             pages: Mutex::new(PageCache::new()),
             busy: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            limiter: Mutex::default(),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let workers = match shared.spec.delay_ms {
@@ -320,6 +328,18 @@ fn handle(shared: &Shared, mut request: Request) {
         std::thread::sleep(std::time::Duration::from_millis(shared.spec.delay_ms));
         shared.busy.fetch_sub(1, Ordering::SeqCst);
     }
+    let limit_headers = match limited(shared) {
+        Ok(headers) => headers,
+        Err(headers) => {
+            logged.status = 429;
+            if let Ok(mut log) = shared.log.lock() {
+                log.push(logged);
+            }
+            let body = br#"{"error": "rate limit exceeded"}"#.to_vec();
+            reply(shared, request, 429, headers, body);
+            return;
+        }
+    };
     let fault = fault_for(shared, &logged);
     let gzip = shared.spec.gzip
         && logged
@@ -339,7 +359,8 @@ fn handle(shared: &Shared, mut request: Request) {
         if let Ok(mut log) = shared.log.lock() {
             log.push(logged);
         }
-        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+        let mut headers = limit_headers;
+        headers.push(("Content-Type".to_string(), "application/json".to_string()));
         if gzip {
             headers.push(("Content-Encoding".into(), "gzip".into()));
         }
@@ -414,6 +435,7 @@ fn handle(shared: &Shared, mut request: Request) {
         pages.insert(key, Arc::new(body.clone()));
     }
     let mut headers = extra;
+    headers.extend(limit_headers);
     if gzip {
         headers.push(("Content-Encoding".into(), "gzip".into()));
     }
@@ -421,6 +443,17 @@ fn handle(shared: &Shared, mut request: Request) {
         headers.push(("Content-Type".into(), t.into()));
     }
     reply(shared, request, status, headers, body);
+}
+
+/// The rate limit's verdict on a request arriving now: the headers of its answer, or of the 429 instead.
+fn limited(shared: &Shared) -> limit::Verdict {
+    let Some(spec) = &shared.spec.rate_limit else {
+        return Ok(Vec::new());
+    };
+    match shared.limiter.lock() {
+        Ok(mut limiter) => limiter.admit(spec, std::time::Instant::now()),
+        Err(_) => Ok(Vec::new()),
+    }
 }
 
 /// Answer `request`. An API with latency closes the connection after each answer: tiny_http serves each
@@ -505,8 +538,6 @@ pub enum Body {
 /// Status, body and extra headers of an answer.
 pub type Answer = (u16, Body, Vec<(String, String)>);
 
-type SeedAnswer = (u16, Value, Vec<(String, String)>);
-
 /// A response head written by hand, for answers tiny_http cannot give: a JSON body of `length` bytes, plus
 /// `extra` header lines (each ending in CRLF).
 fn json_head(status: u16, length: usize, extra: &str) -> String {
@@ -531,85 +562,6 @@ fn answer(shared: &Shared, req: &Logged) -> Answer {
             vec![],
         ));
     }
-    let (status, body, headers) = seed_answer(shared, req);
+    let (status, body, headers) = seeds::answer(shared, req);
     (status, Body::Json(body), headers)
-}
-
-fn seed_answer(shared: &Shared, req: &Logged) -> SeedAnswer {
-    let spec = &shared.spec;
-    if req.path == "/oauth/v1/token" {
-        return token(shared, req);
-    }
-    let Some(name) = req.path.strip_prefix("/v1/") else {
-        return (404, json!({"error": "not found"}), vec![]);
-    };
-    let Some(&total) = spec.resources.get(name) else {
-        return (404, json!({"error": "no such resource"}), vec![]);
-    };
-    let limit = req
-        .param("limit")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(100)
-        .clamp(1, spec.max_page);
-    if let Some(bearer) = req
-        .header("authorization")
-        .and_then(|h| h.strip_prefix("Bearer "))
-    {
-        let known = shared
-            .tokens
-            .lock()
-            .map(|t| t.iter().any(|x| x == bearer))
-            .unwrap_or(false);
-        if !known {
-            return (401, json!({"error": "invalid token"}), vec![]);
-        }
-        let start = match req.param("after") {
-            None => 0,
-            Some(c) => match c.strip_prefix("c").and_then(|n| n.parse::<usize>().ok()) {
-                Some(n) if n <= total => n,
-                _ => return (400, json!({"error": "bad cursor"}), vec![]),
-            },
-        };
-        let end = (start + limit).min(total);
-        let data: Vec<Value> = (start..end).map(|i| spec.row(name, i)).collect();
-        let mut body = json!({"data": data});
-        if end < total {
-            let origin = spec.link_origin.as_deref().unwrap_or_default();
-            let link = format!("{origin}/v1/{name}?after=c{end}&limit={limit}");
-            body["paging"] = json!({"next": {"after": format!("c{end}"), "link": link}});
-        }
-        return (200, body, vec![]);
-    }
-    if req.param("api_key") != Some(spec.api_key.as_str()) {
-        return (401, json!({"error": "missing or wrong api_key"}), vec![]);
-    }
-    let offset = req
-        .param("offset")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    let end = (offset + limit).min(total);
-    let data: Vec<Value> = (offset.min(total)..end)
-        .map(|i| spec.row(name, i))
-        .collect();
-    (200, json!({"data": data, "total": total}), vec![])
-}
-
-fn token(shared: &Shared, req: &Logged) -> SeedAnswer {
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body.as_bytes())
-        .into_owned()
-        .collect();
-    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let (id, secret) = &shared.spec.client;
-    let ok = req.method == "POST"
-        && field("grant_type") == Some("client_credentials")
-        && field("client_id") == Some(id.as_str())
-        && field("client_secret") == Some(secret.as_str());
-    if !ok {
-        return (401, json!({"error": "invalid_client"}), vec![]);
-    }
-    let mut tokens = shared.tokens.lock().expect("token list lock");
-    let access_token = format!("demo-token-{}", tokens.len() + 1);
-    tokens.push(access_token.clone());
-    let body = json!({"access_token": access_token, "token_type": "bearer", "expires_in": shared.spec.token_lifetime_s});
-    (200, body, vec![])
 }

@@ -81,6 +81,9 @@ struct Common {
     /// Most requests the run may send; later ones are denied.
     #[arg(long, value_name = "N")]
     max_requests: Option<u64>,
+    /// Most requests the run may start per second: each starts at least 1/N s after the one before.
+    #[arg(long, value_name = "N", value_parser = per_second)]
+    requests_per_second: Option<f64>,
     /// Memory the connector may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 512)]
     memory_mib: usize,
@@ -173,24 +176,7 @@ enum Command {
         json: bool,
     },
     /// Serve the demo API on 127.0.0.1 until interrupted (to try `run` against it).
-    DemoApi {
-        /// Port.
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// Rows of the main demo resource.
-        #[arg(long, default_value_t = 1234)]
-        rows: usize,
-        /// Answer with gzip bodies when the request accepts them.
-        #[arg(long)]
-        gzip: bool,
-        /// Rows like real API rows (about 400 bytes: nested objects and lists, full-precision doubles, big
-        /// integers, unicode, escapes) instead of small ones.
-        #[arg(long)]
-        realistic: bool,
-        /// Delay every answer by this many milliseconds (answered concurrently), like an API far away.
-        #[arg(long, value_name = "MS", default_value_t = 0)]
-        latency_ms: u64,
-    },
+    DemoApi(demo::ServeArgs),
     /// Run every tenant file (*.toml, *.json) of a directory at once, one sandbox each, and print a summary
     /// per tenant. Exits with 1 when any tenant failed.
     RunAll {
@@ -328,6 +314,13 @@ fn seconds(text: &str) -> Result<std::time::Duration, String> {
     host_test::fleet::tenant_file::seconds(s).map_err(|e| e.to_string())
 }
 
+fn per_second(text: &str) -> Result<f64, String> {
+    let n: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    host_test::fleet::tenant_file::per_second(n)
+}
+
 /// The documented exit code for an error (see `--help`).
 fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
@@ -410,13 +403,7 @@ fn real_main(cli: Cli) -> Result<()> {
             json,
         } => inspect::schema(&common, state.as_deref(), json),
         Command::Demo { plugin, rows, dir } => demo::demo(plugin, rows, &dir),
-        Command::DemoApi {
-            port,
-            rows,
-            gzip,
-            realistic,
-            latency_ms,
-        } => demo::serve(port, rows, gzip, realistic, latency_ms),
+        Command::DemoApi(args) => demo::serve(args),
         Command::ConfigSchema => {
             print!("{}", host_test::config_schema::json_schema());
             Ok(())

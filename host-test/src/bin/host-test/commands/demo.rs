@@ -12,7 +12,7 @@ use host_test::{EgressPolicy, Origin};
 use host_test::{Plugin, Tenant};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use testkit::demo_api::{DemoApi, DemoSpec, Shape};
+use testkit::demo_api::{DemoApi, DemoSpec, RateSpec, Shape};
 use testkit::seed;
 
 /// The seed documents the project started from, embedded so the demo needs nothing else.
@@ -226,25 +226,51 @@ fn without_nulls(rows: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// `demo-api`: serve the demo API on 127.0.0.1 until interrupted.
-pub(crate) fn serve(
+/// `demo-api`'s options.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ServeArgs {
+    /// Port.
+    #[arg(long, default_value_t = 8080)]
     port: u16,
+    /// Rows of the main demo resource.
+    #[arg(long, default_value_t = 1234)]
     rows: usize,
+    /// Answer with gzip bodies when the request accepts them.
+    #[arg(long)]
     gzip: bool,
+    /// Rows like real API rows (about 400 bytes: nested objects and lists, full-precision doubles, big
+    /// integers, unicode, escapes) instead of small ones.
+    #[arg(long)]
     realistic: bool,
+    /// Delay every answer by this many milliseconds (answered concurrently), like an API far away.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
     latency_ms: u64,
-) -> Result<()> {
+    /// Answer 429 (with `Retry-After`) past this many requests in any second.
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<usize>,
+    /// With --rate-limit: say `X-RateLimit-Remaining` and `X-RateLimit-Reset` on every answer.
+    #[arg(long, requires = "rate_limit")]
+    rate_limit_headers: bool,
+}
+
+/// `demo-api`: serve the demo API on 127.0.0.1 until interrupted.
+pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let mut spec = DemoSpec {
-        gzip,
-        delay_ms: latency_ms,
-        shape: match realistic {
+        gzip: args.gzip,
+        delay_ms: args.latency_ms,
+        shape: match args.realistic {
             true => Shape::Realistic,
             false => Shape::Simple,
         },
+        rate_limit: args.rate_limit.map(|requests| RateSpec {
+            requests,
+            window_ms: 1000,
+            headers: args.rate_limit_headers,
+        }),
         ..DemoSpec::default()
     };
-    spec.resources.insert("resource".into(), rows);
-    let api = DemoApi::start(spec, port)?;
+    spec.resources.insert("resource".into(), args.rows);
+    let api = DemoApi::start(spec, args.port)?;
     println!(
         "demo API on {}; secrets for it: {}",
         api.url(),

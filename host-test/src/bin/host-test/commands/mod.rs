@@ -89,6 +89,7 @@ pub(crate) fn tenant(common: &Common) -> Result<Tenant> {
             time_budget: common.time_budget,
             grace: common.grace,
             max_requests: common.max_requests,
+            requests_per_second: common.requests_per_second,
             memory_bytes: common.memory_mib.saturating_mul(1024 * 1024),
             ..Limits::default()
         },
