@@ -42,7 +42,7 @@ pub enum Auth {
         /// Password.
         password: String,
     },
-    /// OAuth2 client credentials (`client_secret_post`).
+    /// OAuth2 client credentials (`client_secret_post`, or `client_secret_basic` as an extension).
     OAuth2(OAuth2),
 }
 
@@ -59,6 +59,18 @@ pub struct OAuth2 {
     pub extra: Vec<(String, String)>,
     /// Token lifetime in seconds when the response has no `expires_in`.
     pub default_expiration_s: u64,
+    /// How the client authenticates to the token endpoint (`client_auth_method`).
+    pub client_auth: ClientAuth,
+}
+
+/// How an OAuth2 client authenticates to the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// `client_secret_post` (dlt's only way): `client_id` and `client_secret` in the form.
+    #[default]
+    Post,
+    /// `client_secret_basic`: `Authorization: Basic` of the form-encoded id and secret, not in the form.
+    Basic,
 }
 
 /// A token the token endpoint gave.
@@ -121,13 +133,30 @@ fn add_cookie(parts: &mut RequestParts, name: &str, value: &str) {
 }
 
 impl OAuth2 {
-    /// The token request: a form POST with `grant_type`, `client_id`, `client_secret`, then the extra fields.
+    /// The token request: a form POST with `grant_type`, `client_id`, `client_secret` (or, with
+    /// `client_secret_basic`, the id and secret in an `Authorization: Basic` header), then the extra fields.
     pub fn token_request(&self, timeout_ms: u64) -> HttpRequest {
-        let mut fields: Vec<(String, String)> = vec![
-            ("grant_type".into(), "client_credentials".into()),
-            ("client_id".into(), self.client_id.clone()),
-            ("client_secret".into(), self.client_secret.clone()),
-        ];
+        let mut fields: Vec<(String, String)> =
+            vec![("grant_type".into(), "client_credentials".into())];
+        let mut headers = Vec::new();
+        match self.client_auth {
+            ClientAuth::Post => {
+                fields.push(("client_id".into(), self.client_id.clone()));
+                fields.push(("client_secret".into(), self.client_secret.clone()));
+            }
+            ClientAuth::Basic => {
+                // RFC 6749 §2.3.1: each is form-encoded before they are joined and base64-encoded.
+                let encode =
+                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let raw = format!(
+                    "{}:{}",
+                    encode(&self.client_id),
+                    encode(&self.client_secret)
+                );
+                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+                headers.push(("Authorization".to_string(), format!("Basic {encoded}")));
+            }
+        }
         for (k, v) in &self.extra {
             match fields.iter_mut().find(|(name, _)| name == k) {
                 Some(slot) => slot.1 = v.clone(),
@@ -140,14 +169,17 @@ impl OAuth2 {
         HttpRequest {
             method: Method::Post,
             url: self.token_url.clone(),
-            headers: vec![
+            headers: [
                 (
                     "Content-Type".into(),
                     "application/x-www-form-urlencoded".into(),
                 ),
                 ("User-Agent".into(), crate::request::USER_AGENT.into()),
                 ("Accept".into(), "application/json".into()),
-            ],
+            ]
+            .into_iter()
+            .chain(headers)
+            .collect(),
             body: Some(body.into_bytes()),
             timeout_ms,
             max_response_bytes: crate::limits::ResponseLimits::DEFAULT_MAX_BYTES,
@@ -264,7 +296,29 @@ mod tests {
                 ("grant_type".into(), "other".into()),
             ],
             default_expiration_s: 3600,
+            client_auth: ClientAuth::Post,
         }
+    }
+
+    #[test]
+    fn client_secret_basic_sends_the_encoded_id_and_secret_in_a_header_not_the_form() {
+        let o = OAuth2 {
+            client_id: "my id".into(),
+            client_auth: ClientAuth::Basic,
+            ..oauth()
+        };
+        let req = o.token_request(5000);
+        assert_eq!(
+            String::from_utf8(req.body.unwrap()).unwrap(),
+            "grant_type=other&scope=read"
+        );
+        let basic = req
+            .headers
+            .iter()
+            .find(|(k, _)| k == "Authorization")
+            .map(|(_, v)| v.as_str());
+        // base64("my+id:s%26cret")
+        assert_eq!(basic, Some("Basic bXkraWQ6cyUyNmNyZXQ="));
     }
 
     #[test]

@@ -163,6 +163,7 @@ pub fn detect_paginator(headers: &[(String, String)], body: &Value, url: &str) -
                 maximum: None,
                 stop_after_empty_page: true,
                 has_more_path: None,
+                total_fallback: false,
             },
         };
     }
@@ -173,6 +174,7 @@ pub fn detect_paginator(headers: &[(String, String)], body: &Value, url: &str) -
             limit: None,
             stop_after_empty_page: false,
             has_more_path: None,
+            initial_cursor: None,
         };
     }
     Paginator::SinglePage

@@ -69,6 +69,9 @@ pub enum Paginator {
         stop_after_empty_page: bool,
         /// JSONPath of a "has more" flag.
         has_more_path: Option<Path>,
+        /// The cursor sent on the first request (`initial_cursor`, extension): without it the first request has
+        /// none.
+        initial_cursor: Option<Value>,
     },
     /// A next URL taken from the body.
     JsonLink {
@@ -101,6 +104,9 @@ pub struct Range {
     pub stop_after_empty_page: bool,
     /// JSONPath of a "has more" flag.
     pub has_more_path: Option<Path>,
+    /// A missing or `null` total leaves the decision to the other stop rules instead of failing
+    /// (`on_missing_total: "fallback"`, extension).
+    pub total_fallback: bool,
 }
 
 impl Range {
@@ -117,12 +123,21 @@ impl Range {
         if page.record_count == 0 && self.stop_after_empty_page {
             return Ok(None);
         }
-        let total = read_total(self.total_path.as_ref(), page.body, who)?;
+        let total = self.total(page.body, who)?;
         let next = current + step;
         let more = total.is_none_or(|t| next < t + base)
             && self.maximum.is_none_or(|m| next < m)
             && has_more(self.has_more_path.as_ref(), page.body)?;
         Ok(more.then_some(next))
+    }
+
+    /// The total this page gives, if any; an error when it has none and no fallback was asked for.
+    fn total(&self, body: &Value, who: &str) -> Result<Option<i64>, String> {
+        let path = self.total_path.as_ref();
+        if self.total_fallback && path.and_then(|p| p.first(body)).is_none_or(Value::is_null) {
+            return Ok(None);
+        }
+        read_total(path, body, who)
     }
 
     /// The first value `next` would refuse, from this page's total and the maximum; `None` when the run may end
@@ -131,9 +146,7 @@ impl Range {
         if self.has_more_path.is_some() {
             return None;
         }
-        let total = read_total(self.total_path.as_ref(), body, "")
-            .ok()
-            .flatten();
+        let total = self.total(body, "").ok().flatten();
         match (total.map(|t| t.saturating_add(base)), self.maximum) {
             (Some(t), Some(m)) => Some(t.min(m)),
             (Some(t), None) => Some(t),
@@ -205,6 +218,7 @@ impl Paginator {
                         maximum: None,
                         stop_after_empty_page: true,
                         has_more_path: None,
+                        total_fallback: false,
                     },
             } if page == base_page => {
                 json!({"type": "page_number", "page_param": param, "total_path": total.as_str(),
@@ -216,6 +230,7 @@ impl Paginator {
                 limit: None,
                 stop_after_empty_page: false,
                 has_more_path: None,
+                initial_cursor: None,
             } => {
                 json!({"type": "cursor", "cursor_path": cursor_path.as_str(), "cursor_param": param})
             }
@@ -242,6 +257,10 @@ impl Paginator {
         match self {
             Paginator::Offset { offset, .. } => Position::Offset(*offset),
             Paginator::PageNumber { page, .. } => Position::Page(*page),
+            Paginator::Cursor {
+                initial_cursor: Some(c),
+                ..
+            } => Position::Cursor(c.clone()),
             _ => Position::First,
         }
     }

@@ -6,7 +6,10 @@
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+mod lines;
 pub mod raw;
+
+pub use lines::json_lines;
 
 /// A compiled JSONPath, keeping the text it was written as.
 #[derive(Debug, Clone)]

@@ -268,6 +268,19 @@ struct Endpoint {
     pub error_handler: Option<ErrorHandler>,
     /// Extension: stop after this many pages (dlt's `add_limit`).
     pub max_pages: Option<u32>,
+    /// Extension: `json` (default) or `jsonl`, a JSON Lines body whose lines are the records (no data selector,
+    /// and no paginator that reads the body).
+    pub response_format: Option<ResponseFormat>,
+}
+
+/// What a response body is.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum ResponseFormat {
+    /// One JSON document.
+    Json,
+    /// JSON Lines (NDJSON): one record a line.
+    Jsonl,
 }
 
 /// An HTTP method.
@@ -395,6 +408,9 @@ enum Paginator {
         maximum_offset: Option<u64>,
         stop_after_empty_page: Option<bool>,
         has_more_path: Option<String>,
+        /// Extension: `raise` (dlt, default) fails on a page without a total; `fallback` lets the other stop
+        /// rules decide.
+        on_missing_total: Option<MissingTotal>,
     },
     /// A page number in the query or body.
     PageNumber {
@@ -406,6 +422,9 @@ enum Paginator {
         maximum_page: Option<i64>,
         stop_after_empty_page: Option<bool>,
         has_more_path: Option<String>,
+        /// Extension: `raise` (dlt, default) fails on a page without a total; `fallback` lets the other stop
+        /// rules decide.
+        on_missing_total: Option<MissingTotal>,
     },
     /// A cursor from the body, sent back as a parameter.
     Cursor {
@@ -416,6 +435,8 @@ enum Paginator {
         has_more_path: Option<String>,
         /// Extension: sent as the `limit` query parameter on every request.
         limit: Option<u64>,
+        /// Extension: the cursor of the first request (for APIs that want `cursor=*` or `cursor=0` to start).
+        initial_cursor: Option<Value>,
     },
     /// A next URL in the body.
     JsonLink { next_url_path: Option<String> },
@@ -432,6 +453,16 @@ enum Paginator {
     SinglePage {},
     /// Detect from the first response.
     Auto {},
+}
+
+/// What a range paginator does with a page that gives no total.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum MissingTotal {
+    /// Fail the run (dlt).
+    Raise,
+    /// Let `maximum_*`, `has_more_path` or `stop_after_empty_page` decide.
+    Fallback,
 }
 
 /// Auth: an object with its `type`, or `{"token": …}` alone, which is bearer auth.
@@ -488,6 +519,17 @@ struct OAuth2 {
     pub default_token_expiration: Option<u64>,
     /// A token to start with.
     pub access_token: Option<Text>,
+    /// Extension: how the client authenticates to the token endpoint: `client_secret_post` (default, dlt's
+    /// way: id and secret in the form) or `client_secret_basic` (an `Authorization: Basic` header).
+    pub client_auth_method: Option<ClientAuthMethod>,
+}
+
+/// How an OAuth2 client authenticates to the token endpoint.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum ClientAuthMethod {
+    ClientSecretPost,
+    ClientSecretBasic,
 }
 
 /// Where an API key goes.

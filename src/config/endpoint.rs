@@ -4,7 +4,9 @@
 //! Problems are reported in a fixed order: params, path, body and headers, then the endpoint's parts.
 
 use super::check::{Checker, join};
-use super::{Client, ENDPOINT_KEYS, Endpoint, ResponseAction, bind, incremental, parts};
+use super::{
+    Client, ENDPOINT_KEYS, Endpoint, ResponseAction, auth_parts, bind, incremental, parts,
+};
 use crate::auth::Auth;
 use crate::incremental::Incremental;
 use crate::paginator::Paginator;
@@ -44,6 +46,7 @@ pub(super) fn endpoint(
         response_actions: own.response_actions,
         incremental,
         max_pages: own.max_pages,
+        jsonl: own.jsonl,
     };
     Some((endpoint, parent))
 }
@@ -264,6 +267,7 @@ struct EndpointParts {
     retry: RetryPolicy,
     response_actions: Vec<ResponseAction>,
     max_pages: Option<u32>,
+    jsonl: bool,
 }
 
 impl EndpointParts {
@@ -277,7 +281,7 @@ impl EndpointParts {
     ) -> Self {
         let auth = match map.get("auth") {
             Some(Value::Null) => None,
-            Some(v) => parts::auth(v, &join(path, "auth"), ck),
+            Some(v) => auth_parts::auth(v, &join(path, "auth"), ck),
             None => client.auth.clone(),
         };
         let (paginator, data_selector) = paging(map, client, single_entity, path, ck);
@@ -289,6 +293,7 @@ impl EndpointParts {
             None | Some(Value::Null) => Vec::new(),
             Some(v) => parts::response_actions(v, &join(path, "response_actions"), ck),
         };
+        let jsonl = response_format(map, paginator.as_ref(), data_selector.as_ref(), path, ck);
         Self {
             auth,
             paginator,
@@ -296,6 +301,7 @@ impl EndpointParts {
             retry,
             response_actions,
             max_pages: max_pages(map, path, ck),
+            jsonl,
         }
     }
 }
@@ -324,6 +330,38 @@ fn paging(
         None => None,
     };
     (paginator, data_selector)
+}
+
+/// `response_format` (extension): `json` (default) or `jsonl`, a body of JSON Lines whose lines are the records.
+/// With `jsonl` nothing can be read from a body: no data selector, and no paginator that reads the body.
+fn response_format(
+    map: &Map<String, Value>,
+    paginator: Option<&Paginator>,
+    data_selector: Option<&Path>,
+    path: &str,
+    ck: &mut Checker,
+) -> bool {
+    let key = join(path, "response_format");
+    let format = ck.opt_str(map, "response_format", path);
+    if format.and_then(|f| ck.literal(&f, &["json", "jsonl"], &key)) != Some("jsonl".into()) {
+        return false;
+    }
+    if let Some(selector) = data_selector.filter(|s| s.as_str() != "$") {
+        let message = format!(
+            "`jsonl`: each line is a record, so there is nothing for the data selector `{}` to select",
+            selector.as_str()
+        );
+        ck.problem(key.clone(), message);
+    }
+    if let Some(read) = paginator.and_then(|p| p.body_paths().first().copied()) {
+        let message = format!(
+            "`jsonl`: the paginator reads `{}` from a JSON body, which a JSON Lines body does not have (for \
+             offset and page-number paging set `total_path` to null)",
+            read.as_str()
+        );
+        ck.problem(key, message);
+    }
+    true
 }
 
 /// `max_pages` (extension): a positive integer.

@@ -1,7 +1,7 @@
 //! The shipped JSON Schema of the dialect (`docs/config.schema.json`) names exactly the keys this parser
 //! accepts, at every level and for every paginator and auth type.
 
-use super::{CLIENT_KEYS, ENDPOINT_KEYS, RESOURCE_KEYS, TOP_KEYS, incremental, parts};
+use super::{CLIENT_KEYS, ENDPOINT_KEYS, RESOURCE_KEYS, TOP_KEYS, auth_parts, incremental, parts};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -98,7 +98,7 @@ fn auth_types_are_the_parsers() {
     let typed = variants(def(&s, "Auth"), "type");
     assert_eq!(
         set(typed.iter().map(|(n, _)| n.as_str())),
-        set(parts::AUTH_TYPES)
+        set(auth_parts::AUTH_TYPES)
     );
 }
 

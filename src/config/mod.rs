@@ -3,6 +3,7 @@
 //! [`parse`] expands resource shorthands, merges `resource_defaults` with dlt's rules, resolves paginator and auth
 //! precedence, and reports every problem it finds with its path. Secrets must already be substituted.
 
+mod auth_parts;
 mod bind;
 mod check;
 mod endpoint;
@@ -133,6 +134,8 @@ pub struct Endpoint {
     pub incremental: Option<crate::incremental::Incremental>,
     /// Stop a pagination loop cleanly after this many pages (extension; dlt's `add_limit`).
     pub max_pages: Option<u32>,
+    /// The body is JSON Lines, one record a line (`response_format: "jsonl"`, extension).
+    pub jsonl: bool,
 }
 
 const TOP_KEYS: [&str; 3] = ["client", "resources", "resource_defaults"];
@@ -167,7 +170,7 @@ const RESOURCE_KEYS: [&str; 18] = [
     "parent_table_name",
     "nested_hints",
 ];
-const ENDPOINT_KEYS: [&str; 13] = [
+const ENDPOINT_KEYS: [&str; 14] = [
     "max_pages",
     "path",
     "method",
@@ -181,6 +184,7 @@ const ENDPOINT_KEYS: [&str; 13] = [
     "incremental",
     "auth",
     "error_handler",
+    "response_format",
 ];
 
 /// Client-level settings shared by every resource.
@@ -302,7 +306,7 @@ fn client(v: Option<&Value>, ck: &mut Checker) -> Client {
         auth: map
             .get("auth")
             .filter(|v| !v.is_null())
-            .and_then(|v| parts::auth(v, "client.auth", ck)),
+            .and_then(|v| auth_parts::auth(v, "client.auth", ck)),
         paginator: map
             .get("paginator")
             .and_then(|v| parts::paginator(v, "client.paginator", ck)),

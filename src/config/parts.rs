@@ -1,10 +1,9 @@
-//! Parsing the parts of an endpoint: paginator, auth and the `error_handler` extension.
+//! Parsing the parts of an endpoint: paginator, headers, response actions and the `error_handler` extension
+//! (auth: `auth_parts.rs`).
 
 use super::check::{Checker, join};
-use crate::auth::{Auth, KeyLocation, OAuth2};
 use crate::limits::ResponseLimits;
 use crate::paginator::{Paginator, Range, Slot};
-use crate::render::py_str;
 use crate::retry::RetryPolicy;
 use crate::select::Path;
 use serde_json::{Map, Value};
@@ -166,17 +165,36 @@ fn range(map: &Map<String, Value>, maximum: &str, path: &str, ck: &mut Checker) 
             .opt_bool(map, "stop_after_empty_page", path)
             .unwrap_or(true),
         has_more_path: opt_json_path(map, "has_more_path", None, path, ck),
+        total_fallback: on_missing_total(map, path, ck),
     };
     if let Range {
         total_path: None,
         maximum: None,
         has_more_path: None,
         stop_after_empty_page: false,
+        ..
     } = range
     {
         ck.problem(path, format!("One of `total_path`, `{maximum}`, `has_more_path`, or `stop_after_empty_page` must be provided."));
     }
+    let other_stop =
+        range.maximum.is_some() || range.has_more_path.is_some() || range.stop_after_empty_page;
+    if range.total_fallback && !other_stop {
+        let message = format!(
+            "`fallback` needs another way to stop when the total is missing: `{maximum}`, `has_more_path` or \
+             `stop_after_empty_page`"
+        );
+        ck.problem(join(path, "on_missing_total"), message);
+    }
     range
+}
+
+/// `on_missing_total` (extension): `raise` (dlt: a page without a total fails) or `fallback` (the other stop rules
+/// decide; dlt-hub/dlt#4429).
+fn on_missing_total(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> bool {
+    let value = ck.opt_str(map, "on_missing_total", path);
+    let key = join(path, "on_missing_total");
+    value.and_then(|v| ck.literal(&v, &["raise", "fallback"], &key)) == Some("fallback".into())
 }
 
 fn cursor(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> Option<Paginator> {
@@ -192,6 +210,7 @@ fn cursor(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> Option<Pagi
             .opt_bool(map, "stop_after_empty_page", path)
             .unwrap_or(false),
         has_more_path: opt_json_path(map, "has_more_path", None, path, ck),
+        initial_cursor: map.get("initial_cursor").filter(|v| !v.is_null()).cloned(),
     })
 }
 
@@ -210,6 +229,7 @@ pub(super) fn paginator_keys(kind: &str) -> &'static [&'static str] {
             "maximum_offset",
             "stop_after_empty_page",
             "has_more_path",
+            "on_missing_total",
         ],
         "page_number" => &[
             "type",
@@ -221,6 +241,7 @@ pub(super) fn paginator_keys(kind: &str) -> &'static [&'static str] {
             "maximum_page",
             "stop_after_empty_page",
             "has_more_path",
+            "on_missing_total",
         ],
         "cursor" => &[
             "type",
@@ -230,126 +251,12 @@ pub(super) fn paginator_keys(kind: &str) -> &'static [&'static str] {
             "stop_after_empty_page",
             "has_more_path",
             "limit",
+            "initial_cursor",
         ],
         "json_link" | "json_response" => &["type", "next_url_path"],
         "header_link" => &["type", "links_next_key"],
         "header_cursor" => &["type", "cursor_key", "cursor_param"],
         _ => &["type"],
-    }
-}
-
-/// Auth type names: dlt's four plus the seeds' `oauth2`.
-pub(super) const AUTH_TYPES: [&str; 5] = [
-    "bearer",
-    "api_key",
-    "http_basic",
-    "oauth2_client_credentials",
-    "oauth2",
-];
-
-/// An auth setting (secrets already substituted).
-pub fn auth(v: &Value, path: &str, ck: &mut Checker) -> Option<Auth> {
-    let map = match v {
-        Value::String(s) => {
-            if ck.literal(s, &AUTH_TYPES, path).is_some() {
-                ck.problem(path, format!("auth `{s}` needs its fields: write it as an object whose credentials are {{\"secret\": \"name\"}} values"));
-            }
-            return None;
-        }
-        other => ck.object(other, path)?,
-    };
-    let kind = ck
-        .opt_str(map, "type", path)
-        .unwrap_or_else(|| "bearer".into());
-    ck.literal(&kind, &AUTH_TYPES, &join(path, "type"))?;
-    let before = ck.problems.len();
-    let auth = match kind.as_str() {
-        "bearer" => {
-            ck.only_keys(map, &["type", "token"], path);
-            Auth::Bearer {
-                token: ck.req_str(map, "token", path).unwrap_or_default(),
-            }
-        }
-        "api_key" => {
-            ck.only_keys(map, &["type", "api_key", "name", "location"], path);
-            let location = ck
-                .opt_str(map, "location", path)
-                .unwrap_or_else(|| "header".into());
-            let location = match ck.literal(
-                &location,
-                &["header", "query", "param", "cookie"],
-                &join(path, "location"),
-            ) {
-                Some(l) if l == "header" => KeyLocation::Header,
-                Some(l) if l == "cookie" => KeyLocation::Cookie,
-                _ => KeyLocation::Query,
-            };
-            Auth::ApiKey {
-                value: ck.req_str(map, "api_key", path).unwrap_or_default(),
-                name: ck
-                    .opt_str(map, "name", path)
-                    .unwrap_or_else(|| "Authorization".into()),
-                location,
-            }
-        }
-        "http_basic" => {
-            ck.only_keys(map, &["type", "username", "password"], path);
-            Auth::Basic {
-                username: ck.req_str(map, "username", path).unwrap_or_default(),
-                password: ck.req_str(map, "password", path).unwrap_or_default(),
-            }
-        }
-        _ => Auth::OAuth2(oauth2(map, path, ck)),
-    };
-    (ck.problems.len() == before).then_some(auth)
-}
-
-fn oauth2(map: &Map<String, Value>, path: &str, ck: &mut Checker) -> OAuth2 {
-    ck.only_keys(
-        map,
-        &[
-            "type",
-            "access_token_url",
-            "token_url",
-            "client_id",
-            "client_secret",
-            "access_token_request_data",
-            "default_token_expiration",
-            "access_token",
-        ],
-        path,
-    );
-    let token_url = match (
-        map.contains_key("access_token_url"),
-        map.contains_key("token_url"),
-    ) {
-        (true, true) => {
-            ck.problem(path, "give `access_token_url` or `token_url`, not both");
-            None
-        }
-        (false, true) => ck.req_str(map, "token_url", path),
-        _ => ck.req_str(map, "access_token_url", path),
-    };
-    if let Some(url) = &token_url
-        && url::Url::parse(url).is_err()
-    {
-        ck.problem(path, format!("token URL `{url}` is not an absolute URL"));
-    }
-    let mut extra = Vec::new();
-    if let Some(v) = map.get("access_token_request_data")
-        && let Some(data) = ck.object(v, &join(path, "access_token_request_data"))
-    {
-        extra = data.iter().map(|(k, v)| (k.clone(), py_str(v))).collect();
-    }
-    let expiry = ck
-        .opt_int(map, "default_token_expiration", path)
-        .unwrap_or(3600);
-    OAuth2 {
-        token_url: token_url.unwrap_or_default(),
-        client_id: ck.req_str(map, "client_id", path).unwrap_or_default(),
-        client_secret: ck.req_str(map, "client_secret", path).unwrap_or_default(),
-        extra,
-        default_expiration_s: expiry.max(0) as u64,
     }
 }
 

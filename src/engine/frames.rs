@@ -146,14 +146,11 @@ impl Engine {
         exchange: &Exchange,
         body: &[u8],
     ) -> Result<(Value, Selection), Error> {
-        let body: Value = serde_json::from_slice(body).map_err(|e| {
-            let message = match e.to_string() {
-                // The parser's own depth cap, which is also the most `client.max_response_depth` allows.
-                m if m.starts_with("recursion limit exceeded") => self.config.limits.too_deep(),
-                m => format!("body is not JSON: {m}"),
-            };
-            self.bad(exchange, message)
-        })?;
+        let resource = &self.config.resources[self.frames[frame].resource];
+        let body: Value = match resource.endpoint.jsonl {
+            true => select::json_lines(body).map_err(|m| self.bad(exchange, m))?,
+            false => self.parse_json(exchange, body)?,
+        };
         let resource = &self.config.resources[self.frames[frame].resource];
         let selection = match &resource.endpoint.data_selector {
             Some(path) => path.locate(&body),
@@ -165,6 +162,18 @@ impl Engine {
             }
         };
         Ok((body, selection))
+    }
+
+    /// A JSON body, parsed.
+    fn parse_json(&self, exchange: &Exchange, body: &[u8]) -> Result<Value, Error> {
+        serde_json::from_slice(body).map_err(|e| {
+            let message = match e.to_string() {
+                // The parser's own depth cap, which is also the most `client.max_response_depth` allows.
+                m if m.starts_with("recursion limit exceeded") => self.config.limits.too_deep(),
+                m => format!("body is not JSON: {m}"),
+            };
+            self.bad(exchange, message)
+        })
     }
 
     /// Whether the frame's data selector (or detected record path) matches anything in `body`, even `null`.

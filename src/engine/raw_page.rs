@@ -76,6 +76,7 @@ impl Engine {
         let plain = resource.selected
             && resource.parent.is_none()
             && resource.endpoint.incremental.is_none()
+            && !resource.endpoint.jsonl
             && !self.config.children[index].iter().any(|&c| self.wanted[c]);
         if !plain {
             return None;

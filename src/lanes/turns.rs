@@ -123,7 +123,7 @@ impl<F> Ahead<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    
+
     fn get(url: &str) -> HttpRequest {
         HttpRequest::get(url)
     }

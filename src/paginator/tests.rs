@@ -19,6 +19,7 @@ fn offset(limit: i64, total: Option<&str>, max: Option<i64>, stop_empty: bool) -
             maximum: max,
             stop_after_empty_page: stop_empty,
             has_more_path: None,
+            total_fallback: false,
         },
     }
 }
@@ -124,6 +125,7 @@ fn page_number_total_pages_and_maximum() {
             maximum: None,
             stop_after_empty_page: true,
             has_more_path: None,
+            total_fallback: false,
         },
     };
     let body = json!({"total_pages": 3});
@@ -146,6 +148,7 @@ fn page_number_total_pages_and_maximum() {
             maximum: Some(3),
             stop_after_empty_page: true,
             has_more_path: None,
+            total_fallback: false,
         },
     };
     let got = walk(&capped, &[(json!({}), 5), (json!({}), 5), (json!({}), 5)]).unwrap();
@@ -163,6 +166,7 @@ fn cursor(has_more: Option<&str>, stop_empty: bool) -> Paginator {
         limit: Some(100),
         stop_after_empty_page: stop_empty,
         has_more_path: has_more.map(path),
+        initial_cursor: None,
     }
 }
 
@@ -277,6 +281,7 @@ fn apply_puts_positions_in_query_or_body() {
             maximum: Some(9),
             stop_after_empty_page: true,
             has_more_path: None,
+            total_fallback: false,
         },
     };
     body_pager.apply(&Position::Page(3), &mut r);
@@ -406,5 +411,72 @@ fn single_page_stops_after_one() {
     assert_eq!(
         Paginator::SinglePage.advance(&Position::First, &page(&json!({}), 3)),
         Ok(Position::Done)
+    );
+}
+
+#[test]
+fn a_missing_or_null_total_fails_unless_fallback_lets_the_other_rules_decide() {
+    let raise = offset(2, Some("total"), None, true);
+    let mut fallback = raise.clone();
+    if let Paginator::Offset { range, .. } = &mut fallback {
+        range.total_fallback = true;
+    }
+    let pages = [
+        (json!({"total": null}), 2),
+        (json!({}), 2),
+        (json!({"total": null}), 0),
+    ];
+    for body in [json!({"total": null}), json!({})] {
+        let err = walk(&raise, &[(body, 2)]).unwrap_err();
+        assert!(err.contains("Total `total` not found"), "{err}");
+    }
+    assert_eq!(
+        walk(&fallback, &pages).unwrap(),
+        vec![
+            Position::Offset(0),
+            Position::Offset(2),
+            Position::Offset(4),
+            Position::Done
+        ],
+        "the empty page stops it"
+    );
+    let given = [(json!({"total": 3}), 2), (json!({"total": 3}), 1)];
+    assert_eq!(
+        walk(&fallback, &given).unwrap(),
+        vec![Position::Offset(0), Position::Offset(2), Position::Done],
+        "a total given is used"
+    );
+    assert_eq!(
+        walk(&fallback, &[(json!({"total": "many"}), 2)]).unwrap_err(),
+        "'total' is not an `int` in the response in `OffsetPaginator`: \"many\"",
+        "a total that is there but wrong still fails"
+    );
+    assert_eq!(fallback.known_range(&json!({"total": null})), None);
+}
+
+#[test]
+fn an_initial_cursor_goes_on_the_first_request() {
+    let mut p = cursor(None, false);
+    assert_eq!(p.start(), Position::First);
+    if let Paginator::Cursor { initial_cursor, .. } = &mut p {
+        *initial_cursor = Some(json!("*"));
+    }
+    assert_eq!(p.start(), Position::Cursor(json!("*")));
+    let mut parts = parts();
+    p.apply(&p.start(), &mut parts);
+    assert!(
+        parts.params.contains(&("after".to_string(), json!("*"))),
+        "{:?}",
+        parts.params
+    );
+    let next = json!({"paging": {"next": {"after": "c2"}}});
+    let got = walk(&p, &[(next, 1), (json!({}), 1)]).unwrap();
+    assert_eq!(
+        got,
+        vec![
+            Position::Cursor(json!("*")),
+            Position::Cursor(json!("c2")),
+            Position::Done
+        ]
     );
 }

@@ -25,3 +25,4 @@ mod schema;
 mod seeds;
 mod sqlite;
 mod tenants;
+mod traps;

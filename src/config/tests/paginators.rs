@@ -151,3 +151,51 @@ fn dlt_paginator_precedence_matrix() {
     }
     assert_eq!(cases, 24);
 }
+
+#[test]
+fn extension_keys_of_paginators_and_oauth2_are_checked() {
+    let cases = [
+        (
+            json!({"type": "offset", "limit": 10, "on_missing_total": "fallback", "stop_after_empty_page": false}),
+            "resources[0].endpoint.paginator.on_missing_total: `fallback` needs another way to stop when the \
+             total is missing: `maximum_offset`, `has_more_path` or `stop_after_empty_page`",
+        ),
+        (
+            json!({"type": "page_number", "on_missing_total": "skip"}),
+            "resources[0].endpoint.paginator.on_missing_total: `skip` is not one of: raise, fallback",
+        ),
+    ];
+    for (paginator, want) in cases {
+        let got =
+            problems_of(json!([{"name": "r", "endpoint": {"path": "r", "paginator": paginator}}]));
+        assert_eq!(got, vec![want.to_string()]);
+    }
+    let fine = json!([{"name": "r", "endpoint": {"path": "r", "paginator":
+        {"type": "page_number", "on_missing_total": "fallback", "maximum_page": 9, "stop_after_empty_page": false}}}]);
+    let Some(Paginator::PageNumber { range, .. }) = &ok(base(fine)).resources[0].endpoint.paginator
+    else {
+        panic!("a page number paginator")
+    };
+    assert!(range.total_fallback);
+    let oauth = |method: &str| {
+        json!({"client": {"base_url": "https://a.example", "auth": {"type": "oauth2", "token_url": "https://a.example/t",
+            "client_id": "i", "client_secret": "s", "client_auth_method": method}}, "resources": ["r"]})
+    };
+    assert_eq!(
+        problems(oauth("private_key_jwt")),
+        vec![
+            "client.auth.client_auth_method: `private_key_jwt` is not one of: client_secret_post, \
+             client_secret_basic"
+        ]
+    );
+    let parsed = ok(oauth("client_secret_basic"));
+    let auth = parsed.resources[0]
+        .endpoint
+        .auth
+        .as_ref()
+        .and_then(Auth::oauth2);
+    assert_eq!(
+        auth.map(|o| o.client_auth),
+        Some(crate::auth::ClientAuth::Basic)
+    );
+}

@@ -10,6 +10,7 @@ mod pacing;
 mod paging;
 mod resume;
 mod retries;
+mod traps;
 
 use super::*;
 use serde_json::json;

@@ -10,6 +10,7 @@
 //! Every request is logged; [`Fault`] rules make chosen requests fail.
 
 mod dlt_mock;
+mod extras;
 mod fault;
 mod limit;
 pub mod realistic;
@@ -561,6 +562,9 @@ fn answer(shared: &Shared, req: &Logged) -> Answer {
             Body::Json(json!({"error": "not found"})),
             vec![],
         ));
+    }
+    if let Some(answer) = extras::answer(shared, req) {
+        return answer;
     }
     let (status, body, headers) = seeds::answer(shared, req);
     (status, Body::Json(body), headers)

@@ -70,12 +70,18 @@ fn token(shared: &Shared, req: &Logged) -> SeedAnswer {
     let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body.as_bytes())
         .into_owned()
         .collect();
-    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    // client_secret_basic (RFC 6749 §2.3.1: each form-encoded, then joined and base64-encoded), or in the form.
+    let presented = match basic_credentials(req) {
+        Some(pair) => {
+            (field("client_id").is_none() && field("client_secret").is_none()).then_some(pair)
+        }
+        None => field("client_id").zip(field("client_secret")),
+    };
     let (id, secret) = &shared.spec.client;
     let ok = req.method == "POST"
-        && field("grant_type") == Some("client_credentials")
-        && field("client_id") == Some(id.as_str())
-        && field("client_secret") == Some(secret.as_str());
+        && field("grant_type").as_deref() == Some("client_credentials")
+        && presented == Some((id.clone(), secret.clone()));
     if !ok {
         return (401, json!({"error": "invalid_client"}), vec![]);
     }
@@ -84,4 +90,21 @@ fn token(shared: &Shared, req: &Logged) -> SeedAnswer {
     tokens.push(access_token.clone());
     let body = json!({"access_token": access_token, "token_type": "bearer", "expires_in": shared.spec.token_lifetime_s});
     (200, body, vec![])
+}
+
+/// The client id and secret of an `Authorization: Basic` header, each form-decoded.
+fn basic_credentials(req: &Logged) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let encoded = req.header("authorization")?.strip_prefix("Basic ")?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (id, secret) = raw.split_once(':')?;
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((decode(id)?, decode(secret)?))
 }
