@@ -40,6 +40,7 @@ pub mod schema;
 pub mod secrets;
 pub mod select;
 pub mod status;
+pub mod steps;
 pub mod template;
 
 #[cfg(target_arch = "wasm32")]

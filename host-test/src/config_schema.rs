@@ -132,8 +132,9 @@ struct ResourceKeys {
     pub selected: Option<bool>,
     /// Parent fields copied into each child row as `_<parent>_<field>`.
     pub include_from_parent: Option<Vec<String>>,
-    /// Python callables in dlt: only an empty list is accepted.
-    pub processing_steps: Option<Vec<Value>>,
+    /// Extension of dlt's key (Python callables there): declarative filters and maps, applied in order to each
+    /// record after the data selector and before incremental filtering.
+    pub processing_steps: Option<Vec<ProcessingStep>>,
     /// dlt hint, accepted; it changes no request.
     pub max_table_nesting: Option<Value>,
     /// Its requests may run beside others (up to `client.concurrency`); rows and requests stay a serial run's.
@@ -281,6 +282,30 @@ enum ResponseFormat {
     Json,
     /// JSON Lines (NDJSON): one record a line.
     Jsonl,
+}
+
+/// A processing step: `filter`, `map`, or both (the filter first).
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ProcessingStep {
+    /// Keep the records for which this RFC 9535 JSONPath filter expression holds, `@` being the record:
+    /// `@.active == true && @.amount > 10`.
+    pub filter: Option<String>,
+    /// Change each record: set, then rename, then remove fields.
+    pub map: Option<MapStep>,
+}
+
+/// `map`: field names are dotted paths (`a.b`).
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct MapStep {
+    /// Fields set: a value, or a string with `{field}` placeholders from the record (one placeholder alone keeps
+    /// the value's type). A placeholder naming a field the record lacks fails the page.
+    pub set: Option<BTreeMap<String, Value>>,
+    /// Fields renamed, old name to new; onto a field the record has fails the page.
+    pub rename: Option<BTreeMap<String, String>>,
+    /// Fields removed.
+    pub remove: Option<Vec<String>>,
 }
 
 /// An HTTP method.

@@ -11,6 +11,7 @@ mod hints;
 mod incremental;
 mod merge;
 mod parts;
+mod steps;
 
 pub use parts::{MOST_HEADER_BYTES, MOST_HEADERS, RESERVED_TABLE_PREFIX};
 
@@ -99,6 +100,8 @@ pub struct Resource {
     pub parent: Option<usize>,
     /// Parent fields copied into each record as `_<parent>_<field>`.
     pub include_from_parent: Vec<String>,
+    /// `processing_steps`: declarative filters and maps, in order.
+    pub steps: Vec<crate::steps::ProcessingStep>,
     /// How to fetch it.
     pub endpoint: Endpoint,
 }
@@ -383,15 +386,7 @@ fn resource(
 ) -> Option<(Resource, Option<String>)> {
     ck.only_keys(map, &RESOURCE_KEYS, path);
     let name = ck.req_str(map, "name", path);
-    if map
-        .get("processing_steps")
-        .is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty()))
-    {
-        ck.problem(
-            join(path, "processing_steps"),
-            "needs Python callables, which a JSON config cannot carry",
-        );
-    }
+    let steps = steps::processing_steps(map.get("processing_steps"), path, ck);
     let write_disposition = hints::write_disposition(
         map.get("write_disposition"),
         &join(path, "write_disposition"),
@@ -419,6 +414,7 @@ fn resource(
         parallelized: ck.opt_bool(map, "parallelized", path).unwrap_or(false),
         parent: None,
         include_from_parent,
+        steps,
         endpoint,
         name,
     };

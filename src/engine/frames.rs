@@ -214,7 +214,7 @@ impl Engine {
                     .map_err(|m| self.bad(exchange, m))?;
             }
         }
-        Ok(records)
+        crate::steps::apply(&resource.steps, records).map_err(|m| self.bad(exchange, m))
     }
 
     pub(super) fn take_page(

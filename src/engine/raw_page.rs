@@ -77,6 +77,7 @@ impl Engine {
             && resource.parent.is_none()
             && resource.endpoint.incremental.is_none()
             && !resource.endpoint.jsonl
+            && resource.steps.is_empty()
             && !self.config.children[index].iter().any(|&c| self.wanted[c]);
         if !plain {
             return None;

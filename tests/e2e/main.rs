@@ -24,5 +24,6 @@ mod sandbox;
 mod schema;
 mod seeds;
 mod sqlite;
+mod steps;
 mod tenants;
 mod traps;

@@ -264,13 +264,13 @@ fn every_problem_is_listed_with_its_path() {
 #[test]
 fn python_only_features_are_refused_not_ignored() {
     let got = problems(base(json!([
-        {"name": "d", "processing_steps": [{"filter": "x"}]},
+        {"name": "d", "processing_steps": [{"map": "lambda r: r"}]},
         {"name": "i", "endpoint": {"incremental": {"cursor_path": "ts", "convert": "int"}}},
     ])));
     assert_eq!(
         got,
         vec![
-            "resources[0].processing_steps: needs Python callables, which a JSON config cannot carry",
+            "resources[0].processing_steps[0].map: has invalid type `str` while `dict` is expected",
             "resources[1].endpoint.incremental.convert: needs a Python callable, which a JSON config cannot carry",
         ]
     );

@@ -10,6 +10,7 @@ mod pacing;
 mod paging;
 mod resume;
 mod retries;
+mod steps;
 mod traps;
 
 use super::*;
