@@ -49,6 +49,7 @@ mod raw_page;
 mod redirect;
 mod request;
 mod token;
+mod windows;
 
 use crate::budget::{Budget, SharedBudget};
 use crate::checkpoint::Checkpoint;
@@ -160,6 +161,8 @@ pub struct Engine {
     said: Vec<(usize, &'static str)>,
     /// The run's request budget (`client.rate_limit` and the API's pauses), shared with the other lanes.
     budget: SharedBudget,
+    /// The time given by the last call (a window that ends "now" ends there).
+    clock: Now,
 }
 
 impl Engine {
@@ -204,6 +207,7 @@ impl Engine {
             notes: Vec::new(),
             said: Vec::new(),
             budget: Budget::shared(parsed_rate_limit),
+            clock: Now::default(),
         })
     }
 
@@ -243,6 +247,7 @@ impl Engine {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
+        self.clock = now;
         if let Some(page) = self.ready.take() {
             return Ok(Step::Page(page));
         }
@@ -260,7 +265,11 @@ impl Engine {
     }
 
     fn next_exchange(&mut self, now: Now) -> Result<Step, Error> {
-        let Some((frame, purpose)) = self.next_frame() else {
+        let next = match self.next_frame() {
+            Ok(next) => next,
+            Err(e) => return self.fail(e),
+        };
+        let Some((frame, purpose)) = next else {
             return Ok(Step::Done);
         };
         if let Some(request) = self.token_request(frame, now) {

@@ -2,6 +2,9 @@
 //! previous run's state, lag applied, or `initial_value`) and the optional end value, with boundary
 //! deduplication on the primary key. Pure: the state goes into checkpoints.
 
+mod lookback;
+pub mod window;
+
 use crate::select::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -63,6 +66,8 @@ pub struct Incremental {
     pub direction: Direction,
     /// Dedup key: `None` uses the resource's primary key; empty disables dedup.
     pub primary_key: Option<Vec<String>>,
+    /// `window` (extension): the cursor's range asked for window by window.
+    pub window: Option<window::Window>,
 }
 
 /// The state of one resource's cursor: what the run started from and how far it got.
@@ -78,7 +83,26 @@ pub struct CursorState {
     /// Hashes of this run's records at `last_value`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub boundary: Vec<String>,
+    /// With `window`: the window being fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<window::WindowState>,
+    /// With `window.lookback`: the records kept whose cursor is within the lookback of the last value, this
+    /// run's and earlier runs' (a record seen again with the same cursor value is not loaded twice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<Recent>,
 }
+
+/// A record kept within the lookback: its cursor value and the hash of its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recent {
+    /// Its cursor value.
+    pub at: Value,
+    /// The hash of its primary key (or of the whole record without one).
+    pub key: String,
+}
+
+/// The most records a lookback may hold: they ride in every checkpoint.
+pub const MOST_RECENT: usize = 10_000;
 
 /// What the filter decided for one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -158,6 +182,9 @@ impl Incremental {
                 ..CursorState::default()
             });
         };
+        if let Some(lookback) = self.lookback() {
+            return self.look_back(lookback, &stored, previous);
+        }
         let hashes = previous.final_hashes();
         let start = match self.lag {
             Some(lag) => {
@@ -187,13 +214,51 @@ impl Incremental {
 
     fn dedup(&self) -> bool {
         self.lag.is_none()
+            && self.lookback().is_none()
             && self.end_value.is_none()
             && !self.start_open
             && self.primary_key.as_ref().is_none_or(|k| !k.is_empty())
     }
 
-    /// dlt's `JsonIncremental.__call__` for one record, updating `state`.
+    /// dlt's `JsonIncremental.__call__` for one record, updating `state`. With a window, a record outside the
+    /// window being fetched is not kept (another window keeps it); with a lookback, a record loaded already is
+    /// not kept again.
     pub fn filter(
+        &self,
+        state: &mut CursorState,
+        record: &Value,
+        resource_key: &[String],
+    ) -> Result<Verdict, String> {
+        let value = self
+            .cursor_path
+            .first(record)
+            .filter(|v| !v.is_null())
+            .cloned();
+        if let (Some(v), Some(w)) = (&value, &state.window) {
+            let before = compare(v, &w.start)? == Ordering::Less;
+            if before || compare(v, &w.end)? != Ordering::Less {
+                return Ok(Verdict::default());
+            }
+        }
+        let key = self.primary_key.as_deref().unwrap_or(resource_key);
+        let hash = self.lookback().map(|_| row_hash(record, key));
+        if let (Some(v), Some(h)) = (&value, &hash)
+            && self.seen(state, v, h)
+        {
+            return Ok(Verdict {
+                start_out: true,
+                ..Verdict::default()
+            });
+        }
+        let verdict = self.judge(state, record, resource_key)?;
+        if let (true, Some(v), Some(h)) = (verdict.keep, value, hash) {
+            self.remember(state, v, h)?;
+        }
+        Ok(verdict)
+    }
+
+    /// The filter of dlt's `JsonIncremental.__call__` for one record, updating `state`.
+    fn judge(
         &self,
         state: &mut CursorState,
         record: &Value,
@@ -297,9 +362,15 @@ impl Incremental {
     pub fn placeholder(&self, attr: &str, state: &CursorState) -> Option<Value> {
         let or_null = |v: &Option<Value>| v.clone().unwrap_or(Value::Null);
         Some(match attr {
-            "start_value" | "last_value" => or_null(&state.start_value),
+            "start_value" | "last_value" => match &state.window {
+                Some(w) => w.start.clone(),
+                None => or_null(&state.start_value),
+            },
             "initial_value" => or_null(&self.initial_value),
-            "end_value" => or_null(&self.end_value),
+            "end_value" => match &state.window {
+                Some(w) => w.end.clone(),
+                None => or_null(&self.end_value),
+            },
             "cursor_path" => Value::String(self.cursor_path.as_str().to_string()),
             "lag" => self
                 .lag
@@ -356,25 +427,16 @@ pub fn apply_lag(value: &Value, lag: f64, direction: Direction) -> Result<Value,
 }
 
 fn lag_string(s: &str, delta: f64) -> Result<String, String> {
-    use chrono::{DateTime, Duration, SecondsFormat};
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        let shifted = t + Duration::milliseconds((delta * 1000.0) as i64);
-        let format = if s.contains('.') {
-            SecondsFormat::AutoSi
-        } else {
-            SecondsFormat::Secs
-        };
-        return Ok(shifted.to_rfc3339_opts(format, s.ends_with('Z')));
-    }
-    for layout in [crate::dates::DATE, crate::dates::COMPACT_DATE] {
-        if let Some(d) = crate::dates::date(s, layout) {
-            let shifted = d + Duration::days(delta as i64);
-            return Ok(shifted.format_with_items(layout.iter()).to_string());
-        }
-    }
-    Err(format!(
-        "lag cannot be applied to `{s}`: not a number, an ISO date-time or a date"
-    ))
+    let is_date = [crate::dates::DATE, crate::dates::COMPACT_DATE]
+        .iter()
+        .any(|layout| crate::dates::date(s, layout).is_some());
+    let millis = match is_date {
+        true => (delta as i64).saturating_mul(86_400_000),
+        false => (delta * 1000.0) as i64,
+    };
+    window::shift_text(s, millis).ok_or_else(|| {
+        format!("lag cannot be applied to `{s}`: not a number, an ISO date-time or a date")
+    })
 }
 
 #[cfg(test)]

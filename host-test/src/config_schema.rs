@@ -389,6 +389,21 @@ struct Incremental {
     pub transform: Option<Value>,
     /// dlt's scheduler hint.
     pub allow_external_schedulers: Option<bool>,
+    /// Extension: ask for the cursor's range window by window, `[start, start + step)`, each paged to its end,
+    /// from `initial_value` (or the stored cursor) to `end_value` (or now). Needs `start_param` and `end_param`.
+    pub window: Option<IncrementalWindow>,
+}
+
+/// Extension: `incremental.window`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct IncrementalWindow {
+    /// Each window's width: an ISO 8601 duration of weeks, days, hours, minutes, seconds (`P30D`, `PT6H`) for
+    /// date-time and date cursors, or a number for numeric ones.
+    pub step: Value,
+    /// The next run starts this much before the stored cursor (same kind as `step`); records loaded already
+    /// are not loaded again.
+    pub lookback: Option<Value>,
 }
 
 /// A paginator: its type name, or a paginator object.

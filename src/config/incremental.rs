@@ -2,12 +2,13 @@
 
 use super::check::{Checker, join};
 use crate::incremental::compare;
+use crate::incremental::window::{Span, Window, shift};
 use crate::incremental::{Direction, Incremental, Missing, RowOrder};
 use crate::select::Path;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
-pub(super) const KEYS: [&str; 15] = [
+pub(super) const KEYS: [&str; 16] = [
     "cursor_path",
     "initial_value",
     "end_value",
@@ -23,6 +24,7 @@ pub(super) const KEYS: [&str; 15] = [
     "convert",
     "transform",
     "allow_external_schedulers",
+    "window",
 ];
 
 /// An incremental setting; `param` is the legacy param name that receives the start value.
@@ -104,6 +106,19 @@ pub fn incremental(
         .map(str::to_string)
         .or_else(|| ck.opt_str(map, "start_param", path));
     let end_param = ck.opt_str(map, "end_param", path);
+    let window = match map.get("window").filter(|v| !v.is_null()) {
+        None => None,
+        Some(v) => {
+            let bounds = Bounds {
+                legacy: param.is_some(),
+                params: start_param.is_some() && end_param.is_some(),
+                initial: initial_value.as_ref(),
+                lag: lag.is_some(),
+                direction,
+            };
+            window(v, &bounds, &join(path, "window"), ck)
+        }
+    };
     if ck.problems.len() > before {
         return None;
     }
@@ -120,6 +135,72 @@ pub fn incremental(
         end_closed,
         direction,
         primary_key,
+        window,
+    })
+}
+
+/// What a window needs of the rest of the incremental setting.
+struct Bounds<'a> {
+    legacy: bool,
+    params: bool,
+    initial: Option<&'a Value>,
+    lag: bool,
+    direction: Direction,
+}
+
+/// `window` (extension): `{"step": "P7D" | number, "lookback": "PT1H" | number}`, on an `endpoint.incremental`
+/// with `start_param`, `end_param` and an `initial_value` the step can move, `last_value_func: max`, no `lag`.
+fn window(v: &Value, bounds: &Bounds, path: &str, ck: &mut Checker) -> Option<Window> {
+    let map = ck.object(v, path)?;
+    ck.only_keys(map, &["step", "lookback"], path);
+    let span = |key: &str, ck: &mut Checker| {
+        let value = map.get(key).filter(|v| !v.is_null())?;
+        Span::parse(value)
+            .map_err(|e| ck.problem(join(path, key), e))
+            .ok()
+    };
+    let step = span("step", ck);
+    let lookback = span("lookback", ck);
+    let mut refuse = |why: &str| ck.problem(path, why.to_string());
+    if !map.contains_key("step") {
+        refuse("missing required field `step`");
+    }
+    if bounds.legacy {
+        refuse(
+            "needs `endpoint.incremental` with `start_param` and `end_param`, not an incremental param",
+        );
+    } else if !bounds.params {
+        refuse("needs `start_param` and `end_param`: each window is asked for with both");
+    }
+    if bounds.lag {
+        refuse("`lag` and a window do not go together: give `window.lookback` instead");
+    }
+    if bounds.direction == Direction::Min {
+        refuse("windows move the cursor up: `last_value_func` must be `max`");
+    }
+    let Some(initial) = bounds.initial else {
+        refuse("needs `initial_value`: the first window starts there");
+        return None;
+    };
+    for (key, span) in [("step", step), ("lookback", lookback)] {
+        if let Some(Err(e)) = span.map(|s| shift(initial, s, true)) {
+            ck.problem(
+                join(path, key),
+                format!("does not fit `initial_value` {initial}: {e}"),
+            );
+        }
+    }
+    if let (Some(Span::Seconds(_)), Some(Span::Number(_)))
+    | (Some(Span::Number(_)), Some(Span::Seconds(_))) = (step, lookback)
+    {
+        ck.problem(
+            join(path, "lookback"),
+            "must be of the same kind as `step` (a duration or a number)",
+        );
+    }
+    Some(Window {
+        step: step?,
+        lookback,
     })
 }
 

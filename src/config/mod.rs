@@ -279,6 +279,20 @@ pub fn parse_with_secrets(config: &Value, secrets: &[String]) -> Result<SourceCo
         }
     }
     let children = link_parents(&mut resources, &parent_names, &mut ck);
+    for (i, r) in resources.iter().enumerate() {
+        let windowed = r
+            .endpoint
+            .incremental
+            .as_ref()
+            .is_some_and(|inc| inc.window.is_some());
+        if windowed && r.parent.is_some() {
+            let message = "a window pages a root resource; a child is paged for each parent record";
+            ck.problem(
+                format!("resources[{i}].endpoint.incremental.window"),
+                message,
+            );
+        }
+    }
     if ck.problems.is_empty() {
         Ok(SourceConfig {
             resources,

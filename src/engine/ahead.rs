@@ -84,10 +84,16 @@ impl Walk<'_> {
         for f in engine.frames.iter().rev() {
             self.children(f)?;
             self.pages(f)?;
+            if engine.windows_ahead(f.resource) {
+                return None;
+            }
         }
         let roots = (engine.next_root..engine.config.resources.len())
             .filter(|&r| engine.config.resources[r].parent.is_none() && engine.wanted[r]);
         for r in roots {
+            if engine.windows_ahead(r) {
+                return None;
+            }
             self.first(r, None)?;
         }
         Some(())

@@ -48,7 +48,7 @@ pub(super) struct Pending {
 }
 
 impl Frame {
-    fn new(resource: usize, position: Position, parent: Option<(usize, Value)>) -> Self {
+    pub(super) fn new(resource: usize, position: Position, parent: Option<(usize, Value)>) -> Self {
         let parent_index = parent.as_ref().map(|(i, _)| *i);
         Self {
             resource,
@@ -88,18 +88,24 @@ pub(super) fn start(paginator: Option<&Paginator>) -> Position {
 }
 
 impl Engine {
-    /// The frame to send the next request for, pushing and popping frames as pages and children finish.
-    pub(super) fn next_frame(&mut self) -> Option<(usize, Purpose)> {
+    /// The frame to send the next request for, pushing and popping frames as pages, children and windows
+    /// finish.
+    pub(super) fn next_frame(&mut self) -> Result<Option<(usize, Purpose)>, Error> {
         if let Some(i) = self.frames.iter().position(|f| f.replay.is_some()) {
-            return Some((i, Purpose::Replay));
+            return Ok(Some((i, Purpose::Replay)));
         }
         loop {
             let Some(top) = self.frames.len().checked_sub(1) else {
-                let root = (self.next_root..self.config.resources.len())
-                    .find(|&r| self.config.resources[r].parent.is_none() && self.wanted[r])?;
+                let Some(root) = (self.next_root..self.config.resources.len())
+                    .find(|&r| self.config.resources[r].parent.is_none() && self.wanted[r])
+                else {
+                    return Ok(None);
+                };
                 self.next_root = root + 1;
-                let paginator = self.config.resources[root].endpoint.paginator.as_ref();
-                self.frames.push(Frame::new(root, start(paginator), None));
+                if self.open_window(root)? {
+                    let paginator = self.config.resources[root].endpoint.paginator.as_ref();
+                    self.frames.push(Frame::new(root, start(paginator), None));
+                }
                 continue;
             };
             if let Some(child) = self.next_child(top) {
@@ -107,10 +113,12 @@ impl Engine {
                 continue;
             }
             if self.frames[top].position == Position::Done {
-                self.frames.pop();
+                if !self.next_window(top)? {
+                    self.frames.pop();
+                }
                 continue;
             }
-            return Some((top, Purpose::Page));
+            return Ok(Some((top, Purpose::Page)));
         }
     }
 
@@ -497,7 +505,8 @@ impl Engine {
         Ok(cp.to_json())
     }
 
-    /// Nothing is left to fetch: every frame is done with no children pending, and no root is left.
+    /// Nothing is left to fetch: every frame is done with no children pending and no window left, and no root
+    /// is left.
     fn finished(&self) -> bool {
         let frames_done = self.frames.iter().all(|f| {
             f.position == Position::Done
@@ -507,7 +516,8 @@ impl Engine {
         });
         let roots_left = (self.next_root..self.config.resources.len())
             .any(|r| self.config.resources[r].parent.is_none() && self.wanted[r]);
-        frames_done && !roots_left
+        let windows_left = self.frames.iter().any(|f| self.windows_ahead(f.resource));
+        frames_done && !roots_left && !windows_left
     }
 
     /// Apply the resource's incremental filter to a page's records; whether `row_order` says to stop paging.
@@ -535,6 +545,7 @@ impl Engine {
                 kept.push(record);
             }
         }
+        inc.settle(state)?;
         // dlt closes the generator only for resources without a parent.
         Ok((kept, stop && resource.parent.is_none()))
     }

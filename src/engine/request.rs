@@ -124,10 +124,12 @@ impl Engine {
         let mut parts = render_parts(ep, &scope).map_err(render_error)?;
         if let Some((inc, state)) = incremental {
             if let Some(param) = &inc.start_param {
-                parts.set_param(param, state.start_value.clone().unwrap_or(Value::Null));
+                let start = inc.placeholder("start_value", state).unwrap_or(Value::Null);
+                parts.set_param(param, start);
             }
             if let Some(param) = &inc.end_param {
-                parts.set_param(param, inc.end_value.clone().unwrap_or(Value::Null));
+                let end = inc.placeholder("end_value", state).unwrap_or(Value::Null);
+                parts.set_param(param, end);
             }
         }
         if let Some(paginator) = ep.paginator.as_ref().or(found) {

@@ -17,6 +17,7 @@ fn inc(extra: Value) -> Incremental {
         end_closed: false,
         direction: Direction::Max,
         primary_key: None,
+        window: None,
     };
     if let Some(v) = extra.get("initial_value") {
         i.initial_value = Some(v.clone());

@@ -27,3 +27,4 @@ mod sqlite;
 mod steps;
 mod tenants;
 mod traps;
+mod windows;

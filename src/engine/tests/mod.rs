@@ -12,6 +12,7 @@ mod resume;
 mod retries;
 mod steps;
 mod traps;
+mod windows;
 
 use super::*;
 use serde_json::json;

@@ -6,6 +6,9 @@
 //! - `GET /v1/nototal/<name>?offset=…&limit=…` → `{"data": [...], "total": null}`.
 //! - `GET /v1/export/<name>?part=…` → JSON Lines, 100 rows a part, with `Link: <…?part=N>; rel="next"` while
 //!   parts remain.
+//! - `GET /v1/dated/<name>?since=…&until=…&offset=…&limit=…` → `{"data": [...], "total": N}`: the rows with a
+//!   `ts` spread evenly over 2025 ([`dated_row`]), those with `since <= ts < until` (either bound optional, as
+//!   RFC 3339 date-times), in `ts` order, with the total of that range.
 
 use super::{Answer, Body, Logged, Shared};
 use serde_json::{Value, json};
@@ -17,7 +20,7 @@ const EXPORT_PART: usize = 100;
 pub(super) fn answer(shared: &Shared, req: &Logged) -> Option<Answer> {
     let rest = req.path.strip_prefix("/v1/")?;
     let (route, name) = rest.split_once('/')?;
-    if !matches!(route, "cursor_required" | "nototal" | "export") {
+    if !matches!(route, "cursor_required" | "nototal" | "export" | "dated") {
         return None;
     }
     let spec = &shared.spec;
@@ -54,6 +57,33 @@ pub(super) fn answer(shared: &Shared, req: &Logged) -> Option<Answer> {
             let body = json!({"data": rows(from, from + limit), "next_cursor": next});
             (200, Body::Json(body), vec![])
         }
+        "dated" => {
+            let bound = |key: &str| {
+                req.param(key)
+                    .map(|v| chrono::DateTime::parse_from_rfc3339(v).map(|t| t.timestamp()))
+            };
+            let (since, until) = match (bound("since").transpose(), bound("until").transpose()) {
+                (Ok(s), Ok(u)) => (s, u),
+                _ => return Some(error(400, "since and until must be RFC 3339 date-times")),
+            };
+            let within = |i: &usize| {
+                let at = dated_seconds(*i, total);
+                since.is_none_or(|s| at >= s) && until.is_none_or(|u| at < u)
+            };
+            let hits: Vec<usize> = (0..total).filter(within).collect();
+            let offset = number("offset", 0);
+            let data: Vec<Value> = hits
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|&i| dated_row(spec, name, i, total))
+                .collect();
+            (
+                200,
+                Body::Json(json!({"data": data, "total": hits.len()})),
+                vec![],
+            )
+        }
         "nototal" => {
             let offset = number("offset", 0);
             let body = json!({"data": rows(offset, offset + limit), "total": null});
@@ -77,4 +107,20 @@ pub(super) fn answer(shared: &Shared, req: &Logged) -> Option<Answer> {
 
 fn error(status: u16, message: &str) -> Answer {
     (status, Body::Json(json!({ "error": message })), vec![])
+}
+
+/// 2025-01-01T00:00:00Z.
+const YEAR_START: i64 = 1_735_689_600;
+
+/// Row `i` of `n` of the dated route: the resource's row with `ts`, spread evenly over 2025.
+pub fn dated_row(spec: &super::DemoSpec, name: &str, i: usize, n: usize) -> Value {
+    let mut row = spec.row(name, i);
+    let at = chrono::DateTime::from_timestamp(dated_seconds(i, n), 0).unwrap_or_default();
+    row["ts"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    row
+}
+
+/// Unix seconds of row `i` of `n`: `i` × (a year / `n`), whole seconds.
+fn dated_seconds(i: usize, n: usize) -> i64 {
+    YEAR_START + (i as i64) * (365 * 86_400) / (n.max(1) as i64)
 }

@@ -248,14 +248,26 @@ impl DemoApi {
 
     /// Every row of a resource, in the order served.
     pub fn rows(&self, resource: &str) -> Vec<Value> {
-        let n = self
-            .shared
+        let n = self.count(resource);
+        (0..n).map(|i| self.shared.spec.row(resource, i)).collect()
+    }
+
+    /// Every row of a resource as the dated route (`/v1/dated/<name>`) serves them: with a `ts` over 2025.
+    pub fn dated_rows(&self, resource: &str) -> Vec<Value> {
+        let n = self.count(resource);
+        (0..n)
+            .map(|i| extras::dated_row(&self.shared.spec, resource, i, n))
+            .collect()
+    }
+
+    /// How many rows a resource has (0 for one not served).
+    fn count(&self, resource: &str) -> usize {
+        self.shared
             .spec
             .resources
             .get(resource)
             .copied()
-            .unwrap_or(0);
-        (0..n).map(|i| self.shared.spec.row(resource, i)).collect()
+            .unwrap_or(0)
     }
 
     /// The requests received so far.
