@@ -457,6 +457,7 @@ mod tests {
             [limits]
             memory_mib = 64
             max_requests = 10
+            requests_per_second = 2.5
             response_mib = 2
             [egress]
             allowed_outbound_hosts = ["https://*.acme.example"]
@@ -473,6 +474,7 @@ mod tests {
         assert_eq!(t.secrets.get("acme token"), Some("t0ken"));
         assert_eq!(t.limits.memory_bytes, 64 << 20);
         assert_eq!(t.limits.max_requests, Some(10));
+        assert_eq!(t.limits.requests_per_second, Some(2.5));
         assert_eq!(t.limits.response_bytes, Some(2 << 20));
         assert_eq!(t.limits.time_budget, Some(DEFAULT_TIME_BUDGET));
         let api = Origin::of_url("https://api.acme.example/v1/things").unwrap();
@@ -570,6 +572,11 @@ mod tests {
                 "neg.toml",
                 "config = {}\n[limits]\ntime_budget_s = -1\n",
                 "limits.time_budget_s: `-1.0` is not a number of seconds",
+            ),
+            (
+                "rps.toml",
+                "config = {}\n[limits]\nrequests_per_second = 0\n",
+                "limits.requests_per_second: `0` is not a number above 0",
             ),
             (
                 "f.json",
