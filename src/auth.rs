@@ -109,6 +109,19 @@ impl Auth {
         }
     }
 
+    /// Secret values this auth derives from the config's: the base64 text of a `Basic` header (`http_basic`,
+    /// or OAuth2's `client_secret_basic`), to mask like the secrets themselves.
+    pub fn derived_secrets(&self) -> Vec<String> {
+        let encode = |raw: String| base64::engine::general_purpose::STANDARD.encode(raw);
+        match self {
+            Auth::Basic { username, password } => vec![encode(format!("{username}:{password}"))],
+            Auth::OAuth2(o) if o.client_auth == ClientAuth::Basic => {
+                vec![encode(o.basic_credentials())]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The OAuth2 settings, when this auth needs a token.
     pub fn oauth2(&self) -> Option<&OAuth2> {
         match self {
@@ -116,6 +129,19 @@ impl Auth {
             _ => None,
         }
     }
+}
+
+/// `secrets` with the values their auths derive from them ([`Auth::derived_secrets`]), each once.
+pub fn with_derived<'a>(
+    mut secrets: Vec<String>,
+    auths: impl Iterator<Item = &'a Auth>,
+) -> Vec<String> {
+    for derived in auths.flat_map(Auth::derived_secrets) {
+        if !secrets.contains(&derived) {
+            secrets.push(derived);
+        }
+    }
+    secrets
 }
 
 fn add_cookie(parts: &mut RequestParts, name: &str, value: &str) {
@@ -145,15 +171,8 @@ impl OAuth2 {
                 fields.push(("client_secret".into(), self.client_secret.clone()));
             }
             ClientAuth::Basic => {
-                // RFC 6749 §2.3.1: each is form-encoded before they are joined and base64-encoded.
-                let encode =
-                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                let raw = format!(
-                    "{}:{}",
-                    encode(&self.client_id),
-                    encode(&self.client_secret)
-                );
-                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+                let encoded =
+                    base64::engine::general_purpose::STANDARD.encode(self.basic_credentials());
                 headers.push(("Authorization".to_string(), format!("Basic {encoded}")));
             }
         }
@@ -185,6 +204,17 @@ impl OAuth2 {
             max_response_bytes: crate::limits::ResponseLimits::DEFAULT_MAX_BYTES,
             low_speed_limit: crate::retry::DEFAULT_LOW_SPEED_LIMIT,
         }
+    }
+
+    /// `id:secret` for `client_secret_basic`: RFC 6749 §2.3.1 form-encodes each before they are joined (and
+    /// base64-encoded).
+    fn basic_credentials(&self) -> String {
+        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        format!(
+            "{}:{}",
+            encode(&self.client_id),
+            encode(&self.client_secret)
+        )
     }
 
     /// Read the token response body. The error text never repeats the body (it may hold a token).

@@ -99,6 +99,26 @@ impl Budget {
         true
     }
 
+    /// Undo [`Budget::prepay`] of `request`, which could not even be sent.
+    pub fn unpay(&mut self, request: &HttpRequest) {
+        if let Some(i) = self.prepaid.iter().rposition(|r| r == request) {
+            self.prepaid.remove(i);
+            if self.limit.is_some() {
+                self.sent.pop_back();
+            }
+        }
+    }
+
+    /// Forget requests sent ahead that will never be asked for (their lane is done): a request like one of them
+    /// asked for later is counted.
+    pub fn forget(&mut self, requests: &[HttpRequest]) {
+        for request in requests {
+            if let Some(i) = self.prepaid.iter().position(|r| r == request) {
+                self.prepaid.remove(i);
+            }
+        }
+    }
+
     /// Count one request at `now_ms`, or say until when it must wait.
     fn spend(&mut self, now_ms: u64) -> Option<u64> {
         if now_ms < self.paused_until {

@@ -7,7 +7,7 @@ use crate::error::{ConfigProblem, Error};
 use crate::lanes::{Ahead, Lanes, Turns};
 use crate::limits::ResponseLimits;
 use crate::pace::Pace;
-use crate::request::{HttpRequest, HttpResponse, Method};
+use crate::request::{HttpRequest, HttpResponse, Method, Transport};
 use crate::schema::DataType;
 use std::cell::RefCell;
 use wasi::http::outgoing_handler;
@@ -161,7 +161,7 @@ impl Run {
                     }
                     Step::Done => {
                         self.turns.done[lane] = true;
-                        self.ahead.drop_lane(lane);
+                        engine.forget_prepaid(&self.ahead.drop_lane(lane));
                     }
                 }
             }
@@ -234,7 +234,11 @@ impl Run {
 /// Send a request listed ahead, paid from the run's budget; `None` if the budget does not allow it yet or it
 /// cannot even start (the engine meets that in its turn).
 fn send_ahead(engine: &Engine, request: &HttpRequest) -> Option<FutureIncomingResponse> {
-    engine.prepay(now(), request).then(|| start(request).ok())?
+    let sent = engine.prepay(now(), request).then(|| start(request).ok())?;
+    if sent.is_none() {
+        engine.unpay(request);
+    }
+    sent
 }
 
 fn wit_page(page: crate::engine::Page, checkpoint: String) -> wit::Page {
@@ -252,33 +256,6 @@ fn now() -> Now {
     Now {
         monotonic_ms: wasi::clocks::monotonic_clock::now() / 1_000_000,
         unix_ms: wall.seconds * 1000 + u64::from(wall.nanoseconds / 1_000_000),
-    }
-}
-
-/// A failure to get a response.
-struct Transport {
-    message: String,
-    /// Worth another attempt (a timeout, a reset connection).
-    retryable: bool,
-    /// A response arrived but cannot be used (its body is over the size limit).
-    unusable: bool,
-}
-
-impl Transport {
-    fn fatal(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            retryable: false,
-            unusable: false,
-        }
-    }
-
-    fn retry(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            retryable: true,
-            unusable: false,
-        }
     }
 }
 

@@ -175,8 +175,13 @@ impl Engine {
         secrets: Vec<String>,
         checkpoint: Option<&str>,
     ) -> Result<Self, Error> {
+        let parsed = config::parse_with_secrets(config, &secrets).map_err(|e| e.scrub(&secrets))?;
+        let auths = parsed
+            .resources
+            .iter()
+            .filter_map(|r| r.endpoint.auth.as_ref());
+        let secrets = crate::auth::with_derived(secrets, auths);
         let scrub = |e: Error| e.scrub(&secrets);
-        let parsed = config::parse_with_secrets(config, &secrets).map_err(scrub)?;
         let fingerprint = crate::hash::fingerprint(config_as_written);
         let parsed_rate_limit = parsed.rate_limit;
         let loaded = match checkpoint {

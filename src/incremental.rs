@@ -203,9 +203,18 @@ impl Incremental {
         })
     }
 
+    /// Order two cursor values: as [`compare`] does, or with a window as [`window::order`] does (date-times by
+    /// the instant they name, whatever their precision or offset).
+    fn order(&self, a: &Value, b: &Value) -> Result<Ordering, String> {
+        match self.window {
+            Some(_) => window::order(a, b),
+            None => compare(a, b),
+        }
+    }
+
     /// `a` is strictly past `b` in this cursor's direction.
     fn beyond(&self, a: &Value, b: &Value) -> Result<bool, String> {
-        let order = compare(a, b)?;
+        let order = self.order(a, b)?;
         Ok(match self.direction {
             Direction::Max => order == Ordering::Greater,
             Direction::Min => order == Ordering::Less,
@@ -235,20 +244,19 @@ impl Incremental {
             .filter(|v| !v.is_null())
             .cloned();
         if let (Some(v), Some(w)) = (&value, &state.window) {
-            let before = compare(v, &w.start)? == Ordering::Less;
-            if before || compare(v, &w.end)? != Ordering::Less {
+            let before = self.order(v, &w.start)? == Ordering::Less;
+            if before || self.order(v, &w.end)? != Ordering::Less {
                 return Ok(Verdict::default());
             }
         }
         let key = self.primary_key.as_deref().unwrap_or(resource_key);
         let hash = self.lookback().map(|_| row_hash(record, key));
+        // Loaded already: not kept again. Not "below the start" either: with `row_order: desc` that would stop
+        // paging before late records that sort after it.
         if let (Some(v), Some(h)) = (&value, &hash)
             && self.seen(state, v, h)
         {
-            return Ok(Verdict {
-                start_out: true,
-                ..Verdict::default()
-            });
+            return Ok(Verdict::default());
         }
         let verdict = self.judge(state, record, resource_key)?;
         if let (true, Some(v), Some(h)) = (verdict.keep, value, hash) {
@@ -289,7 +297,9 @@ impl Incremental {
             )
         };
         if let Some(end) = &self.end_value {
-            let order = compare(value, end).map_err(|e| coerce("end_value", end, e))?;
+            let order = self
+                .order(value, end)
+                .map_err(|e| coerce("end_value", end, e))?;
             let past = if self.end_closed {
                 self.beyond(value, end)
                     .map_err(|e| coerce("end_value", end, e))?
@@ -327,7 +337,8 @@ impl Incremental {
             return Ok(Verdict::keep());
         }
         if let Some(start) = &state.start_value {
-            let at_start = compare(value, start)
+            let at_start = self
+                .order(value, start)
                 .map_err(|e| coerce("start_value/initial_value", start, e))?
                 == Ordering::Equal;
             if self.start_open && at_start {
@@ -351,7 +362,7 @@ impl Incremental {
         }
         let at_last = last
             .as_ref()
-            .is_some_and(|l| compare(value, l).is_ok_and(|o| o == Ordering::Equal));
+            .is_some_and(|l| self.order(value, l).is_ok_and(|o| o == Ordering::Equal));
         if at_last && self.dedup() {
             state.boundary.push(row_hash(record, key));
         }

@@ -287,6 +287,36 @@ pub fn without_param(url: &str, name: &str) -> String {
     parsed.into()
 }
 
+/// A failure to get a response, as the component that does the I/O reports it to the engine.
+pub struct Transport {
+    /// What happened.
+    pub message: String,
+    /// Worth another attempt (a timeout, a reset connection).
+    pub retryable: bool,
+    /// A response arrived but cannot be used (its body is over the size limit).
+    pub unusable: bool,
+}
+
+impl Transport {
+    /// A failure that repeating cannot fix.
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+            unusable: false,
+        }
+    }
+
+    /// A failure worth another attempt.
+    pub fn retry(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+            unusable: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,8 @@ pub type FieldPath = Vec<String>;
 /// `map`: fields set (templates), renamed, removed, in that order.
 #[derive(Debug, Clone, Default)]
 pub struct Mapping {
+    /// Its place in `processing_steps`, for errors.
+    pub index: usize,
     /// Fields set, with the value or template each gets.
     pub set: Vec<(FieldPath, Value)>,
     /// Fields renamed, old to new.
@@ -80,7 +82,7 @@ pub fn apply(steps: &[ProcessingStep], records: Vec<Value>) -> Result<Vec<Value>
     }
     let mut out = Vec::with_capacity(records.len());
     'records: for mut record in records {
-        for (i, step) in steps.iter().enumerate() {
+        for step in steps {
             match step {
                 ProcessingStep::Filter(f) => {
                     let (keep, back) = f.keeps(record);
@@ -91,7 +93,7 @@ pub fn apply(steps: &[ProcessingStep], records: Vec<Value>) -> Result<Vec<Value>
                 }
                 ProcessingStep::Map(m) => {
                     m.apply(&mut record)
-                        .map_err(|e| format!("processing_steps[{i}].map: {e}"))?;
+                        .map_err(|e| format!("processing_steps[{}].map: {e}", m.index))?;
                 }
             }
         }

@@ -190,3 +190,20 @@ fn a_shorter_pause_does_not_cut_a_longer_one() {
     assert_eq!(budget.observe(100, 0, &short, 300_000), None);
     assert_eq!(budget.admit(2000, &get("a")), Some(10_000));
 }
+
+#[test]
+fn a_request_that_could_not_be_sent_is_not_paid_for_and_a_forgotten_one_is_paid_again() {
+    let mut budget = limited(1, 1000);
+    assert!(budget.prepay(0, &get("a")));
+    budget.unpay(&get("a"));
+    assert_eq!(budget.admit(0, &get("b")), None, "the window is free again");
+    let mut budget = limited(2, 1000);
+    assert!(budget.prepay(0, &get("a")));
+    budget.forget(&[get("a")]);
+    assert_eq!(
+        budget.admit(0, &get("a")),
+        None,
+        "counted: the window holds two"
+    );
+    assert_eq!(budget.admit(0, &get("c")), Some(1000));
+}

@@ -113,6 +113,7 @@ pub fn incremental(
                 legacy: param.is_some(),
                 params: start_param.is_some() && end_param.is_some(),
                 initial: initial_value.as_ref(),
+                end: end_value.is_some(),
                 lag: lag.is_some(),
                 direction,
             };
@@ -139,11 +140,17 @@ pub fn incremental(
     })
 }
 
+/// The Unix seconds a numeric window may start at without an `end_value` (2001-09-09 to 5138): a cursor in
+/// milliseconds, or an id, is past them or before them, and would give no window or millions.
+const UNIX_FROM: f64 = 1e9;
+const UNIX_UNTIL: f64 = 1e11;
+
 /// What a window needs of the rest of the incremental setting.
 struct Bounds<'a> {
     legacy: bool,
     params: bool,
     initial: Option<&'a Value>,
+    end: bool,
     lag: bool,
     direction: Direction,
 }
@@ -189,6 +196,19 @@ fn window(v: &Value, bounds: &Bounds, path: &str, ck: &mut Checker) -> Option<Wi
                 format!("does not fit `initial_value` {initial}: {e}"),
             );
         }
+    }
+    let unix_seconds = initial
+        .as_f64()
+        .is_some_and(|n| (UNIX_FROM..UNIX_UNTIL).contains(&n));
+    if matches!(step, Some(Span::Number(_))) && initial.is_number() && !bounds.end && !unix_seconds
+    {
+        ck.problem(
+            path,
+            format!(
+                "a numeric window without `end_value` ends at the current time in Unix seconds, and \
+                 `initial_value` {initial} is not one (from {UNIX_FROM} to {UNIX_UNTIL}): give `end_value`"
+            ),
+        );
     }
     if let (Some(Span::Seconds(_)), Some(Span::Number(_)))
     | (Some(Span::Number(_)), Some(Span::Seconds(_))) = (step, lookback)

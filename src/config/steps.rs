@@ -45,7 +45,11 @@ pub(super) fn processing_steps(
         if let Some(v) = map.get("map") {
             let at = join(&at, "map");
             if let Some(m) = ck.object(v, &at).cloned() {
-                steps.push(ProcessingStep::Map(mapping(&m, &at, ck)));
+                let mapping = Mapping {
+                    index: i,
+                    ..mapping(&m, &at, ck)
+                };
+                steps.push(ProcessingStep::Map(mapping));
             }
         }
     }

@@ -22,6 +22,16 @@ impl Engine {
         lock(&self.budget).prepay(now.monotonic_ms, request)
     }
 
+    /// Undo [`Engine::prepay`] for a request that could not even be sent.
+    pub fn unpay(&self, request: &HttpRequest) {
+        lock(&self.budget).unpay(request);
+    }
+
+    /// Forget requests paid ahead that will never be asked for (their lane is done).
+    pub fn forget_prepaid(&self, requests: &[HttpRequest]) {
+        lock(&self.budget).forget(requests);
+    }
+
     /// `None` if `exchange`'s request may go now (it is counted), else the time to wait until.
     pub(super) fn budget_wait(&mut self, now: Now, exchange: &Exchange) -> Option<u64> {
         let until_ms = lock(&self.budget).admit(now.monotonic_ms, &exchange.request)?;

@@ -5,8 +5,8 @@
 //! The records kept within the lookback of the last value ride in the checkpoint (`CursorState::recent`), at
 //! most [`MOST_RECENT`]; more is an error naming `lookback`, never a silent duplicate.
 
-use super::window::{Span, shift};
-use super::{CursorState, Incremental, MOST_RECENT, Recent, compare};
+use super::window::{Span, order, shift};
+use super::{CursorState, Incremental, MOST_RECENT, Recent};
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -21,7 +21,7 @@ impl Incremental {
         state
             .recent
             .iter()
-            .any(|r| r.key == key && compare(&r.at, value) == Ok(Ordering::Equal))
+            .any(|r| r.key == key && order(&r.at, value) == Ok(Ordering::Equal))
     }
 
     /// Remember a record kept; past [`MOST_RECENT`], forget those older than the lookback first.
@@ -59,7 +59,7 @@ impl Incremental {
         let from = shift(&last, lookback, false)?;
         state
             .recent
-            .retain(|r| compare(&r.at, &from).is_ok_and(|o| o != Ordering::Less));
+            .retain(|r| order(&r.at, &from).is_ok_and(|o| o != Ordering::Less));
         Ok(())
     }
 
@@ -73,18 +73,21 @@ impl Incremental {
     ) -> Result<CursorState, String> {
         let mut start = shift(stored, lookback, false)?;
         if let Some(initial) = &self.initial_value
-            && compare(initial, &start)? == Ordering::Greater
+            && order(initial, &start)? == Ordering::Greater
         {
             start = initial.clone();
         }
         let recent = previous
             .recent
             .iter()
-            .filter(|r| compare(&r.at, &start).is_ok_and(|o| o != Ordering::Less))
+            .filter(|r| order(&r.at, &start).is_ok_and(|o| o != Ordering::Less))
             .cloned()
             .collect();
+        // The stored cursor stays the last value: a run that finds nothing new ends where it began, and the next
+        // looks back from there again, not from one lookback earlier.
         Ok(CursorState {
             start_value: Some(start),
+            last_value: Some(stored.clone()),
             recent,
             ..CursorState::default()
         })

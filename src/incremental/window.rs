@@ -14,6 +14,9 @@ use std::cmp::Ordering;
 /// The longest step or lookback accepted: about 100 years (in seconds for durations).
 const MOST_SECONDS: i64 = 100 * 366 * 86_400;
 
+/// The largest numeric step or lookback accepted (integers stay exact in a double below 2^53).
+const MOST_NUMBER: f64 = 1e15;
+
 /// `incremental.window`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {
@@ -49,8 +52,10 @@ impl Span {
         match value {
             Value::String(s) => duration_seconds(s).map(Span::Seconds),
             Value::Number(n) => match n.as_f64() {
-                Some(x) if x > 0.0 && x.is_finite() => Ok(Span::Number(x)),
-                _ => Err(format!("`{n}` is not a positive number")),
+                Some(x) if x > 0.0 && x <= MOST_NUMBER => Ok(Span::Number(x)),
+                _ => Err(format!(
+                    "`{n}` is not a number above 0 and at most {MOST_NUMBER}"
+                )),
             },
             other => Err(format!(
                 "expected an ISO 8601 duration (`P7D`) or a number, got {other}"
@@ -112,8 +117,11 @@ pub fn shift(value: &Value, span: Span, forward: bool) -> Result<Value, String> 
     let sign = if forward { 1 } else { -1 };
     match (value, span) {
         (Value::Number(n), Span::Number(x)) => {
-            if let (Some(i), true) = (n.as_i64(), x.fract() == 0.0) {
-                return Ok(Value::from(i + sign * x as i64));
+            if let (Some(i), true) = (n.as_i64(), x.fract() == 0.0 && x.abs() < 9e15) {
+                return i
+                    .checked_add(sign * x as i64)
+                    .map(Value::from)
+                    .ok_or_else(|| format!("the cursor value {n} moved by {x} is out of range"));
             }
             let moved = n.as_f64().unwrap_or_default() + sign as f64 * x;
             serde_json::Number::from_f64(moved)
@@ -222,6 +230,34 @@ fn now_text(like: &str, unix_ms: u64) -> Option<String> {
     None
 }
 
+/// Order two cursor values: date-time strings by the instant they name (so `…:00.250Z` comes after `…:00Z`, and
+/// `+02:00` offsets count), anything else as [`compare`] does.
+pub fn order(a: &Value, b: &Value) -> Result<Ordering, String> {
+    if let (Value::String(x), Value::String(y)) = (a, b)
+        && let Some(o) = instant_order(x, y)
+    {
+        return Ok(o);
+    }
+    compare(a, b)
+}
+
+/// Two date-times of the same kind (both with an offset, or both without) by the instant they name.
+fn instant_order(a: &str, b: &str) -> Option<Ordering> {
+    use chrono::{DateTime, NaiveDateTime};
+    if let (Ok(x), Ok(y)) = (
+        DateTime::parse_from_rfc3339(a),
+        DateTime::parse_from_rfc3339(b),
+    ) {
+        return Some(x.cmp(&y));
+    }
+    let naive = |s: &str| {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+            .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
+            .ok()
+    };
+    Some(naive(a)?.cmp(&naive(b)?))
+}
+
 impl Window {
     /// The first window from `start`, ending by `until`; `None` when `start` is not before `until`.
     pub fn first(&self, start: &Value, until: &Value) -> Result<Option<WindowState>, String> {
@@ -234,11 +270,11 @@ impl Window {
     }
 
     fn from(&self, start: Value, until: &Value) -> Result<Option<WindowState>, String> {
-        if compare(&start, until)? != Ordering::Less {
+        if order(&start, until)? != Ordering::Less {
             return Ok(None);
         }
         let stepped = shift(&start, self.step, true)?;
-        let end = match compare(&stepped, until)? {
+        let end = match order(&stepped, until)? {
             Ordering::Less => stepped,
             _ => until.clone(),
         };

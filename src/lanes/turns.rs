@@ -109,9 +109,13 @@ impl<F> Ahead<F> {
         }
     }
 
-    /// Drop the requests lane `lane` sent ahead and never used (the lane is done).
-    pub fn drop_lane(&mut self, lane: usize) {
-        self.0.retain(|(l, _, _)| *l != lane);
+    /// Drop the requests lane `lane` sent ahead and never used (the lane is done); they are returned.
+    pub fn drop_lane(&mut self, lane: usize) -> Vec<HttpRequest> {
+        let (dropped, kept) = std::mem::take(&mut self.0)
+            .into_iter()
+            .partition(|(l, _, _)| *l == lane);
+        self.0 = kept;
+        dropped.into_iter().map(|(_, r, _)| r).collect()
     }
 
     /// Drop every request sent ahead (the run ended or failed).

@@ -12,6 +12,7 @@ fn map(set: Value, rename: Value, remove: &[&str]) -> ProcessingStep {
             .unwrap_or_default()
     };
     ProcessingStep::Map(Mapping {
+        index: 0,
         set: fields(&set)
             .into_iter()
             .map(|(k, v)| (field_path(&k).unwrap(), v))

@@ -58,7 +58,8 @@ fn a_rate_limit_below_the_apis_meets_no_429_in_fifty_pages() {
     assert_eq!(rows(dir.path(), "resource_name"), control.rows("resource"));
 }
 
-/// Two lanes with a budget each would send 10 a second to an API that allows 6.
+/// Two lanes with a budget each would send 10 a second to an API that allows 8 (the margin covers requests that
+/// leave together and arrive spread out on a loaded machine).
 #[test]
 fn lanes_side_by_side_share_one_rate_limit() {
     let mut config = with_limit("000", Some(json!({"requests": 5, "per_seconds": 1})));
@@ -70,7 +71,7 @@ fn lanes_side_by_side_share_one_rate_limit() {
     for r in 0..2 {
         config["resources"][r]["parallelized"] = json!(true);
     }
-    let api = limited_api(6, false, 1000);
+    let api = limited_api(8, false, 1000);
     let (summary, dir) = run_ok(&tenant(&api, &config.to_string()));
     assert_eq!(summary.pages, 20);
     assert_eq!(too_many(&api), 0);

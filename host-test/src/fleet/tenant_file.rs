@@ -118,7 +118,7 @@ pub struct LimitsSpec {
     pub grace_s: Option<f64>,
     /// Requests per run.
     pub max_requests: Option<u64>,
-    /// Requests started per second (above 0, at most [`MOST_REQUESTS_PER_SECOND`]).
+    /// Requests started per second ([`LEAST_REQUESTS_PER_SECOND`] to [`MOST_REQUESTS_PER_SECOND`]).
     pub requests_per_second: Option<f64>,
     /// Response body bytes per run, MiB.
     pub response_mib: Option<u64>,
@@ -330,15 +330,18 @@ pub const MOST_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 #[error("`{0:?}` is not a number of seconds from 0 to {MOST_SECONDS} (a year)")]
 pub struct BadSeconds(pub f64);
 
+/// The smallest `limits.requests_per_second` accepted: one request a day.
+pub const LEAST_REQUESTS_PER_SECOND: f64 = 1.0 / 86_400.0;
+
 /// The largest `limits.requests_per_second` accepted.
 pub const MOST_REQUESTS_PER_SECOND: f64 = 1_000_000.0;
 
 /// A `requests_per_second` limit, or why it is not usable.
 pub fn per_second(n: f64) -> Result<f64, String> {
     match n {
-        _ if n > 0.0 && n <= MOST_REQUESTS_PER_SECOND => Ok(n),
+        _ if (LEAST_REQUESTS_PER_SECOND..=MOST_REQUESTS_PER_SECOND).contains(&n) => Ok(n),
         _ => Err(format!(
-            "`{n}` is not a number above 0 and at most {MOST_REQUESTS_PER_SECOND}"
+            "`{n}` is not a number from {LEAST_REQUESTS_PER_SECOND} (one request a day) to {MOST_REQUESTS_PER_SECOND}"
         )),
     }
 }
@@ -576,7 +579,7 @@ mod tests {
             (
                 "rps.toml",
                 "config = {}\n[limits]\nrequests_per_second = 0\n",
-                "limits.requests_per_second: `0` is not a number above 0",
+                "limits.requests_per_second: `0` is not a number from",
             ),
             (
                 "f.json",

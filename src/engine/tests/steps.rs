@@ -75,3 +75,20 @@ fn a_parents_filter_decides_which_children_are_fetched() {
         "children see the mapped parent: {records:?}"
     );
 }
+
+#[test]
+fn an_error_names_the_step_as_written_in_the_list() {
+    let config = json!({"client": {"base_url": "https://api.example.com"}, "resources": [{"name": "r",
+        "processing_steps": [{"filter": "@.id > 0", "map": {"set": {"a": 1}}}, {"map": {"set": {"b": "{nope}"}}}],
+        "endpoint": {"path": "r", "data_selector": "data", "paginator": "single_page"}}]});
+    let mut e = engine(config);
+    let _ = expect_send(&mut e, at(0));
+    let err = e
+        .on_response(at(0), ok(json!({"data": [{"id": 1}]})))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("processing_steps[1].map: set: the record has no field `nope`"),
+        "{err}"
+    );
+}

@@ -98,3 +98,30 @@ fn json_lines_refuse_what_would_read_a_json_body() {
         "{err}"
     );
 }
+
+#[test]
+fn the_basic_header_of_client_secret_basic_is_masked_like_the_secret() {
+    let mut config = oauth_config();
+    config["client"]["auth"]["client_auth_method"] = json!("client_secret_basic");
+    let mut e = engine(config);
+    let token = expect_send(&mut e, at(0));
+    let header = token
+        .headers
+        .iter()
+        .find(|(k, _)| k == "Authorization")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert!(
+        !String::from_utf8(token.body.unwrap())
+            .unwrap()
+            .contains(SECRET)
+    );
+    let echo = text(
+        401,
+        &format!("{{\"error\": \"bad client\", \"got\": \"{header}\"}}"),
+    );
+    let err = e.on_response(at(0), echo).unwrap_err().to_string();
+    let encoded = header.trim_start_matches("Basic ");
+    assert!(!err.contains(encoded), "{err}");
+    assert!(err.contains("***"), "{err}");
+}

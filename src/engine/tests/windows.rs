@@ -24,10 +24,13 @@ fn events_api(rows: &[(i64, String)], url: &str) -> HttpResponse {
     let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let (since, until) = (param("since"), param("until"));
     let offset: usize = param("offset").map_or(0, |o| o.parse().unwrap());
+    // As a real API does: by the instant, whatever the precision of the text.
+    let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
     let hits: Vec<Value> = rows
         .iter()
         .filter(|(_, ts)| {
-            since.as_ref().is_none_or(|s| ts >= s) && until.as_ref().is_none_or(|u| ts < u)
+            since.as_ref().is_none_or(|s| at(ts) >= at(s))
+                && until.as_ref().is_none_or(|u| at(ts) < at(u))
         })
         .map(|(id, ts)| json!({"id": id, "ts": ts}))
         .collect();
@@ -231,8 +234,80 @@ fn window_settings_that_cannot_work_are_refused() {
             with(json!({"window": {"lookback": "P1D"}})),
             "resources[0].endpoint.incremental.window: missing required field `step`",
         ),
+        (
+            with(json!({"window": {"step": 1000}, "initial_value": 1_700_000_000_000u64})),
+            "resources[0].endpoint.incremental.window: a numeric window without `end_value` ends at the current \
+             time in Unix seconds, and `initial_value` 1700000000000 is not one (from 1000000000 to 100000000000): \
+             give `end_value`",
+        ),
+        (
+            with(json!({"window": {"step": 1e19}, "initial_value": 1, "end_value": 5})),
+            "resources[0].endpoint.incremental.window.step: `1e+19` is not a number above 0 and at most \
+             1000000000000000",
+        ),
     ];
     for (inc, want) in cases {
         assert_eq!(problems(inc), vec![want.to_string()]);
     }
+}
+
+#[test]
+fn runs_that_find_nothing_new_look_back_from_the_same_cursor() {
+    let rows = days(10);
+    let config = windowed(json!({"step": "P30D", "lookback": "P3D"}), None);
+    let mut checkpoint = run_at(&config, None, MARCH_1, &rows)
+        .pages
+        .last()
+        .unwrap()
+        .1
+        .clone();
+    let mut starts = Vec::new();
+    for _ in 0..3 {
+        let run = run_at(&config, Some(&checkpoint), MARCH_1, &rows);
+        assert_eq!(run.ids(), Vec::<i64>::new(), "nothing new, nothing twice");
+        starts.push(run.urls[0].split('&').next().unwrap().to_string());
+        checkpoint = run.pages.last().unwrap().1.clone();
+    }
+    assert!(starts.iter().all(|s| s == &starts[0]), "{starts:?}");
+    assert!(
+        starts[0].ends_with("since=2024-01-07T12%3A00%3A00Z"),
+        "{}",
+        starts[0]
+    );
+}
+
+#[test]
+fn a_record_whose_time_is_written_more_precisely_than_the_bounds_is_kept_once() {
+    let rows: Vec<(i64, String)> = vec![
+        (1, "2024-01-30T12:00:00Z".into()),
+        (2, "2024-01-31T00:00:00.250Z".into()),
+        (3, "2024-01-31T02:00:00+01:00".into()),
+        (4, "2024-02-02T00:00:00Z".into()),
+    ];
+    let config = windowed(json!({"step": "P30D"}), None);
+    assert_eq!(
+        run_at(&config, None, MARCH_1, &rows).ids(),
+        vec![1, 2, 3, 4]
+    );
+}
+
+#[test]
+fn a_descending_api_with_a_lookback_pages_past_the_records_it_had_loaded() {
+    let rows = days(10);
+    let mut config = windowed(json!({"step": "P30D", "lookback": "P3D"}), None);
+    config["resources"][0]["endpoint"]["incremental"]["row_order"] = json!("desc");
+    let done = run_at(&config, None, MARCH_1, &rows)
+        .pages
+        .last()
+        .unwrap()
+        .1
+        .clone();
+    let mut late = rows.clone();
+    late.push((100, "2024-01-08T00:00:00Z".into()));
+    // Newest first, as the API pages them.
+    late.sort_by(|a, b| b.1.cmp(&a.1));
+    assert_eq!(
+        run_at(&config, Some(&done), MARCH_1, &late).ids(),
+        vec![100]
+    );
 }
