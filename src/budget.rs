@@ -4,10 +4,11 @@
 //! which is how APIs count. It is kept as the times of the last N requests: the next may go when the oldest of
 //! them is S seconds old. (A token bucket that bursts to N and refills at N/S can send 2N in one window.)
 //!
-//! Besides, a response that says none are left (`X-RateLimit-Remaining: 0`, `RateLimit-Remaining: 0`, or the
-//! current IETF draft's `RateLimit: "name";r=0;t=30`) pauses every request until its reset
-//! (`X-RateLimit-Reset`/`RateLimit-Reset`/`t`: seconds from now, or a Unix time when that large, as GitHub's), and a 429 or 503 with `Retry-After` pauses every request, not only the one retried. A pause
-//! is capped at the resource's `error_handler.max_delay`.
+//! Besides, a response that says none are left pauses every request until its reset: `X-RateLimit-Remaining: 0`
+//! or `RateLimit-Remaining: 0` with `X-RateLimit-Reset`/`RateLimit-Reset` (seconds from now, or a Unix time when
+//! that large, as GitHub's), or the IETF draft's single header, `RateLimit: "name";r=0;t=30` (draft 8 on) or
+//! `RateLimit: limit=5, remaining=0, reset=30` (draft 7). A 429 or 503 with `Retry-After` pauses every request,
+//! not only the one retried. A pause is capped at the resource's `error_handler.max_delay`.
 //!
 //! One budget is shared by every request of a run (every lane's, the OAuth2 token request's, and those sent
 //! ahead). Pure: the caller passes the time in, and waits come back as the time to wait until.
@@ -179,7 +180,8 @@ fn asked_pause(response: &HttpResponse, unix_ms: u64) -> Option<(&'static str, u
             return Some((reset, ms));
         }
     }
-    // The current IETF draft: `RateLimit: "default";r=0;t=30` (r: quota left, t: seconds until more).
+    // The IETF draft's one header: `RateLimit: "default";r=0;t=30` (draft 8 on: r is the quota left, t the
+    // seconds until more), or `RateLimit: limit=5, remaining=0, reset=30` (draft 7).
     let structured = response.header("ratelimit")?;
     let param = |key: &str| {
         structured
@@ -188,8 +190,13 @@ fn asked_pause(response: &HttpResponse, unix_ms: u64) -> Option<(&'static str, u
             .find(|(k, _)| k.trim() == key)
             .and_then(|(_, v)| v.trim().parse::<f64>().ok())
     };
-    if param("r").is_some_and(|r| r <= 0.0) {
-        let seconds = param("t").filter(|t| t.is_finite() && *t > 0.0)?;
+    if param("r")
+        .or_else(|| param("remaining"))
+        .is_some_and(|r| r <= 0.0)
+    {
+        let seconds = param("t")
+            .or_else(|| param("reset"))
+            .filter(|t| t.is_finite() && *t > 0.0)?;
         return Some(("RateLimit", (seconds * 1000.0) as u64));
     }
     None

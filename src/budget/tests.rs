@@ -104,7 +104,12 @@ fn prepaid_requests_are_bounded_and_forgetting_only_overcounts() {
 #[test]
 fn remaining_zero_pauses_until_the_reset() {
     type Case<'a> = (&'a [(&'a str, &'a str)], Option<(&'a str, u64)>);
-    let table: [Case; 10] = [
+    let table: [Case; 12] = [
+        (
+            &[("RateLimit", "limit=5, remaining=0, reset=2")],
+            Some(("RateLimit", 2_000)),
+        ),
+        (&[("RateLimit", "limit=5, remaining=3, reset=2")], None),
         (
             &[("RateLimit", "\"default\";r=0;t=30")],
             Some(("RateLimit", 30_000)),

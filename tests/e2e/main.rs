@@ -18,6 +18,7 @@ mod numbers;
 mod plugins;
 mod postgres;
 mod rate_limits;
+mod real_rate_limit;
 mod redirects;
 mod retries;
 mod sandbox;
