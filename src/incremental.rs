@@ -238,12 +238,10 @@ impl Incremental {
         record: &Value,
         resource_key: &[String],
     ) -> Result<Verdict, String> {
-        let value = self
-            .cursor_path
-            .first(record)
-            .filter(|v| !v.is_null())
-            .cloned();
-        if let (Some(v), Some(w)) = (&value, &state.window) {
+        // Looked up once: the judge and the lookback get it from here.
+        let found = self.cursor_path.first(record);
+        let value = found.filter(|v| !v.is_null());
+        if let (Some(v), Some(w)) = (value, &state.window) {
             let before = self.order(v, &w.start)? == Ordering::Less;
             if before || self.order(v, &w.end)? != Ordering::Less {
                 return Ok(Verdict::default());
@@ -253,26 +251,28 @@ impl Incremental {
         let hash = self.lookback().map(|_| row_hash(record, key));
         // Loaded already: not kept again. Not "below the start" either: with `row_order: desc` that would stop
         // paging before late records that sort after it.
-        if let (Some(v), Some(h)) = (&value, &hash)
+        if let (Some(v), Some(h)) = (value, &hash)
             && self.seen(state, v, h)
         {
             return Ok(Verdict::default());
         }
-        let verdict = self.judge(state, record, resource_key)?;
+        let verdict = self.judge(state, record, found, resource_key)?;
         if let (true, Some(v), Some(h)) = (verdict.keep, value, hash) {
-            self.remember(state, v, h)?;
+            self.remember(state, v.clone(), h)?;
         }
         Ok(verdict)
     }
 
-    /// The filter of dlt's `JsonIncremental.__call__` for one record, updating `state`.
+    /// The filter of dlt's `JsonIncremental.__call__` for one record whose cursor path gave `found`, updating
+    /// `state`.
     fn judge(
         &self,
         state: &mut CursorState,
         record: &Value,
+        found: Option<&Value>,
         resource_key: &[String],
     ) -> Result<Verdict, String> {
-        let value = match self.cursor_path.first(record) {
+        let value = match found {
             Some(v) if !v.is_null() => v,
             found => {
                 return match self.on_missing {

@@ -14,6 +14,9 @@ use std::cmp::Ordering;
 /// The longest step or lookback accepted: about 100 years (in seconds for durations).
 const MOST_SECONDS: i64 = 100 * 366 * 86_400;
 
+/// Date-times without an offset that windows move, order and write the current time in.
+const NAIVE_LAYOUTS: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"];
+
 /// The largest numeric step or lookback accepted (integers stay exact in a double below 2^53).
 const MOST_NUMBER: f64 = 1e15;
 
@@ -177,7 +180,7 @@ pub(super) fn shift_text(s: &str, millis: i64) -> Option<String> {
                 .to_rfc3339_opts(format, s.ends_with('Z')),
         );
     }
-    for layout in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+    for layout in NAIVE_LAYOUTS {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, layout) {
             let out = match s.contains('.') {
                 true => layout.replace("%.f", "%.3f"),
@@ -218,7 +221,7 @@ fn now_text(like: &str, unix_ms: u64) -> Option<String> {
             );
         }
     }
-    for layout in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+    for layout in NAIVE_LAYOUTS {
         if NaiveDateTime::parse_from_str(like, layout).is_ok() {
             let out = match like.contains('.') {
                 true => layout.replace("%.f", "%.3f"),
@@ -251,9 +254,9 @@ fn instant_order(a: &str, b: &str) -> Option<Ordering> {
         return Some(x.cmp(&y));
     }
     let naive = |s: &str| {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-            .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
-            .ok()
+        NAIVE_LAYOUTS
+            .iter()
+            .find_map(|layout| NaiveDateTime::parse_from_str(s, layout).ok())
     };
     Some(naive(a)?.cmp(&naive(b)?))
 }
